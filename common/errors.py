@@ -1,0 +1,116 @@
+"""The one JSON error shape of the API.
+
+Every 4xx answers::
+
+    {"error": {"status": 400, "code": "invalid",
+               "message": "quantity: Ensure this value is greater than 0.",
+               "fields": {"quantity": ["Ensure this value is greater than 0."]}}}
+
+``fields`` maps each offending field (dotted for nested input, ``non_field_errors`` for the
+body as a whole) to its messages; ``message`` repeats the first one for humans and logs.
+"""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from common.exceptions import DomainError
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            for k, v in _flatten(value, name).items():
+                out.setdefault(k, []).extend(v)
+    elif isinstance(detail, list):
+        if all(not isinstance(item, dict | list) for item in detail):
+            out[prefix or "non_field_errors"] = [str(item) for item in detail]
+        else:
+            for index, item in enumerate(detail):
+                name = f"{prefix}.{index}" if prefix else str(index)
+                for k, v in _flatten(item, name).items():
+                    out.setdefault(k, []).extend(v)
+    else:
+        out[prefix or "non_field_errors"] = [str(detail)]
+    return out
+
+
+def error_body(
+    *, status_code: int, code: str, fields: dict[str, list[str]], message: str | None = None
+) -> dict[str, Any]:
+    if message is None:
+        first_field, first_messages = next(iter(fields.items()), ("", [""]))
+        message = (
+            first_messages[0]
+            if first_field in ("", "non_field_errors", "detail")
+            else f"{first_field}: {first_messages[0]}"
+        )
+    return {"error": {"status": status_code, "code": code, "message": message, "fields": fields}}
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    codes = exc.get_codes()
+    if isinstance(codes, str):
+        return codes
+    return exc.default_code
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(
+            error_body(
+                status_code=exc.status_code,
+                code=exc.code,
+                fields={exc.field: [exc.message]},
+            ),
+            status=exc.status_code,
+        )
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
+        return response
+
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        code = "invalid"
+    elif isinstance(exc, exceptions.ParseError):
+        fields = {"body": [str(exc.detail)]}
+        code = "parse_error"
+    elif isinstance(exc, exceptions.UnsupportedMediaType):
+        fields = {"content_type": [str(exc.detail)]}
+        code = "unsupported_media_type"
+    elif isinstance(exc, exceptions.MethodNotAllowed):
+        fields = {"method": [str(exc.detail)]}
+        code = "method_not_allowed"
+    elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
+        fields = {"authorization": [str(exc.detail)]}
+        code = _code_of(exc)
+    else:
+        fields = {"detail": [str(exc.detail)]}
+        code = _code_of(exc)
+    response.data = error_body(status_code=response.status_code, code=code, fields=fields)
+    return response
+
+
+def json_404(request: Any, exception: Exception | None = None) -> Any:
+    from django.http import JsonResponse
+
+    body = error_body(
+        status_code=status.HTTP_404_NOT_FOUND, code="not_found", fields={"path": ["Not found."]}
+    )
+    return JsonResponse(body, status=404)

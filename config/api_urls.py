@@ -1,0 +1,13 @@
+"""REST API v1. Each app lists its routes in ``<app>.api.ROUTES``; one router serves them."""
+
+from rest_framework.routers import DefaultRouter
+
+from inventory.api import ROUTES as INVENTORY_ROUTES
+from marketplace.api import ROUTES as MARKETPLACE_ROUTES
+from parks.api import ROUTES as PARKS_ROUTES
+
+router = DefaultRouter()
+for prefix, viewset, basename in (*PARKS_ROUTES, *INVENTORY_ROUTES, *MARKETPLACE_ROUTES):
+    router.register(prefix, viewset, basename=basename)
+
+urlpatterns = router.urls

@@ -1,0 +1,52 @@
+"""Reads of the marketplace, every one scoped to the caller (see common.tenancy)."""
+
+from django.db.models import Q, QuerySet
+
+from common.tenancy import Scope
+from marketplace.models import Listing, ListingStatus, Need, Visibility
+
+
+def listing_visibility_q(*, scope: Scope) -> Q:
+    """Published listings of other enterprises that the caller's park and region may see."""
+    assert scope.enterprise is not None
+    park = scope.enterprise.park
+    return Q(status=ListingStatus.PUBLISHED) & (
+        Q(visibility=Visibility.ALL)
+        | Q(visibility=Visibility.PARK, seller__park_id=park.pk)
+        | Q(visibility=Visibility.REGION, seller__park__region_code=park.region_code)
+    )
+
+
+def listing_list(*, scope: Scope) -> QuerySet[Listing]:
+    """Own listings in every status, and the published ones visible to the caller.
+
+    Park operators and regulators see the listings of enterprises in their parks.
+    """
+    qs = Listing.objects.select_related("seller__park", "lot__material", "lot__zone__warehouse")
+    if scope.is_superuser:
+        return qs
+    if scope.enterprise is not None:
+        return qs.filter(Q(seller_id=scope.enterprise.pk) | listing_visibility_q(scope=scope))
+    return qs.filter(seller__park_id__in=scope.park_ids)
+
+
+def listing_list_own(*, scope: Scope) -> QuerySet[Listing]:
+    """Listings the caller may change."""
+    qs = Listing.objects.select_related("seller", "lot__material")
+    if scope.is_superuser:
+        return qs
+    if scope.enterprise is not None:
+        return qs.filter(seller_id=scope.enterprise.pk)
+    return qs.none()
+
+
+def need_list(*, scope: Scope) -> QuerySet[Need]:
+    """Needs are private: an enterprise sees its own; operators and regulators their parks'."""
+    qs = Need.objects.select_related(
+        "enterprise__park", "material", "delivery_zone__warehouse"
+    ).prefetch_related("substitutes")
+    if scope.is_superuser:
+        return qs
+    if scope.enterprise is not None:
+        return qs.filter(enterprise_id=scope.enterprise.pk)
+    return qs.filter(enterprise__park_id__in=scope.park_ids)

@@ -1,0 +1,267 @@
+"""Every write of the marketplace: listings and needs, each in one transaction.
+
+Status changes are conditional UPDATEs on the current status, so two concurrent
+transitions of one row cannot both succeed. Each change emits an outbox event
+(``listing.*``, ``need.*``) that the matching engine subscribes to.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from common.events import event_emit
+from common.exceptions import DomainError
+from inventory.exceptions import InsufficientStock
+from inventory.models import Material, StockLot, StorageZone
+from inventory.units import MAX_QUANTITY_KG
+from marketplace.exceptions import InvalidTransition
+from marketplace.models import Listing, ListingStatus, Need, NeedStatus
+from parks.models import Enterprise
+
+LISTING_FIELDS = (
+    "quantity_kg",
+    "price_per_t",
+    "min_order_kg",
+    "available_from",
+    "available_until",
+    "visibility",
+    "note",
+)
+NEED_FIELDS = (
+    "quantity_kg",
+    "max_price_per_t",
+    "needed_by",
+    "delivery_zone",
+    "delivery_latitude",
+    "delivery_longitude",
+    "max_distance_km",
+    "min_purity_pct",
+    "note",
+)
+
+
+def _check_listing(listing: Listing) -> None:
+    if listing.quantity_kg <= 0 or listing.quantity_kg > MAX_QUANTITY_KG:
+        raise DomainError(_("Must be between 0.001 and %s kg.") % MAX_QUANTITY_KG, field="quantity")
+    if listing.min_order_kg < 0 or listing.min_order_kg > listing.quantity_kg:
+        raise DomainError(_("Must be between 0 and the quantity offered."), field="min_order")
+    if listing.available_until and listing.available_until < listing.available_from:
+        raise DomainError(_("Must not be before available_from."), field="available_until")
+    if listing.lot.owner_id != listing.seller_id:
+        raise DomainError(_("The lot belongs to another enterprise."), field="lot")
+
+
+def _check_listing_stock(listing: Listing) -> None:
+    lot = StockLot.objects.get(pk=listing.lot_id)
+    if listing.quantity_kg > lot.available_kg:
+        raise InsufficientStock(
+            _("The lot has %(available)s kg unreserved; %(asked)s kg offered.")
+            % {"available": lot.available_kg, "asked": listing.quantity_kg}
+        )
+
+
+def _emit_listing(topic: str, listing: Listing) -> None:
+    event_emit(
+        topic=topic,
+        payload={"listing_id": listing.pk, "material_ids": [listing.lot.material_id]},
+    )
+
+
+@transaction.atomic
+def listing_create(
+    *,
+    actor: Any,
+    seller: Enterprise,
+    lot: StockLot,
+    quantity_kg: Decimal,
+    price_per_t: Decimal,
+    available_from: date,
+    min_order_kg: Decimal = Decimal(0),
+    available_until: date | None = None,
+    visibility: str = "park",
+    note: str = "",
+    publish: bool = False,
+) -> Listing:
+    """Create a draft listing (published at once with ``publish=True``)."""
+    listing = Listing(
+        seller=seller,
+        lot=lot,
+        quantity_kg=quantity_kg,
+        price_per_t=price_per_t,
+        min_order_kg=min_order_kg,
+        available_from=available_from,
+        available_until=available_until,
+        visibility=visibility,
+        note=note,
+    )
+    _check_listing(listing)
+    listing.save()
+    _emit_listing("listing.created", listing)
+    if publish:
+        return listing_publish(actor=actor, listing=listing)
+    return listing
+
+
+@transaction.atomic
+def listing_update(*, actor: Any, listing: Listing, **changes: Any) -> Listing:
+    """Change the terms of a draft or published listing (not a withdrawn one)."""
+    unknown = set(changes) - set(LISTING_FIELDS)
+    if unknown:
+        raise DomainError(_("Not changeable."), field=sorted(unknown)[0])
+    listing = (
+        Listing.objects.select_for_update(of=("self",)).select_related("lot").get(pk=listing.pk)
+    )
+    if listing.status == ListingStatus.WITHDRAWN:
+        raise InvalidTransition(_("A withdrawn listing cannot be changed."))
+    for name, value in changes.items():
+        setattr(listing, name, value)
+    _check_listing(listing)
+    if listing.status == ListingStatus.PUBLISHED:
+        _check_listing_stock(listing)
+    listing.save()
+    _emit_listing("listing.updated", listing)
+    return listing
+
+
+@transaction.atomic
+def listing_publish(*, actor: Any, listing: Listing) -> Listing:
+    """Publish a draft (or re-publish a withdrawn) listing; the lot must hold the quantity
+    unreserved and the availability window must not have ended."""
+    listing = (
+        Listing.objects.select_for_update(of=("self",)).select_related("lot").get(pk=listing.pk)
+    )
+    if listing.status == ListingStatus.PUBLISHED:
+        raise InvalidTransition(_("The listing is already published."))
+    if listing.available_until and listing.available_until < timezone.localdate():
+        raise DomainError(_("The availability window has ended."), field="available_until")
+    _check_listing(listing)
+    _check_listing_stock(listing)
+    listing.status = ListingStatus.PUBLISHED
+    listing.published_at = timezone.now()
+    listing.save(update_fields=["status", "published_at", "updated_at"])
+    _emit_listing("listing.published", listing)
+    return listing
+
+
+@transaction.atomic
+def listing_withdraw(*, actor: Any, listing: Listing) -> Listing:
+    """Withdraw a draft or published listing."""
+    changed = Listing.objects.filter(
+        pk=listing.pk, status__in=[ListingStatus.DRAFT, ListingStatus.PUBLISHED]
+    ).update(status=ListingStatus.WITHDRAWN, updated_at=timezone.now())
+    if not changed:
+        raise InvalidTransition(_("The listing is already withdrawn."))
+    listing.refresh_from_db()
+    _emit_listing("listing.withdrawn", listing)
+    return listing
+
+
+def _check_need(need: Need, substitutes: list[Material]) -> None:
+    if need.quantity_kg <= 0 or need.quantity_kg > MAX_QUANTITY_KG:
+        raise DomainError(_("Must be between 0.001 and %s kg.") % MAX_QUANTITY_KG, field="quantity")
+    if need.delivery_zone_id is None and (
+        need.delivery_latitude is None or need.delivery_longitude is None
+    ):
+        raise DomainError(
+            _("Give a delivery zone, or a delivery latitude and longitude."),
+            field="delivery_zone",
+        )
+    if any(s.pk == need.material_id for s in substitutes):
+        raise DomainError(_("The material itself is not a substitute."), field="substitutes")
+
+
+def _emit_need(topic: str, need: Need, substitutes: list[int]) -> None:
+    event_emit(
+        topic=topic,
+        payload={"need_id": need.pk, "material_ids": sorted({need.material_id, *substitutes})},
+    )
+
+
+@transaction.atomic
+def need_create(
+    *,
+    actor: Any,
+    enterprise: Enterprise,
+    material: Material,
+    quantity_kg: Decimal,
+    needed_by: date,
+    max_price_per_t: Decimal | None = None,
+    delivery_zone: StorageZone | None = None,
+    delivery_latitude: Decimal | None = None,
+    delivery_longitude: Decimal | None = None,
+    max_distance_km: Decimal | None = None,
+    min_purity_pct: Decimal | None = None,
+    substitutes: list[Material] | None = None,
+    note: str = "",
+) -> Need:
+    """Post an open need."""
+    substitutes = substitutes or []
+    need = Need(
+        enterprise=enterprise,
+        material=material,
+        quantity_kg=quantity_kg,
+        needed_by=needed_by,
+        max_price_per_t=max_price_per_t,
+        delivery_zone=delivery_zone,
+        delivery_latitude=delivery_latitude,
+        delivery_longitude=delivery_longitude,
+        max_distance_km=max_distance_km,
+        min_purity_pct=min_purity_pct,
+        note=note,
+    )
+    _check_need(need, substitutes)
+    need.save()
+    need.substitutes.set(substitutes)
+    _emit_need("need.opened", need, [s.pk for s in substitutes])
+    return need
+
+
+@transaction.atomic
+def need_update(
+    *, actor: Any, need: Need, substitutes: list[Material] | None = None, **changes: Any
+) -> Need:
+    """Change an open need."""
+    unknown = set(changes) - set(NEED_FIELDS)
+    if unknown:
+        raise DomainError(_("Not changeable."), field=sorted(unknown)[0])
+    need = Need.objects.select_for_update(of=("self",)).get(pk=need.pk)
+    if need.status != NeedStatus.OPEN:
+        raise InvalidTransition(_("A closed need cannot be changed."))
+    for name, value in changes.items():
+        setattr(need, name, value)
+    subs = substitutes if substitutes is not None else list(need.substitutes.all())
+    _check_need(need, subs)
+    need.save()
+    if substitutes is not None:
+        need.substitutes.set(substitutes)
+    _emit_need("need.updated", need, [s.pk for s in subs])
+    return need
+
+
+def _need_transition(*, need: Need, source: str, target: str, topic: str) -> Need:
+    changed = Need.objects.filter(pk=need.pk, status=source).update(
+        status=target, updated_at=timezone.now()
+    )
+    if not changed:
+        raise InvalidTransition(_("The need is not %s.") % source)
+    need.refresh_from_db()
+    _emit_need(topic, need, list(need.substitutes.values_list("pk", flat=True)))
+    return need
+
+
+@transaction.atomic
+def need_close(*, actor: Any, need: Need) -> Need:
+    return _need_transition(
+        need=need, source=NeedStatus.OPEN, target=NeedStatus.CLOSED, topic="need.closed"
+    )
+
+
+@transaction.atomic
+def need_reopen(*, actor: Any, need: Need) -> Need:
+    return _need_transition(
+        need=need, source=NeedStatus.CLOSED, target=NeedStatus.OPEN, topic="need.opened"
+    )

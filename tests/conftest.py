@@ -1,0 +1,99 @@
+"""Shared fixtures: a small two-park world with one user per role, API clients, and a
+``receive`` helper that puts stock into a lot through the receipt service."""
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.db import connection
+from knox.models import AuthToken
+from rest_framework.test import APIClient
+
+from inventory.models import StockLot
+from inventory.services import stock_receive
+from tests import factories as f
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture
+def on_postgres() -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with DATABASE_URL=postgres://... (see .ci/run)")
+
+
+@pytest.fixture
+def world(db: Any) -> dict[str, Any]:
+    """Two parks in one region and a third elsewhere; two enterprises in park A, one in B,
+    one in C; one user per role; a private warehouse per enterprise and a shared one."""
+    park_a = f.ParkFactory(code="park-a", division_code="330211")
+    park_b = f.ParkFactory(code="park-b", division_code="330206")  # same region 3302
+    park_c = f.ParkFactory(code="park-c", division_code="320506")  # another region
+    ent_a1 = f.EnterpriseFactory(park=park_a)
+    ent_a2 = f.EnterpriseFactory(park=park_a)
+    ent_b = f.EnterpriseFactory(park=park_b)
+    ent_c = f.EnterpriseFactory(park=park_c)
+    users = {}
+    for role in ("enterprise_admin", "trader", "warehouse_keeper", "viewer"):
+        users[role] = f.MembershipFactory(enterprise=ent_a1, role=role).user
+    users["other_admin"] = f.MembershipFactory(enterprise=ent_a2, role="enterprise_admin").user
+    users["park_b_admin"] = f.MembershipFactory(enterprise=ent_b, role="enterprise_admin").user
+    users["park_c_admin"] = f.MembershipFactory(enterprise=ent_c, role="enterprise_admin").user
+    users["park_operator"] = f.ParkRoleFactory(park=park_a, role="park_operator").user
+    users["regulator"] = f.ParkRoleFactory(park=park_a, role="regulator").user
+    users["regulator_c"] = f.ParkRoleFactory(park=park_c, role="regulator").user
+    users["superuser"] = f.UserFactory.create(username="root", is_superuser=True, is_staff=True)
+    zone_a1 = f.StorageZoneFactory(warehouse=f.WarehouseFactory(owner=ent_a1))
+    zone_a2 = f.StorageZoneFactory(warehouse=f.WarehouseFactory(owner=ent_a2))
+    zone_b = f.StorageZoneFactory(warehouse=f.WarehouseFactory(owner=ent_b))
+    zone_c = f.StorageZoneFactory(warehouse=f.WarehouseFactory(owner=ent_c))
+    shared = f.WarehouseFactory(owner=None, park=park_a)
+    zone_shared = f.StorageZoneFactory(warehouse=shared)
+    return {
+        "parks": {"a": park_a, "b": park_b, "c": park_c},
+        "enterprises": {"a1": ent_a1, "a2": ent_a2, "b": ent_b, "c": ent_c},
+        "users": users,
+        "zones": {"a1": zone_a1, "a2": zone_a2, "b": zone_b, "c": zone_c, "shared": zone_shared},
+        "material": f.MaterialFactory(),
+    }
+
+
+@pytest.fixture
+def receive() -> Callable[..., StockLot]:
+    def _receive(
+        *,
+        zone: Any,
+        material: Any,
+        quantity: str | Decimal = "1000",
+        owner: Any = None,
+        **kwargs: Any,
+    ) -> StockLot:
+        return stock_receive(
+            actor=None,
+            owner=owner or zone.warehouse.owner,
+            material=material,
+            zone=zone,
+            quantity_kg=Decimal(quantity),
+            **kwargs,
+        )
+
+    return _receive
+
+
+@pytest.fixture
+def api_client() -> Callable[[Any], APIClient]:
+    """``api_client(user)``: a client authenticated with a fresh Bearer token of ``user``."""
+
+    def _client(user: Any = None) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            _, token = AuthToken.objects.create(user=user)
+            client.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+        return client
+
+    return _client
