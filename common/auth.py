@@ -13,10 +13,12 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.plumbing import build_bearer_security_scheme_object
 from knox.auth import TokenAuthentication
 from knox.crypto import hash_token
 from knox.models import get_token_model
-from knox.settings import CONSTANTS
+from knox.settings import CONSTANTS, knox_settings
 from rest_framework import exceptions
 
 
@@ -42,3 +44,18 @@ class BearerTokenAuthentication(TokenAuthentication):
                     raise exceptions.AuthenticationFailed(_("Token has expired."))
                 return self.validate_user(auth_token)
         raise exceptions.AuthenticationFailed(msg)
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """OpenAPI security scheme of ``common.auth.BearerTokenAuthentication``.
+
+    drf-spectacular's knox extension matches knox's class only, not subclasses.
+    """
+
+    target_class = "common.auth.BearerTokenAuthentication"
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema: Any) -> Any:
+        return build_bearer_security_scheme_object(
+            header_name="Authorization", token_prefix=knox_settings.AUTH_HEADER_PREFIX
+        )

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -71,6 +72,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
                 fields={exc.field: [exc.message]},
             ),
             status=exc.status_code,
+        )
+    if isinstance(exc, IntegrityError):
+        # A uniqueness race the serializer's own check could not see (two concurrent
+        # creates of one code): the loser gets a 409, never a 500.
+        return Response(
+            error_body(
+                status_code=409,
+                code="conflict",
+                fields={"non_field_errors": ["This conflicts with data saved meanwhile."]},
+            ),
+            status=409,
         )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(

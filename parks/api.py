@@ -1,5 +1,76 @@
-"""REST API v1 views of this app (registered through ROUTES in config/api_urls.py)."""
+"""REST API v1 views of this app (registered through ROUTES in config/api_urls.py).
+
+``parks/`` and the ``enterprises/`` directory are readable by every signed-in user. A park
+operator registers enterprises in the parks it operates; an enterprise admin edits its own
+enterprise's details; nobody deletes an enterprise through the API.
+"""
 
 from typing import Any
 
-ROUTES: list[tuple[str, Any, str]] = []
+from django.db.models import QuerySet
+from rest_framework import permissions
+from rest_framework.serializers import BaseSerializer
+
+from common.api import ScopedModelViewSet, ScopedReadOnlyViewSet
+from common.tenancy import Scope
+from parks.filters import EnterpriseFilter, ParkFilter
+from parks.models import Enterprise, EnterpriseRole, Park
+from parks.selectors import enterprises_writable
+from parks.serializers import (
+    EnterpriseCreateSerializer,
+    EnterpriseSerializer,
+    EnterpriseSuperuserUpdateSerializer,
+    EnterpriseUpdateSerializer,
+    ParkSerializer,
+)
+
+
+class ParkViewSet(ScopedReadOnlyViewSet):
+    """Chemical industrial parks. Readable by every signed-in user."""
+
+    serializer_class = ParkSerializer
+    filterset_class = ParkFilter
+    search_fields = ["code", "name_zh", "name_en"]
+    ordering_fields = ["code", "name_zh", "name_en", "division_code", "area_mu", "id"]
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[Park]:
+        return Park.objects.all()
+
+
+class EnterpriseViewSet(ScopedModelViewSet):
+    """The enterprise directory, readable by every signed-in user.
+
+    POST: a park operator, into a park it operates. PATCH: an enterprise admin, its own
+    enterprise (not its USCC or park). Superusers may do both for any enterprise.
+    """
+
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    queryset_model = Enterprise
+    write_roles = frozenset({EnterpriseRole.ENTERPRISE_ADMIN})
+    write_roles_by_action = {"create": frozenset()}
+    park_operator_actions = frozenset({"create"})
+    filterset_class = EnterpriseFilter
+    search_fields = ["uscc", "name_zh", "name_en"]
+    ordering_fields = ["name_zh", "name_en", "uscc", "created_at", "id"]
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[Enterprise]:
+        # Writes look the object up in the narrower set, so that editing another
+        # enterprise answers 404 like any object outside the caller's reach.
+        if self.request.method in permissions.SAFE_METHODS:
+            return Enterprise.objects.select_related("park")
+        return enterprises_writable(scope=scope)
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action == "create":
+            return EnterpriseCreateSerializer
+        if self.action in ("update", "partial_update"):
+            if not getattr(self, "swagger_fake_view", False) and self.scope.is_superuser:
+                return EnterpriseSuperuserUpdateSerializer
+            return EnterpriseUpdateSerializer
+        return EnterpriseSerializer
+
+
+ROUTES: list[tuple[str, Any, str]] = [
+    ("parks", ParkViewSet, "park"),
+    ("enterprises", EnterpriseViewSet, "enterprise"),
+]

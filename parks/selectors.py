@@ -1,0 +1,16 @@
+"""Reads of the parks app, scoped to the caller (see common.tenancy)."""
+
+from django.db.models import QuerySet
+
+from common.tenancy import Scope
+from parks.models import Enterprise, EnterpriseRole
+
+
+def enterprises_writable(*, scope: Scope) -> QuerySet[Enterprise]:
+    """Enterprises the caller may edit: its own (an enterprise admin), any (a superuser)."""
+    qs = Enterprise.objects.select_related("park")
+    if scope.is_superuser:
+        return qs
+    if scope.enterprise is not None and scope.role == EnterpriseRole.ENTERPRISE_ADMIN:
+        return qs.filter(pk=scope.enterprise.pk)
+    return qs.none()
