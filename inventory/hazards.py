@@ -133,7 +133,8 @@ PAIR_RULES = (
 
 
 def required_separation(a: HazardProfile, b: HazardProfile) -> SegregationVerdict:
-    """The strictest separation over every pair of classes, and the pair rules on top."""
+    """The pair rules first; then, for materials of different primary classes, the strictest
+    separation over every pair of their classes (primary and subsidiary)."""
     families = {a.family, b.family}
     for fam1, fam2, text in PAIR_RULES:
         if families == {fam1, fam2}:
@@ -145,6 +146,15 @@ def required_separation(a: HazardProfile, b: HazardProfile) -> SegregationVerdic
             Separation.FORBIDDEN, "class 4.2 is never stored with liquid class 8"
         )
     worst = SegregationVerdict(Separation.NONE, "no segregation rule applies")
+    if (
+        a.classes
+        and b.classes
+        and a.classes[0] == b.classes[0]
+        and not a.classes[0].startswith("1")
+    ):
+        # IMDG 7.2.6.1: substances of the same class may be stowed together regardless of
+        # the segregation their subsidiary hazards would require (pair rules still apply).
+        return worst
     for ca in a.classes:
         for cb in b.classes:
             code = segregation_code(ca, cb)

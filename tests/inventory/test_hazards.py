@@ -75,3 +75,13 @@ def test_pair_rules_override_the_table() -> None:
 
 def test_non_dangerous_goods_need_no_separation() -> None:
     assert required_separation(p(), p("1.1")).separation == Separation.NONE
+
+
+def test_same_primary_class_stows_together_despite_subsidiaries() -> None:
+    chlorine = p("2.3", "5.1", "8", family="chlorine")
+    assert required_separation(chlorine, chlorine).separation == Separation.NONE
+    nitric_acid = p("8", "5.1", family="acid", liquid=True)
+    sulfuric_acid = p("8", family="acid", liquid=True)
+    assert required_separation(nitric_acid, sulfuric_acid).separation == Separation.NONE
+    # Different primary classes: the subsidiary 5.1 of nitric acid still counts against 3.
+    assert required_separation(nitric_acid, p("3")).separation == Separation.ZONE

@@ -1,0 +1,135 @@
+"""``manage.py seed_demo``: build the demo world and print its logins (see parks.demo.world).
+
+Deterministic and idempotent: a second run changes no row count. Every demo login has the
+password ``parkshare-demo`` and is staff, so it can sign in to the admin.
+"""
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandParser
+
+from parks.demo.world import Account, WorldReport, build_world
+
+COUNTED = (
+    "parks",
+    "enterprises",
+    "materials",
+    "warehouses",
+    "zones",
+    "lots",
+    "listings",
+    "needs",
+    "users",
+    "memberships",
+    "park_roles",
+)
+
+
+@contextmanager
+def _quiet_task_log(verbosity: int) -> Iterator[None]:
+    """Without a broker every outbox dispatch runs in-process after the commit and logs a
+    line; a few hundred of them would bury the list of logins."""
+    if verbosity >= 2:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in ("celery.app.trace", "kombu.connection")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+class Command(BaseCommand):
+    help = (
+        "Build (or refresh) the deterministic demo world: parks, enterprises, the material "
+        "catalogue, warehouses, stock, listings, needs and one login per role."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--accounts-json",
+            metavar="FILE",
+            help="Also write the demo logins to FILE as a JSON list of "
+            "{username, password, role, enterprise, parks} (the superuser 'admin' is only "
+            "printed).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        verbosity = int(options["verbosity"])
+        if not settings.DEBUG and verbosity >= 1:
+            self.stderr.write(
+                "Note: DEBUG is off. The demo logins have a published password; "
+                "do not seed a production database."
+            )
+        started = time.perf_counter()
+        with _quiet_task_log(verbosity):
+            report = build_world()
+        elapsed = time.perf_counter() - started
+        if options["accounts_json"]:
+            path = Path(options["accounts_json"])
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(
+                json.dumps([asdict(a) for a in report.accounts], ensure_ascii=False, indent=2)
+                + "\n",
+                encoding="utf-8",
+            )
+        if verbosity >= 1:
+            self._print_summary(report, elapsed)
+            self._print_accounts(report)
+            if options["accounts_json"]:
+                self.stdout.write(f"Accounts written to {options['accounts_json']}.")
+
+    def _print_summary(self, report: WorldReport, elapsed: float) -> None:
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo world ready in {elapsed:.1f} s (dates relative to "
+                f"{report.today.isoformat()})."
+            )
+        )
+        for what in COUNTED:
+            created = report.created.get(what, 0)
+            existing = report.existing.get(what, 0)
+            self.stdout.write(f"  {what:<12} {created:>5} created  {existing:>5} already there")
+        if report.receipts_refused:
+            self.stdout.write(
+                f"  {report.receipts_refused} receipts were refused by a zone (licence, "
+                "capacity or segregation); each then tried the next candidate zone."
+            )
+        if report.lots_left_out:
+            self.stdout.write(
+                f"  {len(report.lots_left_out)} lots found no zone that admits them: "
+                + ", ".join(report.lots_left_out)
+            )
+
+    def _print_accounts(self, report: WorldReport) -> None:
+        rows: list[Account] = list(report.accounts)
+        if report.superuser is not None:
+            rows.insert(0, report.superuser)
+        header = ("username", "password", "role", "enterprise USCC / park codes")
+        table = [header] + [
+            (a.username, a.password, a.role, a.enterprise or ",".join(a.parks) or "-") for a in rows
+        ]
+        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        self.stdout.write("")
+        self.stdout.write(
+            f"Demo logins ({len(rows)}, all staff: they sign in to the admin at /admin/):"
+        )
+        for number, row in enumerate(table):
+            self.stdout.write(
+                "  "
+                + "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            )
+            if number == 0:
+                self.stdout.write("  " + "  ".join("-" * w for w in widths))
