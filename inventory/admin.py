@@ -1,0 +1,705 @@
+"""Admin of the material catalogue, warehouses and zones, stock lots and the stock ledger.
+
+Stock changes only through inventory.services: adding a lot is a receipt
+(``stock_receive``), a lot's page offers an adjustment (``stock_adjust``), quantities are
+never edited in a form, and the ledger is read-only. Lots can also be imported from CSV
+or XLSX with a preview (see inventory.resources); every imported row is a receipt.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, DecimalField, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template import engines
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from import_export.admin import ImportMixin
+from import_export.formats import base_formats
+
+from common.admin import (
+    READ_STAFF,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    is_staff_user,
+    owned_by_scope,
+)
+from common.exceptions import DomainError
+from common.tenancy import Scope, request_scope
+from inventory.hazards import HazardClass
+from inventory.models import Material, StockLot, StockMovement, StorageZone, Warehouse
+from inventory.resources import StockLotResource
+from inventory.selectors import (
+    lot_list,
+    material_list,
+    movement_list,
+    warehouse_list,
+    warehouses_writable,
+    zone_list,
+    zone_occupancy_kg,
+)
+from inventory.services import stock_adjust, stock_receive
+from inventory.units import MAX_QUANTITY_KG, Unit, UnitNotAccepted, to_kg
+from parks.models import EnterpriseRole, Park
+
+STOCK_WRITERS = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.WAREHOUSE_KEEPER})
+# Lot details that may be corrected after the receipt; quantities change only by services.
+LOT_DETAIL_FIELDS = ("batch_no", "purity_pct", "grade", "produced_on", "expires_on")
+
+
+class HazardClassesField(forms.TypedMultipleChoiceField):
+    """A list of dangerous-goods class codes, picked from the class table."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(choices=HazardClass.choices, **kwargs)
+
+
+def check_expiry(form: forms.BaseForm, cleaned: dict[str, Any]) -> None:
+    produced_on, expires_on = cleaned.get("produced_on"), cleaned.get("expires_on")
+    if produced_on and expires_on and expires_on < produced_on:
+        form.add_error("expires_on", _("Expiry is before production."))
+
+
+def quantity_kg_or_error(
+    form: forms.BaseForm, *, material: Material, quantity: Decimal, unit: str, signed: bool = False
+) -> Decimal | None:
+    """``quantity`` ``unit`` of ``material`` in kilograms, or None with the error on the form."""
+    try:
+        kg = to_kg(quantity, unit, density_kg_per_l=material.density_kg_per_l)
+    except UnitNotAccepted as exc:
+        form.add_error(
+            "unit",
+            _("%(material)s is accepted in: %(units)s.")
+            % {"material": material.name_zh or material.name_en, "units": ", ".join(exc.accepted)},
+        )
+        return None
+    if kg == 0 or (kg < 0 and not signed):
+        form.add_error("quantity", _("Must be at least 1 g once converted to kilograms."))
+        return None
+    if abs(kg) > MAX_QUANTITY_KG:
+        form.add_error("quantity", _("Must not exceed %s kg.") % MAX_QUANTITY_KG)
+        return None
+    return kg
+
+
+# --- material catalogue ---------------------------------------------------------------------
+
+
+class MaterialForm(forms.ModelForm):
+    subsidiary_classes = HazardClassesField(label=_("subsidiary classes"))
+
+    class Meta:
+        model = Material
+        fields = (
+            "name_zh",
+            "name_en",
+            "cas",
+            "un_number",
+            "primary_class",
+            "subsidiary_classes",
+            "physical_state",
+            "family",
+            "gb18218_threshold_t",
+            "gb18218_category",
+            "default_unit",
+            "density_kg_per_l",
+            "is_active",
+        )
+
+
+@admin.register(Material)
+class MaterialAdmin(TenantScopedAdmin):
+    """The catalogue is shared by every park: all staff read it, superusers maintain it."""
+
+    readable_by = READ_STAFF
+    form = MaterialForm
+    list_display = (
+        "name_zh",
+        "name_en",
+        "cas",
+        "un_number",
+        "primary_class",
+        "physical_state",
+        "default_unit",
+        "is_active",
+    )
+    list_filter = ("primary_class", "physical_state", "family", "is_active")
+    list_select_related = ()
+    search_fields = ("name_zh", "name_en", "cas", "un_number")
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[Material]:
+        return material_list()
+
+
+# --- warehouses and zones --------------------------------------------------------------------
+
+
+def may_write_warehouse(scope: Scope, warehouse: Warehouse) -> bool:
+    """Mirrors inventory.selectors.warehouses_writable for one warehouse."""
+    if scope.is_superuser:
+        return True
+    if scope.enterprise is not None:
+        return warehouse.owner_id == scope.enterprise.pk
+    return warehouse.owner_id is None and warehouse.park_id in scope.operated_park_ids
+
+
+def with_occupancy(qs: QuerySet[StorageZone]) -> QuerySet[StorageZone]:
+    """Zones with ``occupied_kg``: stock on hand of every owner, in one query."""
+    return qs.annotate(
+        occupied_kg=Coalesce(
+            Sum("lots__on_hand_kg"),
+            Value(Decimal(0)),
+            output_field=DecimalField(max_digits=16, decimal_places=3),
+        )
+    )
+
+
+def occupancy_text(zone: StorageZone) -> str:
+    occupied = getattr(zone, "occupied_kg", None)
+    if occupied is None or zone.pk is None:
+        return "-"
+    share = occupied / zone.capacity_kg * 100 if zone.capacity_kg else Decimal(0)
+    return f"{occupied:f} / {zone.capacity_kg:f} kg ({share:.0f}%)"
+
+
+class StorageZoneForm(forms.ModelForm):
+    allowed_classes = HazardClassesField(
+        label=_("allowed classes"),
+        help_text=_("Dangerous-goods classes licensed here; non-dangerous goods always are."),
+    )
+
+    class Meta:
+        model = StorageZone
+        fields = ("warehouse", "code", "name", "building", "capacity_kg", "allowed_classes")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        # On a zone's page the warehouse is read-only, which takes the (warehouse, code)
+        # constraint out of the form's own validation; check it here instead.
+        code = cleaned.get("code")
+        if "warehouse" not in self.fields and self.instance.pk is not None and code:
+            clash = StorageZone.objects.filter(
+                warehouse_id=self.instance.warehouse_id, code=code
+            ).exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error("code", _("This warehouse already has a zone with this code."))
+        return cleaned
+
+    def clean_capacity_kg(self) -> Decimal:
+        capacity: Decimal = self.cleaned_data["capacity_kg"]
+        if self.instance.pk is not None and capacity is not None:
+            occupied = Decimal(zone_occupancy_kg(zone_id=self.instance.pk))
+            if capacity < occupied:
+                raise forms.ValidationError(
+                    _("The zone holds %(occupied)s kg; its capacity cannot be less.")
+                    % {"occupied": occupied}
+                )
+        return capacity
+
+
+class StorageZoneInline(TenantScopedInline):
+    model = StorageZone
+    form = StorageZoneForm
+    extra = 0
+    fields = ("code", "name", "building", "capacity_kg", "allowed_classes", "occupancy")
+    readonly_fields = ("occupancy",)
+    ordering = ("code",)
+    show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[StorageZone]:
+        return with_occupancy(super().get_queryset(request))
+
+    @admin.display(description=_("occupancy"))
+    def occupancy(self, obj: StorageZone) -> str:
+        return occupancy_text(obj)
+
+
+class WarehouseKindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("shared", _("shared warehouse")), ("private", _("enterprise warehouse"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        field = "owner" if queryset.model is Warehouse else "warehouse__owner"
+        if self.value() == "shared":
+            return queryset.filter(**{f"{field}__isnull": True})
+        if self.value() == "private":
+            return queryset.filter(**{f"{field}__isnull": False})
+        return queryset
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(TenantScopedAdmin):
+    """Enterprises keep their own warehouses; park operators the shared ones of their
+    parks. Everyone with a standing sees the shared warehouses (共享仓) of their park."""
+
+    write_roles = STOCK_WRITERS
+    operator_writes = True
+    inlines = (StorageZoneInline,)
+    list_display = ("code", "name", "park", "owner_display", "zone_count", "address")
+    ordering = ("code",)  # an aggregate query drops Meta.ordering
+    list_filter = (WarehouseKindFilter, ("park", admin.RelatedOnlyFieldListFilter))
+    list_select_related = ("park", "owner")
+    search_fields = ("code", "name", "address", "owner__name_zh", "owner__name_en")
+    scoped_choices = {
+        "park": lambda scope: (
+            Park.objects.all()
+            if scope.is_superuser
+            else Park.objects.filter(pk__in=scope.operated_park_ids)
+        ),
+    }
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[Warehouse]:
+        return warehouse_list(scope=scope).annotate(zone_count=Count("zones"))
+
+    def may_write_object(self, scope: Scope, obj: Warehouse) -> bool:
+        return may_write_warehouse(scope, obj)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        scope = request_scope(request)
+        place = ("latitude", "longitude", "address")
+        if scope.is_superuser:
+            return ("code", "name", "park", "owner", *place)
+        if obj is not None:
+            return ("code", "name", "park", "owner", *place)
+        if scope.enterprise is not None:
+            return ("code", "name", *place)
+        return ("code", "name", "park", *place)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None and not request_scope(request).is_superuser:
+            return ("park", "owner")
+        return ()
+
+    def save_model(self, request: HttpRequest, obj: Warehouse, form: Any, change: bool) -> None:
+        scope = request_scope(request)
+        if not change and not scope.is_superuser:
+            if scope.enterprise is not None:
+                obj.owner = scope.enterprise
+                obj.park = scope.enterprise.park
+            else:
+                obj.owner = None  # a park operator opens a shared warehouse
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("owner"), ordering="owner__name_zh")
+    def owner_display(self, obj: Warehouse) -> str:
+        return str(obj.owner) if obj.owner_id else gettext("shared warehouse")
+
+    @admin.display(description=_("zones"), ordering="zone_count")
+    def zone_count(self, obj: Warehouse) -> int:
+        return getattr(obj, "zone_count", 0)
+
+
+@admin.register(StorageZone)
+class StorageZoneAdmin(TenantScopedAdmin):
+    write_roles = STOCK_WRITERS
+    operator_writes = True
+    form = StorageZoneForm
+    list_display = (
+        "__str__",
+        "name",
+        "warehouse",
+        "building",
+        "capacity_kg",
+        "occupancy",
+        "classes",
+    )
+    list_filter = (
+        WarehouseKindFilter,
+        ("warehouse", admin.RelatedOnlyFieldListFilter),
+        ("warehouse__park", admin.RelatedOnlyFieldListFilter),
+    )
+    list_select_related = ("warehouse",)
+    ordering = ("warehouse__code", "code")  # an aggregate query drops Meta.ordering
+    search_fields = ("code", "name", "warehouse__code", "warehouse__name")
+    readonly_fields = ("occupancy",)
+    scoped_choices = {"warehouse": lambda scope: warehouses_writable(scope=scope)}
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[StorageZone]:
+        return with_occupancy(zone_list(scope=scope))
+
+    def may_write_object(self, scope: Scope, obj: StorageZone) -> bool:
+        return may_write_warehouse(scope, obj.warehouse)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is not None:
+            return ("warehouse", "occupancy")
+        return ("occupancy",)
+
+    @admin.display(description=_("occupancy"))
+    def occupancy(self, obj: StorageZone) -> str:
+        return occupancy_text(obj)
+
+    @admin.display(description=_("allowed classes"))
+    def classes(self, obj: StorageZone) -> str:
+        return ", ".join(obj.allowed_classes or []) or "-"
+
+
+# --- stock lots ------------------------------------------------------------------------------
+
+
+class StockReceiptForm(forms.ModelForm):
+    """A receipt: a quantity in a unit, kept as kilograms with the material's density."""
+
+    quantity = forms.DecimalField(
+        label=_("quantity"), max_digits=19, decimal_places=6, min_value=Decimal("0.000001")
+    )
+    unit = forms.ChoiceField(label=_("unit"), choices=Unit.choices, initial=Unit.KG)
+    reference = forms.CharField(
+        label=_("reference"),
+        max_length=120,
+        required=False,
+        help_text=_("e.g. the delivery note number"),
+    )
+    note = forms.CharField(label=_("note"), max_length=255, required=False)
+
+    class Meta:
+        model = StockLot
+        fields = ("owner", "material", "zone", *LOT_DETAIL_FIELDS)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        check_expiry(self, cleaned)
+        material, quantity, unit = (cleaned.get(k) for k in ("material", "quantity", "unit"))
+        if material is not None and quantity is not None and unit:
+            kg = quantity_kg_or_error(self, material=material, quantity=quantity, unit=unit)
+            if kg is not None:
+                cleaned["quantity_kg"] = kg
+        return cleaned
+
+
+class StockLotDetailsForm(forms.ModelForm):
+    class Meta:
+        model = StockLot
+        fields = LOT_DETAIL_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        check_expiry(self, cleaned)
+        return cleaned
+
+
+class StockAdjustForm(forms.Form):
+    quantity = forms.DecimalField(
+        label=_("change"),
+        max_digits=19,
+        decimal_places=6,
+        help_text=_("Negative to take stock off (a spill, a sample), positive to add."),
+    )
+    unit = forms.ChoiceField(label=_("unit"), choices=Unit.choices, initial=Unit.KG)
+    note = forms.CharField(
+        label=_("reason"), max_length=255, help_text=_("Kept in the stock ledger.")
+    )
+
+    def __init__(self, *args: Any, material: Material, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.material = material
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        quantity, unit = cleaned.get("quantity"), cleaned.get("unit")
+        if quantity is not None and unit:
+            kg = quantity_kg_or_error(
+                self, material=self.material, quantity=quantity, unit=unit, signed=True
+            )
+            if kg is not None:
+                cleaned["delta_kg"] = kg
+        return cleaned
+
+
+ADJUST_TEMPLATE = engines["django"].from_string(
+    """{% extends "admin/base_site.html" %}
+{% load i18n admin_urls %}
+{% block breadcrumbs %}<div class="breadcrumbs">
+<a href="{% url 'admin:index' %}">{% translate 'Home' %}</a>
+&rsaquo; <a href="{% url opts|admin_urlname:'changelist' %}">
+{{ opts.verbose_name_plural|capfirst }}</a>
+&rsaquo; <a href="{% url opts|admin_urlname:'change' original.pk|admin_urlquote %}">
+{{ original }}</a>
+&rsaquo; {{ title }}</div>{% endblock %}
+{% block content %}<div id="content-main">
+<p>{{ summary }}</p>
+<form method="post">{% csrf_token %}
+{{ form.as_div }}
+<div class="submit-row"><input type="submit" class="default" value="{{ submit_label }}"></div>
+</form></div>{% endblock %}
+"""
+)
+
+
+@admin.register(StockLot)
+class StockLotAdmin(ImportMixin, TenantScopedAdmin):
+    """Lots of the user's enterprise (for operators and regulators: stored in their parks).
+
+    Adding a lot is a receipt; details may be corrected later, quantities only through an
+    adjustment. Lots are never deleted here: their ledger must stay complete.
+    """
+
+    write_roles = STOCK_WRITERS
+    allow_delete = False
+    resource_classes = [StockLotResource]
+    import_formats = [base_formats.CSV, base_formats.XLSX]
+    list_display = (
+        "id",
+        "material",
+        "owner",
+        "zone",
+        "on_hand_kg",
+        "reserved_kg",
+        "available",
+        "batch_no",
+        "grade",
+        "expires_on",
+    )
+    list_filter = (
+        ("material", admin.RelatedOnlyFieldListFilter),
+        ("zone__warehouse", admin.RelatedOnlyFieldListFilter),
+        ("owner", admin.RelatedOnlyFieldListFilter),
+        "expires_on",
+    )
+    list_select_related = ("material", "owner", "zone__warehouse")
+    search_fields = (
+        "material__name_zh",
+        "material__name_en",
+        "material__cas",
+        "batch_no",
+        "grade",
+        "zone__code",
+        "zone__warehouse__code",
+    )
+    autocomplete_fields = ("material", "zone")
+    scoped_choices = {
+        "material": lambda scope: Material.objects.filter(is_active=True),
+        "zone": lambda scope: zone_list(scope=scope),
+    }
+    detail_readonly_fields = (
+        "material",
+        "owner",
+        "zone",
+        "on_hand_kg",
+        "reserved_kg",
+        "available",
+        "created_at",
+        "updated_at",
+    )
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[StockLot]:
+        return lot_list(scope=scope)
+
+    def may_add(self, scope: Scope) -> bool:
+        # A receipt needs an owner: the user's enterprise (a superuser names one).
+        return scope.is_superuser or (scope.enterprise is not None and self.may_write(scope))
+
+    def may_write_object(self, scope: Scope, obj: StockLot) -> bool:
+        return owned_by_scope(scope, obj.owner_id)
+
+    def has_adjust_permission(self, request: HttpRequest, obj: StockLot) -> bool:
+        return self._may_write(request, obj)
+
+    def has_import_permission(self, request: HttpRequest) -> bool:
+        scope = request_scope(request)
+        return (
+            is_staff_user(request) and scope.enterprise is not None and scope.role in STOCK_WRITERS
+        )
+
+    # --- forms
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        kwargs["form"] = StockReceiptForm if obj is None else StockLotDetailsForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            owner = ("owner",) if request_scope(request).is_superuser else ()
+            return (
+                *owner,
+                "material",
+                "zone",
+                "quantity",
+                "unit",
+                *LOT_DETAIL_FIELDS,
+                "reference",
+                "note",
+            )
+        fields = [*self.detail_readonly_fields[:6], *LOT_DETAIL_FIELDS, "created_at", "updated_at"]
+        if self.has_adjust_permission(request, obj):
+            fields.append("stock_actions")
+        return fields
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ()
+        return (*self.detail_readonly_fields, "stock_actions")
+
+    def save_model(self, request: HttpRequest, obj: StockLot, form: Any, change: bool) -> None:
+        if change:
+            # Only the details the form changed: a concurrent receipt or dispatch of this
+            # lot must not be overwritten with the quantities read when the page loaded.
+            details = [name for name in form.changed_data if name in LOT_DETAIL_FIELDS]
+            if details:
+                obj.save(update_fields=[*details, "updated_at"])
+            return
+        scope = request_scope(request)
+        owner = obj.owner if scope.is_superuser else scope.enterprise
+        lot = self.call_service(
+            stock_receive,
+            actor=request.user,
+            owner=owner,
+            material=obj.material,
+            zone=obj.zone,
+            quantity_kg=form.cleaned_data["quantity_kg"],
+            batch_no=obj.batch_no,
+            purity_pct=obj.purity_pct,
+            grade=obj.grade,
+            produced_on=obj.produced_on,
+            expires_on=obj.expires_on,
+            reference=form.cleaned_data.get("reference", ""),
+            note=form.cleaned_data.get("note", ""),
+        )
+        obj.pk = lot.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    # --- display
+
+    @admin.display(description=_("available (kg)"))
+    def available(self, obj: StockLot) -> Decimal:
+        return obj.available_kg
+
+    @admin.display(description=_("stock"))
+    def stock_actions(self, obj: StockLot) -> str:
+        url = reverse("admin:inventory_stocklot_adjust", args=[obj.pk])
+        return format_html('<a class="button" href="{}">{}</a>', url, gettext("Adjust stock"))
+
+    # --- adjustment
+
+    def get_urls(self) -> list[Any]:
+        return [
+            path(
+                "<path:object_id>/adjust/",
+                self.admin_site.admin_view(self.adjust_view),
+                name="inventory_stocklot_adjust",
+            ),
+            *super().get_urls(),
+        ]
+
+    def adjust_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Correct a lot's on-hand quantity through ``stock_adjust`` (a count, a spill)."""
+        lot = self.get_object(request, unquote(object_id))
+        if lot is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_adjust_permission(request, lot):
+            raise PermissionDenied
+        form = StockAdjustForm(request.POST or None, material=lot.material)
+        if request.method == "POST" and form.is_valid():
+            try:
+                stock_adjust(
+                    actor=request.user,
+                    lot=lot,
+                    delta_kg=form.cleaned_data["delta_kg"],
+                    note=form.cleaned_data["note"],
+                )
+            except DomainError as exc:
+                field = "quantity" if exc.field in ("delta", "quantity") else None
+                form.add_error(field, exc.message)
+            else:
+                self.message_user(
+                    request,
+                    gettext("Stock of lot %(lot)s adjusted; the ledger has the change.")
+                    % {"lot": lot.pk},
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:inventory_stocklot_change", args=[lot.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Adjust stock"),
+            "summary": gettext("On hand %(on_hand)s kg, reserved %(reserved)s kg.")
+            % {"on_hand": lot.on_hand_kg, "reserved": lot.reserved_kg},
+            "form": form,
+            "opts": self.opts,
+            "original": lot,
+            "submit_label": gettext("Record adjustment"),
+        }
+        return TemplateResponse(request, ADJUST_TEMPLATE, context)
+
+    # --- import
+
+    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"scope": request_scope(request)}
+
+    def get_import_data_kwargs(self, **kwargs: Any) -> dict[str, Any]:
+        kwargs = super().get_import_data_kwargs(**kwargs)
+        # All rows or none: a row refused at confirmation rolls the whole file back.
+        kwargs["rollback_on_validation_errors"] = True
+        return kwargs
+
+    def process_result(self, result: Any, request: HttpRequest) -> HttpResponse:
+        if result.has_errors() or result.has_validation_errors():
+            problems = [
+                gettext("row %(number)s: %(errors)s")
+                % {
+                    "number": row.number,
+                    "errors": "; ".join(
+                        f"{name}: {' '.join(str(m) for m in msgs)}"
+                        for name, msgs in row.error_dict.items()
+                    ),
+                }
+                for row in result.invalid_rows
+            ]
+            problems += [
+                gettext("row %(number)s: %(errors)s")
+                % {"number": number, "errors": errors[0].error}
+                for number, errors in result.row_errors()
+            ]
+            problems += [str(error.error) for error in result.base_errors]
+            self.message_user(
+                request,
+                gettext("Nothing was imported: %s") % " | ".join(problems),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(reverse("admin:inventory_stocklot_import"))
+        return super().process_result(result, request)
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(TenantScopedAdmin):
+    """The stock ledger: append-only, so read-only for everyone."""
+
+    allow_add = False
+    allow_change = False
+    allow_delete = False
+    list_display = ("id", "created_at", "lot", "owner", "kind", "quantity_kg", "reference", "actor")
+    list_filter = ("kind", ("lot__material", admin.RelatedOnlyFieldListFilter), "created_at")
+    list_select_related = ("lot__material", "lot__owner", "actor")
+    search_fields = (
+        "reference",
+        "note",
+        "lot__batch_no",
+        "lot__material__name_zh",
+        "lot__material__name_en",
+        "lot__material__cas",
+    )
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[StockMovement]:
+        return movement_list(scope=scope)
+
+    @admin.display(description=_("owner"), ordering="lot__owner__name_zh")
+    def owner(self, obj: StockMovement) -> str:
+        return str(obj.lot.owner)
