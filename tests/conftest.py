@@ -31,35 +31,41 @@ def on_postgres() -> None:
 def world(db: Any) -> dict[str, Any]:
     """Two parks in one region and a third elsewhere; two enterprises in park A, one in B,
     one in C; one user per role; a private warehouse per enterprise and a shared one."""
-    park_a = f.ParkFactory(code="park-a", division_code="330211")
-    park_b = f.ParkFactory(code="park-b", division_code="330206")  # same region 3302
-    park_c = f.ParkFactory(code="park-c", division_code="320506")  # another region
-    ent_a1 = f.EnterpriseFactory(park=park_a)
-    ent_a2 = f.EnterpriseFactory(park=park_a)
-    ent_b = f.EnterpriseFactory(park=park_b)
-    ent_c = f.EnterpriseFactory(park=park_c)
+    park_a = f.ParkFactory.create(code="park-a", division_code="330211")
+    park_b = f.ParkFactory.create(code="park-b", division_code="330206")  # same region 3302
+    park_c = f.ParkFactory.create(code="park-c", division_code="320506")  # another region
+    ent_a1 = f.EnterpriseFactory.create(park=park_a)
+    ent_a2 = f.EnterpriseFactory.create(park=park_a)
+    ent_b = f.EnterpriseFactory.create(park=park_b)
+    ent_c = f.EnterpriseFactory.create(park=park_c)
     users = {}
     for role in ("enterprise_admin", "trader", "warehouse_keeper", "viewer"):
-        users[role] = f.MembershipFactory(enterprise=ent_a1, role=role).user
-    users["other_admin"] = f.MembershipFactory(enterprise=ent_a2, role="enterprise_admin").user
-    users["park_b_admin"] = f.MembershipFactory(enterprise=ent_b, role="enterprise_admin").user
-    users["park_c_admin"] = f.MembershipFactory(enterprise=ent_c, role="enterprise_admin").user
-    users["park_operator"] = f.ParkRoleFactory(park=park_a, role="park_operator").user
-    users["regulator"] = f.ParkRoleFactory(park=park_a, role="regulator").user
-    users["regulator_c"] = f.ParkRoleFactory(park=park_c, role="regulator").user
+        users[role] = f.MembershipFactory.create(enterprise=ent_a1, role=role).user
+    users["other_admin"] = f.MembershipFactory.create(
+        enterprise=ent_a2, role="enterprise_admin"
+    ).user
+    users["park_b_admin"] = f.MembershipFactory.create(
+        enterprise=ent_b, role="enterprise_admin"
+    ).user
+    users["park_c_admin"] = f.MembershipFactory.create(
+        enterprise=ent_c, role="enterprise_admin"
+    ).user
+    users["park_operator"] = f.ParkRoleFactory.create(park=park_a, role="park_operator").user
+    users["regulator"] = f.ParkRoleFactory.create(park=park_a, role="regulator").user
+    users["regulator_c"] = f.ParkRoleFactory.create(park=park_c, role="regulator").user
     users["superuser"] = f.UserFactory.create(username="root", is_superuser=True, is_staff=True)
-    zone_a1 = f.StorageZoneFactory(warehouse=f.WarehouseFactory(owner=ent_a1))
-    zone_a2 = f.StorageZoneFactory(warehouse=f.WarehouseFactory(owner=ent_a2))
-    zone_b = f.StorageZoneFactory(warehouse=f.WarehouseFactory(owner=ent_b))
-    zone_c = f.StorageZoneFactory(warehouse=f.WarehouseFactory(owner=ent_c))
-    shared = f.WarehouseFactory(owner=None, park=park_a)
-    zone_shared = f.StorageZoneFactory(warehouse=shared)
+    zone_a1 = f.StorageZoneFactory.create(warehouse=f.WarehouseFactory.create(owner=ent_a1))
+    zone_a2 = f.StorageZoneFactory.create(warehouse=f.WarehouseFactory.create(owner=ent_a2))
+    zone_b = f.StorageZoneFactory.create(warehouse=f.WarehouseFactory.create(owner=ent_b))
+    zone_c = f.StorageZoneFactory.create(warehouse=f.WarehouseFactory.create(owner=ent_c))
+    shared = f.WarehouseFactory.create(owner=None, park=park_a)
+    zone_shared = f.StorageZoneFactory.create(warehouse=shared)
     return {
         "parks": {"a": park_a, "b": park_b, "c": park_c},
         "enterprises": {"a1": ent_a1, "a2": ent_a2, "b": ent_b, "c": ent_c},
         "users": users,
         "zones": {"a1": zone_a1, "a2": zone_a2, "b": zone_b, "c": zone_c, "shared": zone_shared},
-        "material": f.MaterialFactory(),
+        "material": f.MaterialFactory.create(),
     }
 
 

@@ -3,6 +3,7 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import factory
 from django.contrib.auth import get_user_model
@@ -23,7 +24,7 @@ def make_cas(n: int) -> str:
     return f"{body}-{cas_check_digit(body)}"
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[Any]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -32,7 +33,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw-for-tests-1")
 
 
-class ParkFactory(factory.django.DjangoModelFactory):
+class ParkFactory(factory.django.DjangoModelFactory[Park]):
     class Meta:
         model = Park
 
@@ -45,7 +46,7 @@ class ParkFactory(factory.django.DjangoModelFactory):
     area_mu = Decimal("10000")
 
 
-class EnterpriseFactory(factory.django.DjangoModelFactory):
+class EnterpriseFactory(factory.django.DjangoModelFactory[Enterprise]):
     class Meta:
         model = Enterprise
 
@@ -58,7 +59,7 @@ class EnterpriseFactory(factory.django.DjangoModelFactory):
     industry = "petrochemicals"
 
 
-class MembershipFactory(factory.django.DjangoModelFactory):
+class MembershipFactory(factory.django.DjangoModelFactory[Membership]):
     class Meta:
         model = Membership
 
@@ -67,7 +68,7 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     role = "enterprise_admin"
 
 
-class ParkRoleFactory(factory.django.DjangoModelFactory):
+class ParkRoleFactory(factory.django.DjangoModelFactory[ParkRole]):
     class Meta:
         model = ParkRole
 
@@ -76,7 +77,7 @@ class ParkRoleFactory(factory.django.DjangoModelFactory):
     role = "regulator"
 
 
-class MaterialFactory(factory.django.DjangoModelFactory):
+class MaterialFactory(factory.django.DjangoModelFactory[Material]):
     class Meta:
         model = Material
 
@@ -89,7 +90,7 @@ class MaterialFactory(factory.django.DjangoModelFactory):
     density_kg_per_l = Decimal("0.8")
 
 
-class WarehouseFactory(factory.django.DjangoModelFactory):
+class WarehouseFactory(factory.django.DjangoModelFactory[Warehouse]):
     class Meta:
         model = Warehouse
 
@@ -101,7 +102,7 @@ class WarehouseFactory(factory.django.DjangoModelFactory):
     longitude = Decimal("121.700000")
 
 
-class StorageZoneFactory(factory.django.DjangoModelFactory):
+class StorageZoneFactory(factory.django.DjangoModelFactory[StorageZone]):
     class Meta:
         model = StorageZone
 
@@ -113,7 +114,7 @@ class StorageZoneFactory(factory.django.DjangoModelFactory):
     )
 
 
-class LotFactory(factory.django.DjangoModelFactory):
+class LotFactory(factory.django.DjangoModelFactory[StockLot]):
     """An empty lot (no ledger rows needed). Use the ``receive`` fixture for stock."""
 
     class Meta:
@@ -124,7 +125,7 @@ class LotFactory(factory.django.DjangoModelFactory):
     owner = factory.LazyAttribute(lambda o: o.zone.warehouse.owner)
 
 
-class ListingFactory(factory.django.DjangoModelFactory):
+class ListingFactory(factory.django.DjangoModelFactory[Listing]):
     class Meta:
         model = Listing
 
@@ -137,7 +138,7 @@ class ListingFactory(factory.django.DjangoModelFactory):
     status = "draft"
 
 
-class NeedFactory(factory.django.DjangoModelFactory):
+class NeedFactory(factory.django.DjangoModelFactory[Need]):
     class Meta:
         model = Need
 

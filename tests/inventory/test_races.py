@@ -53,7 +53,7 @@ def test_concurrent_increments_lose_no_update(world: dict[str, Any], receive: An
 
 
 def test_concurrent_receipts_respect_zone_capacity(world: dict[str, Any]) -> None:
-    zone = f.StorageZoneFactory(warehouse=world["zones"]["a1"].warehouse, capacity_kg=1000)
+    zone = f.StorageZoneFactory.create(warehouse=world["zones"]["a1"].warehouse, capacity_kg=1000)
     owner, material = world["enterprises"]["a1"], world["material"]
 
     results = run_concurrently(
@@ -73,7 +73,7 @@ def test_moves_and_decrements_of_one_lot_conserve_stock(
     world: dict[str, Any], receive: Any
 ) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
-    target = f.StorageZoneFactory(warehouse=world["zones"]["a1"].warehouse)
+    target = f.StorageZoneFactory.create(warehouse=world["zones"]["a1"].warehouse)
 
     def step(i: int) -> Any:
         fresh = StockLot.objects.get(pk=lot.pk)

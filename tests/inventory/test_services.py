@@ -72,26 +72,28 @@ def test_receipt_only_into_own_or_own_parks_shared_warehouse(
         )
     lot = receive(zone=world["zones"]["shared"], owner=a1, material=material, quantity="5")
     assert lot.zone.warehouse.owner is None
-    other_park_shared = f.StorageZoneFactory(
-        warehouse=f.WarehouseFactory(owner=None, park=world["parks"]["b"])
+    other_park_shared = f.StorageZoneFactory.create(
+        warehouse=f.WarehouseFactory.create(owner=None, park=world["parks"]["b"])
     )
     with pytest.raises(ZoneNotPermitted):
         receive(zone=other_park_shared, owner=a1, material=material, quantity="5")
 
 
 def test_receipt_respects_zone_licence(world: dict[str, Any], receive: Any) -> None:
-    zone = f.StorageZoneFactory(warehouse=world["zones"]["a1"].warehouse, allowed_classes=["3"])
-    corrosive = f.MaterialFactory(primary_class="8")
+    zone = f.StorageZoneFactory.create(
+        warehouse=world["zones"]["a1"].warehouse, allowed_classes=["3"]
+    )
+    corrosive = f.MaterialFactory.create(primary_class="8")
     before = counts()
     with pytest.raises(IncompatibleStorage, match="not licensed for class 8"):
         receive(zone=zone, material=corrosive)
     assert counts() == before
-    receive(zone=zone, material=f.MaterialFactory(primary_class="3"))
-    receive(zone=zone, material=f.MaterialFactory(primary_class=""))  # not dangerous
+    receive(zone=zone, material=f.MaterialFactory.create(primary_class="3"))
+    receive(zone=zone, material=f.MaterialFactory.create(primary_class=""))  # not dangerous
 
 
 def test_receipt_respects_capacity(world: dict[str, Any], receive: Any) -> None:
-    zone = f.StorageZoneFactory(warehouse=world["zones"]["a1"].warehouse, capacity_kg=1000)
+    zone = f.StorageZoneFactory.create(warehouse=world["zones"]["a1"].warehouse, capacity_kg=1000)
     receive(zone=zone, material=world["material"], quantity="600")
     with pytest.raises(CapacityExceeded, match=r"has 400(\.000)? kg free"):
         receive(zone=zone, material=world["material"], quantity="400.001")
@@ -102,14 +104,14 @@ def test_segregation_within_zone_building_and_warehouse(
     world: dict[str, Any], receive: Any
 ) -> None:
     warehouse = world["zones"]["a1"].warehouse
-    z1 = f.StorageZoneFactory(warehouse=warehouse, building="A")
-    z2 = f.StorageZoneFactory(warehouse=warehouse, building="A")
-    z3 = f.StorageZoneFactory(warehouse=warehouse, building="B")
+    z1 = f.StorageZoneFactory.create(warehouse=warehouse, building="A")
+    z2 = f.StorageZoneFactory.create(warehouse=warehouse, building="A")
+    z3 = f.StorageZoneFactory.create(warehouse=warehouse, building="B")
     z3.allowed_classes = [*z3.allowed_classes, "6.2"]
     z3.save()
-    flammable = f.MaterialFactory(primary_class="3")
-    oxidizer = f.MaterialFactory(primary_class="5.1")
-    infectious = f.MaterialFactory(primary_class="6.2")
+    flammable = f.MaterialFactory.create(primary_class="3")
+    oxidizer = f.MaterialFactory.create(primary_class="5.1")
+    infectious = f.MaterialFactory.create(primary_class="6.2")
     receive(zone=z1, material=flammable)
     # 3 vs 5.1 is code 2: not the same zone, but another zone of the building is fine.
     with pytest.raises(IncompatibleStorage, match="segregation code 2"):
@@ -125,20 +127,24 @@ def test_segregation_within_zone_building_and_warehouse(
 
 def test_empty_lots_do_not_count_for_segregation(world: dict[str, Any], receive: Any) -> None:
     zone = world["zones"]["a1"]
-    lot = receive(zone=zone, material=f.MaterialFactory(primary_class="3"), quantity="10")
+    lot = receive(zone=zone, material=f.MaterialFactory.create(primary_class="3"), quantity="10")
     stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-10"))
-    receive(zone=zone, material=f.MaterialFactory(primary_class="5.1"))
+    receive(zone=zone, material=f.MaterialFactory.create(primary_class="5.1"))
 
 
 def test_pair_rule_acids_and_cyanides_never_share_a_warehouse(
     world: dict[str, Any], receive: Any
 ) -> None:
     warehouse = world["zones"]["a1"].warehouse
-    acid = f.MaterialFactory(primary_class="8", family="acid")
-    cyanide = f.MaterialFactory(primary_class="6.1", family="cyanide", physical_state="solid")
-    receive(zone=f.StorageZoneFactory(warehouse=warehouse, building="A"), material=acid)
+    acid = f.MaterialFactory.create(primary_class="8", family="acid")
+    cyanide = f.MaterialFactory.create(
+        primary_class="6.1", family="cyanide", physical_state="solid"
+    )
+    receive(zone=f.StorageZoneFactory.create(warehouse=warehouse, building="A"), material=acid)
     with pytest.raises(IncompatibleStorage, match="never stored with cyanides"):
-        receive(zone=f.StorageZoneFactory(warehouse=warehouse, building="Z"), material=cyanide)
+        receive(
+            zone=f.StorageZoneFactory.create(warehouse=warehouse, building="Z"), material=cyanide
+        )
     receive(zone=world["zones"]["shared"], owner=world["enterprises"]["a1"], material=cyanide)
 
 
@@ -154,7 +160,7 @@ def test_adjust_down_never_below_reserved(world: dict[str, Any], receive: Any) -
 
 
 def test_adjust_up_checks_capacity(world: dict[str, Any], receive: Any) -> None:
-    zone = f.StorageZoneFactory(warehouse=world["zones"]["a1"].warehouse, capacity_kg=100)
+    zone = f.StorageZoneFactory.create(warehouse=world["zones"]["a1"].warehouse, capacity_kg=100)
     lot = receive(zone=zone, material=world["material"], quantity="90")
     with pytest.raises(CapacityExceeded):
         stock_adjust(actor=None, lot=lot, delta_kg=Decimal("11"))
@@ -170,7 +176,7 @@ def test_move_splits_and_merges_into_one_target_lot(world: dict[str, Any], recei
     source = receive(
         zone=world["zones"]["a1"], material=world["material"], quantity="100", batch_no="B-7"
     )
-    target_zone = f.StorageZoneFactory(warehouse=world["zones"]["a1"].warehouse)
+    target_zone = f.StorageZoneFactory.create(warehouse=world["zones"]["a1"].warehouse)
     target = stock_move(actor=None, lot=source, to_zone=target_zone, quantity_kg=Decimal("40"))
     again = stock_move(actor=None, lot=source, to_zone=target_zone, quantity_kg=Decimal("10"))
     assert again.pk == target.pk
@@ -195,7 +201,9 @@ def test_move_cannot_take_reserved_stock_or_break_rules(
 ) -> None:
     source = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
     StockLot.objects.filter(pk=source.pk).update(reserved_kg=Decimal("80"))
-    target_zone = f.StorageZoneFactory(warehouse=world["zones"]["a1"].warehouse, capacity_kg=50)
+    target_zone = f.StorageZoneFactory.create(
+        warehouse=world["zones"]["a1"].warehouse, capacity_kg=50
+    )
     before = counts()
     with pytest.raises(InsufficientStock):
         stock_move(actor=None, lot=source, to_zone=target_zone, quantity_kg=Decimal("21"))

@@ -52,7 +52,7 @@ def test_listing_starts_as_draft_and_publishes(world: dict[str, Any], lot: Stock
     assert listing.published_at is not None
     topics = list(OutboxEvent.objects.order_by("id").values_list("topic", flat=True))
     assert topics[-2:] == ["listing.created", "listing.published"]
-    assert OutboxEvent.objects.last().payload["material_ids"] == [lot.material_id]
+    assert OutboxEvent.objects.latest("id").payload["material_ids"] == [lot.material_id]
 
 
 def test_listing_cannot_offer_more_than_unreserved_stock(
@@ -109,7 +109,7 @@ def test_update_refuses_unknown_fields(world: dict[str, Any], lot: StockLot) -> 
 
 
 def test_need_lifecycle_and_substitutes(world: dict[str, Any]) -> None:
-    substitute = f.MaterialFactory()
+    substitute = f.MaterialFactory.create()
     need = need_create(
         actor=None,
         enterprise=world["enterprises"]["a2"],
