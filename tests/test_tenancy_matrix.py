@@ -1,0 +1,179 @@
+"""Tenancy across every API route, derived from the router.
+
+Each registered route must have an entry in ``PRIVATE_OBJECTS`` or ``PUBLIC_ROUTES``;
+a route added without one fails ``test_every_route_is_covered``. For each route and each of
+its endpoints (list, detail, and every extra action) the matrix checks that:
+
+* another enterprise cannot read or change the private object (404, or 405 where the method
+  does not exist), and does not find it in the list;
+* a regulator of another park cannot read it; a regulator of its park reads but never writes;
+* a viewer never writes; an anonymous caller gets 401.
+"""
+
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from config.api_urls import router
+from marketplace.services import listing_create, need_create
+
+pytestmark = pytest.mark.django_db
+
+Maker = Callable[[dict[str, Any], Any], Any]
+
+
+def _lot(world: dict[str, Any], receive: Any) -> Any:
+    return receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
+
+
+def _movement(world: dict[str, Any], receive: Any) -> Any:
+    return _lot(world, receive).movements.get()
+
+
+def _listing(world: dict[str, Any], receive: Any) -> Any:
+    lot = _lot(world, receive)
+    return listing_create(
+        actor=None,
+        seller=lot.owner,
+        lot=lot,
+        quantity_kg=Decimal(10),
+        price_per_t=Decimal(100),
+        available_from=date(2026, 1, 1),
+    )
+
+
+def _need(world: dict[str, Any], receive: Any) -> Any:
+    return need_create(
+        actor=None,
+        enterprise=world["enterprises"]["a1"],
+        material=world["material"],
+        quantity_kg=Decimal(10),
+        needed_by=date(2027, 1, 1),
+        delivery_zone=world["zones"]["a1"],
+    )
+
+
+# Routes whose objects belong to one enterprise (a draft listing is private too).
+PRIVATE_OBJECTS: dict[str, Maker] = {
+    "warehouse": lambda world, receive: world["zones"]["a1"].warehouse,
+    "zone": lambda world, receive: world["zones"]["a1"],
+    "lot": _lot,
+    "movement": _movement,
+    "listing": _listing,
+    "need": _need,
+}
+# Directories every user reads; only writes are restricted.
+PUBLIC_ROUTES: dict[str, Maker] = {
+    "park": lambda world, receive: world["parks"]["a"],
+    "enterprise": lambda world, receive: world["enterprises"]["a1"],
+    "material": lambda world, receive: world["material"],
+}
+
+
+def routes() -> list[tuple[str, str, Any]]:
+    return [(basename, prefix, viewset) for prefix, viewset, basename in router.registry]
+
+
+def endpoints(prefix: str, viewset: Any, pk: int) -> list[tuple[str, str, bool]]:
+    """(method, url, is_write) for every endpoint of a route on object ``pk``."""
+    base = f"/api/v1/{prefix}/"
+    detail = f"{base}{pk}/"
+    out = [
+        ("get", base, False),
+        ("post", base, True),
+        ("get", detail, False),
+        ("patch", detail, True),
+        ("put", detail, True),
+        ("delete", detail, True),
+    ]
+    for action in viewset.get_extra_actions():
+        url = f"{detail if action.detail else base}{action.url_path}/"
+        for method in action.mapping:
+            out.append((method, url, method not in ("get", "head", "options")))
+    return out
+
+
+def call(client: APIClient, method: str, url: str) -> Any:
+    return getattr(client, method)(url, {}, format="json")
+
+
+def test_every_route_is_covered() -> None:
+    registered = {basename for basename, _, _ in routes()}
+    assert registered == set(PRIVATE_OBJECTS) | set(PUBLIC_ROUTES), (
+        "every API route needs an entry in the tenancy matrix"
+    )
+
+
+@pytest.mark.parametrize(("basename", "prefix", "viewset"), routes())
+def test_other_enterprise_cannot_read_or_change(
+    basename: str,
+    prefix: str,
+    viewset: Any,
+    world: dict[str, Any],
+    receive: Any,
+    api_client: Any,
+) -> None:
+    private = basename in PRIVATE_OBJECTS
+    obj = (PRIVATE_OBJECTS.get(basename) or PUBLIC_ROUTES[basename])(world, receive)
+    snapshot = type(obj)._default_manager.filter(pk=obj.pk).values().get()
+    other = api_client(world["users"]["other_admin"])  # same park, another enterprise
+    for method, url, is_write in endpoints(prefix, viewset, obj.pk):
+        response = call(other, method, url)
+        detail_url = f"/{obj.pk}/" in url
+        if method == "get" and not detail_url:
+            assert response.status_code == 200, url
+            ids = {row["id"] for row in response.json()["results"]}
+            assert (obj.pk in ids) != private, f"{url} lists another tenant's {basename}"
+        elif private and detail_url:
+            assert response.status_code in (404, 405), (method, url, response.status_code)
+        elif is_write and detail_url:
+            # Public directories: another enterprise may read, never change.
+            assert response.status_code in (403, 404, 405), (method, url, response.status_code)
+    assert type(obj)._default_manager.filter(pk=obj.pk).values().get() == snapshot
+
+
+@pytest.mark.parametrize(("basename", "prefix", "viewset"), routes())
+def test_regulators_read_only_their_parks_and_never_write(
+    basename: str,
+    prefix: str,
+    viewset: Any,
+    world: dict[str, Any],
+    receive: Any,
+    api_client: Any,
+) -> None:
+    obj = (PRIVATE_OBJECTS.get(basename) or PUBLIC_ROUTES[basename])(world, receive)
+    own_park = api_client(world["users"]["regulator"])
+    far_park = api_client(world["users"]["regulator_c"])
+    snapshot = type(obj)._default_manager.filter(pk=obj.pk).values().get()
+    for method, url, is_write in endpoints(prefix, viewset, obj.pk):
+        if is_write:
+            for client in (own_park, far_park):
+                status = call(client, method, url).status_code
+                assert status in (403, 405), (method, url, status)
+        elif f"/{obj.pk}/" in url and method == "get" and basename in PRIVATE_OBJECTS:
+            assert call(own_park, method, url).status_code == 200, url
+            assert call(far_park, method, url).status_code == 404, url
+    assert type(obj)._default_manager.filter(pk=obj.pk).values().get() == snapshot
+
+
+@pytest.mark.parametrize(("basename", "prefix", "viewset"), routes())
+def test_viewers_never_write_and_anonymous_is_refused(
+    basename: str,
+    prefix: str,
+    viewset: Any,
+    world: dict[str, Any],
+    receive: Any,
+    api_client: Any,
+) -> None:
+    obj = (PRIVATE_OBJECTS.get(basename) or PUBLIC_ROUTES[basename])(world, receive)
+    viewer = api_client(world["users"]["viewer"])
+    anonymous = api_client(None)
+    for method, url, is_write in endpoints(prefix, viewset, obj.pk):
+        if is_write:
+            status = call(viewer, method, url).status_code
+            assert status in (403, 405), (method, url, status)
+        assert call(anonymous, method, url).status_code == 401, (method, url)
