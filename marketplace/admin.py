@@ -97,14 +97,14 @@ class ListingAdmin(MarketplaceAdmin):
         "status",
         "visibility",
         ("seller", admin.RelatedOnlyFieldListFilter),
-        ("lot__material", admin.RelatedOnlyFieldListFilter),
+        ("material", admin.RelatedOnlyFieldListFilter),
         "available_from",
     )
-    list_select_related = ("seller__park", "lot__material", "lot__zone__warehouse")
+    list_select_related = ("seller__park", "material", "lot__zone__warehouse")
     search_fields = (
-        "lot__material__name_zh",
-        "lot__material__name_en",
-        "lot__material__cas",
+        "material__name_zh",
+        "material__name_en",
+        "material__cas",
         "lot__batch_no",
         "seller__name_zh",
         "seller__name_en",
@@ -150,9 +150,9 @@ class ListingAdmin(MarketplaceAdmin):
         obj._state.adding = False
         obj.refresh_from_db()
 
-    @admin.display(description=_("material"), ordering="lot__material__name_en")
+    @admin.display(description=_("material"), ordering="material__name_en")
     def material(self, obj: Listing) -> str:
-        return str(obj.lot.material)
+        return str(obj.material)
 
     @admin.action(description=_("Publish selected listings"), permissions=["change"])
     def publish(self, request: HttpRequest, queryset: QuerySet[Listing]) -> None:

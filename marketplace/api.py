@@ -93,9 +93,9 @@ class ListingViewSet(_MarketViewSet):
     }
     filterset_class = ListingFilter
     search_fields = (
-        "lot__material__name_en",
-        "lot__material__name_zh",
-        "lot__material__cas",
+        "material__name_en",
+        "material__name_zh",
+        "material__cas",
         "note",
     )
     ordering_fields = ("price_per_t", "quantity_kg", "published_at", "available_from", "id")

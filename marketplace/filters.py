@@ -36,10 +36,10 @@ class StableOrderingFilter(OrderingFilter):
 
 
 class ListingFilter(django_filters.FilterSet):
-    material = IdInFilter(field_name="lot__material_id", help_text="Material ids, comma-separated.")
-    cas = django_filters.CharFilter(field_name="lot__material__cas", help_text="CAS number.")
+    material = IdInFilter(field_name="material_id", help_text="Material ids, comma-separated.")
+    cas = django_filters.CharFilter(field_name="material__cas", help_text="CAS number.")
     hazard_class = django_filters.ChoiceFilter(
-        field_name="lot__material__primary_class",
+        field_name="material__primary_class",
         choices=HazardClass.choices,
         help_text="Primary dangerous-goods class of the material.",
     )

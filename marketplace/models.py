@@ -32,6 +32,15 @@ class Listing(models.Model):
     lot = models.ForeignKey(
         StockLot, on_delete=models.PROTECT, related_name="listings", verbose_name=_("lot")
     )
+    # The lot's material, copied when the listing is created (a lot's material never
+    # changes): filters and counts by material or hazard class then need no join of lots.
+    material = models.ForeignKey(
+        Material,
+        on_delete=models.PROTECT,
+        related_name="listings",
+        verbose_name=_("material"),
+        editable=False,
+    )
     quantity_kg = models.DecimalField(
         _("quantity offered (kg)"),
         max_digits=16,
@@ -68,6 +77,7 @@ class Listing(models.Model):
         indexes = [
             models.Index(fields=["status", "visibility", "-id"]),
             models.Index(fields=["seller", "status"]),
+            models.Index(fields=["material", "status"]),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity_kg__gt=0), name="listing_quantity_gt_0"),

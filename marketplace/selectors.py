@@ -22,7 +22,7 @@ def listing_list(*, scope: Scope) -> QuerySet[Listing]:
 
     Park operators and regulators see the listings of enterprises in their parks.
     """
-    qs = Listing.objects.select_related("seller__park", "lot__material", "lot__zone__warehouse")
+    qs = Listing.objects.select_related("seller__park", "material", "lot__zone__warehouse")
     if scope.is_superuser:
         return qs
     if scope.enterprise is not None:
@@ -32,7 +32,7 @@ def listing_list(*, scope: Scope) -> QuerySet[Listing]:
 
 def listing_list_own(*, scope: Scope) -> QuerySet[Listing]:
     """Listings the caller may change."""
-    qs = Listing.objects.select_related("seller", "lot__material")
+    qs = Listing.objects.select_related("seller", "lot", "material")
     if scope.is_superuser:
         return qs
     if scope.enterprise is not None:

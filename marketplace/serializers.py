@@ -45,11 +45,11 @@ LISTING_READ_COLUMNS = (
     "seller__park",
     "seller__park__code",
     "lot",
-    "lot__material",
-    "lot__material__name_en",
-    "lot__material__name_zh",
-    "lot__material__cas",
-    "lot__material__primary_class",
+    "material",
+    "material__name_en",
+    "material__name_zh",
+    "material__cas",
+    "material__primary_class",
     "lot__zone",
     "lot__zone__warehouse",
     "lot__zone__warehouse__latitude",
@@ -280,13 +280,11 @@ class ListingSerializer(FlatReadSerializer):
     park = serializers.IntegerField(source="seller.park_id", read_only=True)
     park_code = serializers.CharField(source="seller.park.code", read_only=True)
     lot = serializers.IntegerField(source="lot_id", read_only=True)
-    material = serializers.IntegerField(source="lot.material_id", read_only=True)
-    material_name_en = serializers.CharField(source="lot.material.name_en", read_only=True)
-    material_name_zh = serializers.CharField(source="lot.material.name_zh", read_only=True)
-    material_cas = serializers.CharField(source="lot.material.cas", read_only=True, allow_null=True)
-    material_primary_class = serializers.CharField(
-        source="lot.material.primary_class", read_only=True
-    )
+    material = serializers.IntegerField(source="material_id", read_only=True)
+    material_name_en = serializers.CharField(source="material.name_en", read_only=True)
+    material_name_zh = serializers.CharField(source="material.name_zh", read_only=True)
+    material_cas = serializers.CharField(source="material.cas", read_only=True, allow_null=True)
+    material_primary_class = serializers.CharField(source="material.primary_class", read_only=True)
     warehouse = serializers.IntegerField(source="lot.zone.warehouse_id", read_only=True)
     warehouse_latitude = serializers.DecimalField(
         source="lot.zone.warehouse.latitude", max_digits=9, decimal_places=6, read_only=True
@@ -360,7 +358,7 @@ class ListingUpdateSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         assert isinstance(self.instance, Listing)
-        return _quantities_to_kg(attrs, material=self.instance.lot.material, with_min_order=True)
+        return _quantities_to_kg(attrs, material=self.instance.material, with_min_order=True)
 
 
 # --- Needs ------------------------------------------------------------------------------

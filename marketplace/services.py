@@ -67,7 +67,7 @@ def _check_listing_stock(listing: Listing) -> None:
 def _emit_listing(topic: str, listing: Listing) -> None:
     event_emit(
         topic=topic,
-        payload={"listing_id": listing.pk, "material_ids": [listing.lot.material_id]},
+        payload={"listing_id": listing.pk, "material_ids": [listing.material_id]},
     )
 
 
@@ -90,6 +90,7 @@ def listing_create(
     listing = Listing(
         seller=seller,
         lot=lot,
+        material_id=lot.material_id,
         quantity_kg=quantity_kg,
         price_per_t=price_per_t,
         min_order_kg=min_order_kg,

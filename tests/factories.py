@@ -131,6 +131,7 @@ class ListingFactory(factory.django.DjangoModelFactory[Listing]):
 
     lot = factory.SubFactory(LotFactory)
     seller = factory.LazyAttribute(lambda o: o.lot.owner)
+    material = factory.LazyAttribute(lambda o: o.lot.material)
     quantity_kg = Decimal("100")
     price_per_t = Decimal("3000")
     available_from = date(2026, 1, 1)
