@@ -4,6 +4,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.request import Request
 
@@ -87,6 +89,7 @@ class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):  # type: ig
     pass
 
 
+@extend_schema_field(OpenApiTypes.INT)
 class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
     """A foreign id in a request body, looked up through the caller's scope.
 

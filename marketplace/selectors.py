@@ -1,8 +1,9 @@
 """Reads of the marketplace, every one scoped to the caller (see common.tenancy)."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 
 from common.tenancy import Scope
+from inventory.models import Material
 from marketplace.models import Listing, ListingStatus, Need, Visibility
 
 
@@ -44,7 +45,7 @@ def need_list(*, scope: Scope) -> QuerySet[Need]:
     """Needs are private: an enterprise sees its own; operators and regulators their parks'."""
     qs = Need.objects.select_related(
         "enterprise__park", "material", "delivery_zone__warehouse"
-    ).prefetch_related("substitutes")
+    ).prefetch_related(Prefetch("substitutes", queryset=Material.objects.only("id")))
     if scope.is_superuser:
         return qs
     if scope.enterprise is not None:

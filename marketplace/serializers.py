@@ -17,8 +17,6 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import ISO_8601, serializers
 from rest_framework.fields import SkipField
 from rest_framework.relations import PKOnlyObject
@@ -87,12 +85,6 @@ def active_materials() -> QuerySet[Material]:
 
 
 # --- Input fields -----------------------------------------------------------------------
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class ScopedIdField(ScopedRelatedField):
-    """A scoped foreign id, typed for the OpenAPI schema (the serializers here have no
-    model to derive it from)."""
 
 
 def price_input(*, required: bool = True, allow_null: bool = False) -> serializers.DecimalField:
@@ -325,7 +317,7 @@ class ListingSerializer(FlatReadSerializer):
 
 
 class ListingCreateSerializer(serializers.Serializer):
-    lot = ScopedIdField(scoped=lots_of_caller, help_text="One of the caller's own lots.")
+    lot = ScopedRelatedField(scoped=lots_of_caller, help_text="One of the caller's own lots.")
     quantity = quantity_input()
     unit = unit_input()
     min_order = min_order_input()
@@ -426,7 +418,7 @@ class _NeedInput(serializers.Serializer):
         help_text="Ids of materials accepted instead.",
     )
     max_price_per_t = price_input(required=False, allow_null=True)
-    delivery_zone = ScopedIdField(
+    delivery_zone = ScopedRelatedField(
         scoped=delivery_zones_of_caller,
         required=False,
         allow_null=True,
