@@ -1,13 +1,17 @@
-"""Writes of the platform layer: outbox delivery."""
+"""Writes of the platform layer: outbox delivery, and the save of a row with a unique key
+that every app's services share."""
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
-from django.db import transaction
-from django.db.models import F
+from django.db import IntegrityError, transaction
+from django.db.models import F, Model, QuerySet
 from django.utils import timezone
 
 from common.events import handlers_for
+from common.exceptions import DomainError
 from common.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -53,3 +57,28 @@ def outbox_pending_ids(
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
+
+
+def save_unique(
+    obj: Model,
+    *,
+    clash: QuerySet[Any],
+    field: str,
+    message: str,
+    update_fields: Iterable[str] | None = None,
+) -> None:
+    """Save ``obj`` (insert or update) in a savepoint of the caller's transaction.
+
+    Serializers and forms check uniqueness before the service runs, but a concurrent insert
+    of the same key can still win the race. If the database refuses the row and ``clash``
+    (the rows ``obj`` would collide with) now finds one, the refusal is a DomainError
+    naming ``field``: a 400 like the early check, not a 409 or a 500. The savepoint keeps
+    the caller's transaction usable. Any other IntegrityError is raised as it is.
+    """
+    try:
+        with transaction.atomic():
+            obj.save(update_fields=update_fields)
+    except IntegrityError:
+        if clash.exists():
+            raise DomainError(message, field=field) from None
+        raise

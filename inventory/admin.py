@@ -4,6 +4,8 @@ Stock changes only through inventory.services: adding a lot is a receipt
 (``stock_receive``), a lot's page offers an adjustment (``stock_adjust``), quantities are
 never edited in a form, and the ledger is read-only. Lots can also be imported from CSV
 or XLSX with a preview (see inventory.resources); every imported row is a receipt.
+Materials, warehouses, zones (also those edited inline on a warehouse's page) and a lot's
+details are saved by their services too; a refusal is an error on the field it names.
 """
 
 from decimal import Decimal
@@ -44,15 +46,26 @@ from inventory.selectors import (
     warehouse_list,
     warehouses_writable,
     zone_list,
-    zone_occupancy_kg,
 )
-from inventory.services import stock_adjust, stock_receive
+from inventory.services import (
+    LOT_DETAIL_FIELDS,
+    MATERIAL_FIELDS,
+    WAREHOUSE_FIELDS,
+    ZONE_FIELDS,
+    lot_update_details,
+    material_create,
+    material_update,
+    stock_adjust,
+    stock_receive,
+    warehouse_create,
+    warehouse_update,
+    zone_create,
+    zone_update,
+)
 from inventory.units import MAX_QUANTITY_KG, Unit, UnitNotAccepted, to_kg
 from parks.models import EnterpriseRole, Park
 
 STOCK_WRITERS = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.WAREHOUSE_KEEPER})
-# Lot details that may be corrected after the receipt; quantities change only by services.
-LOT_DETAIL_FIELDS = ("batch_no", "purity_pct", "grade", "produced_on", "expires_on")
 
 
 class HazardClassesField(forms.TypedMultipleChoiceField):
@@ -101,21 +114,7 @@ class MaterialForm(forms.ModelForm):
 
     class Meta:
         model = Material
-        fields = (
-            "name_zh",
-            "name_en",
-            "cas",
-            "un_number",
-            "primary_class",
-            "subsidiary_classes",
-            "physical_state",
-            "family",
-            "gb18218_threshold_t",
-            "gb18218_category",
-            "default_unit",
-            "density_kg_per_l",
-            "is_active",
-        )
+        fields = MATERIAL_FIELDS
 
 
 @admin.register(Material)
@@ -140,6 +139,21 @@ class MaterialAdmin(TenantScopedAdmin):
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[Material]:
         return material_list()
+
+    def save_model(self, request: HttpRequest, obj: Material, form: Any, change: bool) -> None:
+        if change:
+            changes = {n: form.cleaned_data[n] for n in form.changed_data if n in MATERIAL_FIELDS}
+            if changes:
+                self.call_service(material_update, actor=request.user, material=obj, **changes)
+            return
+        material = self.call_service(
+            material_create,
+            actor=request.user,
+            **{name: getattr(obj, name) for name in MATERIAL_FIELDS},
+        )
+        obj.pk = material.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
 
 # --- warehouses and zones --------------------------------------------------------------------
@@ -174,6 +188,10 @@ def occupancy_text(zone: StorageZone) -> str:
 
 
 class StorageZoneForm(forms.ModelForm):
+    """A zone's fields. The (warehouse, code) uniqueness on a zone's own page (where the
+    warehouse is read-only) and what a change may not take from the stock in the zone are
+    checked by zone_create / zone_update, under the warehouse's lock."""
+
     allowed_classes = HazardClassesField(
         label=_("allowed classes"),
         help_text=_("Dangerous-goods classes licensed here; non-dangerous goods always are."),
@@ -181,31 +199,21 @@ class StorageZoneForm(forms.ModelForm):
 
     class Meta:
         model = StorageZone
-        fields = ("warehouse", "code", "name", "building", "capacity_kg", "allowed_classes")
+        fields = ("warehouse", *ZONE_FIELDS)
 
-    def clean(self) -> dict[str, Any]:
-        cleaned: dict[str, Any] = super().clean() or {}
-        # On a zone's page the warehouse is read-only, which takes the (warehouse, code)
-        # constraint out of the form's own validation; check it here instead.
-        code = cleaned.get("code")
-        if "warehouse" not in self.fields and self.instance.pk is not None and code:
-            clash = StorageZone.objects.filter(
-                warehouse_id=self.instance.warehouse_id, code=code
-            ).exclude(pk=self.instance.pk)
-            if clash.exists():
-                self.add_error("code", _("This warehouse already has a zone with this code."))
-        return cleaned
 
-    def clean_capacity_kg(self) -> Decimal:
-        capacity: Decimal = self.cleaned_data["capacity_kg"]
-        if self.instance.pk is not None and capacity is not None:
-            occupied = Decimal(zone_occupancy_kg(zone_id=self.instance.pk))
-            if capacity < occupied:
-                raise forms.ValidationError(
-                    _("The zone holds %(occupied)s kg; its capacity cannot be less.")
-                    % {"occupied": occupied}
-                )
-        return capacity
+def zone_create_from_form(
+    admin_: TenantScopedAdmin, request: HttpRequest, zone: StorageZone
+) -> None:
+    """Create ``zone`` (built by a form, unsaved) through zone_create; ``zone`` gets its key."""
+    created = admin_.call_service(
+        zone_create,
+        actor=request.user,
+        warehouse=zone.warehouse,
+        **{name: getattr(zone, name) for name in ZONE_FIELDS},
+    )
+    zone.pk = created.pk
+    zone._state.adding = False
 
 
 class StorageZoneInline(TenantScopedInline):
@@ -280,19 +288,49 @@ class WarehouseAdmin(TenantScopedAdmin):
         return ("code", "name", "park", *place)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        if obj is not None and not request_scope(request).is_superuser:
+        # Who stores in a warehouse follows from its park and owner: fixed once it exists.
+        if obj is not None:
             return ("park", "owner")
         return ()
 
     def save_model(self, request: HttpRequest, obj: Warehouse, form: Any, change: bool) -> None:
+        if change:
+            changes = {n: form.cleaned_data[n] for n in form.changed_data if n in WAREHOUSE_FIELDS}
+            if changes:
+                self.call_service(warehouse_update, actor=request.user, warehouse=obj, **changes)
+            return
         scope = request_scope(request)
-        if not change and not scope.is_superuser:
+        if not scope.is_superuser:
             if scope.enterprise is not None:
                 obj.owner = scope.enterprise
                 obj.park = scope.enterprise.park
             else:
                 obj.owner = None  # a park operator opens a shared warehouse
-        super().save_model(request, obj, form, change)
+        warehouse = self.call_service(
+            warehouse_create,
+            actor=request.user,
+            park=obj.park,
+            owner=obj.owner,
+            **{name: getattr(obj, name) for name in WAREHOUSE_FIELDS},
+        )
+        obj.pk = warehouse.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """Zones edited inline are changed and added by zone_update / zone_create."""
+        if formset.model is not StorageZone:
+            super().save_formset(request, form, formset, change)
+            return
+        formset.save(commit=False)  # builds the instances; saves nothing
+        for zone in formset.deleted_objects:
+            zone.delete()  # only an empty zone: its lots protect it
+        for zone, changed in formset.changed_objects:
+            changes = {name: getattr(zone, name) for name in changed if name in ZONE_FIELDS}
+            if changes:
+                self.call_service(zone_update, actor=request.user, zone=zone, **changes)
+        for zone in formset.new_objects:
+            zone_create_from_form(self, request, zone)
 
     @admin.display(description=_("owner"), ordering="owner__name_zh")
     def owner_display(self, obj: Warehouse) -> str:
@@ -338,6 +376,15 @@ class StorageZoneAdmin(TenantScopedAdmin):
         if obj is not None:
             return ("warehouse", "occupancy")
         return ("occupancy",)
+
+    def save_model(self, request: HttpRequest, obj: StorageZone, form: Any, change: bool) -> None:
+        if change:
+            changes = {n: form.cleaned_data[n] for n in form.changed_data if n in ZONE_FIELDS}
+            if changes:
+                self.call_service(zone_update, actor=request.user, zone=obj, **changes)
+            return
+        zone_create_from_form(self, request, obj)
+        obj.refresh_from_db()
 
     @admin.display(description=_("occupancy"))
     def occupancy(self, obj: StorageZone) -> str:
@@ -548,11 +595,10 @@ class StockLotAdmin(ImportMixin, TenantScopedAdmin):
 
     def save_model(self, request: HttpRequest, obj: StockLot, form: Any, change: bool) -> None:
         if change:
-            # Only the details the form changed: a concurrent receipt or dispatch of this
-            # lot must not be overwritten with the quantities read when the page loaded.
-            details = [name for name in form.changed_data if name in LOT_DETAIL_FIELDS]
+            # Only the details the form changed; the service writes just those columns.
+            details = {n: form.cleaned_data[n] for n in form.changed_data if n in LOT_DETAIL_FIELDS}
             if details:
-                obj.save(update_fields=[*details, "updated_at"])
+                self.call_service(lot_update_details, actor=request.user, lot=obj, **details)
             return
         scope = request_scope(request)
         owner = obj.owner if scope.is_superuser else scope.enterprise

@@ -3,7 +3,9 @@
 Every queryset starts from the caller's Scope (inventory.selectors); reads and writes may
 use different ones (warehouse_list vs warehouses_writable), so that an object the caller
 can see but not change answers 404 to a write. Stock changes go through inventory.services;
-their domain errors become the one JSON error shape in common.errors.
+their domain errors become the one JSON error shape in common.errors. So do the writes of
+the catalogue, warehouses and zones: serializers validate and translate, the viewsets call
+the services.
 """
 
 from decimal import Decimal
@@ -48,7 +50,17 @@ from inventory.serializers import (
     ZoneSerializer,
     ZoneUpdateSerializer,
 )
-from inventory.services import stock_adjust, stock_move, stock_receive
+from inventory.services import (
+    material_create,
+    material_update,
+    stock_adjust,
+    stock_move,
+    stock_receive,
+    warehouse_create,
+    warehouse_update,
+    zone_create,
+    zone_update,
+)
 from parks.models import EnterpriseRole
 
 # Enterprise roles that change warehouses, zones and stock. Traders sell; they do not count.
@@ -72,6 +84,15 @@ class MaterialViewSet(ScopedModelViewSet):
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[Material]:
         return material_list()
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = material_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        assert serializer.instance is not None  # an update's serializer holds the object
+        serializer.instance = material_update(
+            actor=self.request.user, material=serializer.instance, **serializer.validated_data
+        )
 
 
 class WarehouseViewSet(ScopedModelViewSet):
@@ -100,6 +121,15 @@ class WarehouseViewSet(ScopedModelViewSet):
         if self.action in ("update", "partial_update"):
             return WarehouseUpdateSerializer
         return WarehouseSerializer
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = warehouse_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        assert serializer.instance is not None  # an update's serializer holds the object
+        serializer.instance = warehouse_update(
+            actor=self.request.user, warehouse=serializer.instance, **serializer.validated_data
+        )
 
 
 def with_occupancy(qs: QuerySet[StorageZone]) -> QuerySet[StorageZone]:
@@ -152,7 +182,7 @@ class ZoneViewSet(ScopedModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        zone = serializer.save()
+        zone = zone_create(actor=request.user, **serializer.validated_data)
         return Response(self._render(zone), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -160,7 +190,7 @@ class ZoneViewSet(ScopedModelViewSet):
         partial = kwargs.get("partial", False)
         serializer = self.get_serializer(zone, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        serializer.save()
+        zone = zone_update(actor=request.user, zone=zone, **serializer.validated_data)
         return Response(self._render(zone))
 
 

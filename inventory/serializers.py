@@ -22,7 +22,6 @@ from inventory.hazards import validate_classes
 from inventory.models import Material, StockLot, StockMovement, StorageZone, Warehouse
 from inventory.selectors import warehouses_writable, zone_list
 from inventory.serializer_fields import pop_quantity, quantity_input, unit_input
-from inventory.units import MASS_FACTORS_KG
 from parks.models import Enterprise, Park
 
 KG_MAX_DIGITS = 16  # StockLot.on_hand_kg and friends: 13 integer digits, 3 decimals
@@ -50,7 +49,9 @@ def check_class_codes(codes: list[str]) -> list[str]:
 
 
 class MaterialSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer[Material]):
-    """A catalogue entry. CAS and UN numbers are checked by the model fields' validators."""
+    """A catalogue entry. CAS and UN numbers are checked by the model fields' validators;
+    how the classes fit together, and what may change while the material is in stock, by
+    material_create / material_update."""
 
     subsidiary_classes = class_codes_field()
 
@@ -79,29 +80,6 @@ class MaterialSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer[M
 
     def validate_subsidiary_classes(self, value: list[str]) -> list[str]:
         return check_class_codes(value)
-
-    def _current(self, attrs: dict[str, Any], name: str, default: Any) -> Any:
-        if name in attrs:
-            return attrs[name]
-        return getattr(self.instance, name) if self.instance is not None else default
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        primary = self._current(attrs, "primary_class", "")
-        subsidiary = self._current(attrs, "subsidiary_classes", [])
-        if subsidiary and not primary:
-            raise serializers.ValidationError(
-                {"subsidiary_classes": [_("Subsidiary classes need a primary class.")]}
-            )
-        if primary and primary in subsidiary:
-            raise serializers.ValidationError(
-                {"subsidiary_classes": [_("The primary class is not also a subsidiary one.")]}
-            )
-        unit = self._current(attrs, "default_unit", "kg")
-        if unit not in MASS_FACTORS_KG and not self._current(attrs, "density_kg_per_l", None):
-            raise serializers.ValidationError(
-                {"default_unit": [_("A volume unit needs the material's density.")]}
-            )
-        return attrs
 
 
 # --- Warehouses and zones ----------------------------------------------------------------
@@ -171,6 +149,7 @@ class WarehouseCreateSerializer(RejectUnknownFieldsMixin, WarehouseSerializer):
         read_only_fields = ["id", "park_code", "owner_name_zh", "is_shared", "zones"]
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        # warehouse_create checks that the owner is an enterprise of the park.
         scope: Scope = self.context["scope"]
         if scope.enterprise is not None:
             attrs["owner"] = scope.enterprise
@@ -180,10 +159,6 @@ class WarehouseCreateSerializer(RejectUnknownFieldsMixin, WarehouseSerializer):
         park = attrs.get("park") or (owner.park if owner is not None else None)
         if park is None:
             raise serializers.ValidationError({"park": [_("This field is required.")]})
-        if owner is not None and owner.park_id != park.pk:
-            raise serializers.ValidationError(
-                {"owner": [_("The owner is an enterprise of another park.")]}
-            )
         attrs["park"] = park
         return attrs
 
@@ -230,29 +205,18 @@ def warehouses_taking_zones(scope: Scope) -> QuerySet[Warehouse]:
 
 
 class _ZoneWriteSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer[StorageZone]):
+    """Input of zone_create / zone_update, which check the (warehouse, code) uniqueness
+    (naming ``code``) and what a change may not take from the stock in the zone."""
+
     allowed_classes = class_codes_field()
 
     class Meta:
         model = StorageZone
         fields = ["warehouse", "code", "name", "building", "capacity_kg", "allowed_classes"]
-        # The (warehouse, code) uniqueness is checked in validate() to name ``code``.
         validators: list[Any] = []
 
     def validate_allowed_classes(self, value: list[str]) -> list[str]:
         return check_class_codes(value)
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        warehouse = attrs.get("warehouse") or getattr(self.instance, "warehouse", None)
-        code = attrs.get("code")
-        if warehouse is not None and code is not None:
-            clash = StorageZone.objects.filter(warehouse=warehouse, code=code)
-            if self.instance is not None:
-                clash = clash.exclude(pk=self.instance.pk)
-            if clash.exists():
-                raise serializers.ValidationError(
-                    {"code": [_("This warehouse already has a zone with this code.")]}
-                )
-        return attrs
 
 
 class ZoneCreateSerializer(_ZoneWriteSerializer):

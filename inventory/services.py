@@ -1,6 +1,7 @@
-"""Every write to stock. Each service runs in one transaction, changes quantities in the
-database (never read-modify-write in Python), writes the ledger rows of the change, and
-emits a ``stock.changed`` outbox event delivered after commit.
+"""Every write of the inventory app. Each stock service runs in one transaction, changes
+quantities in the database (never read-modify-write in Python), writes the ledger rows of
+the change, and emits a ``stock.changed`` outbox event delivered after commit. The services
+of the catalogue, warehouses, zones and lot details (at the end) never change a quantity.
 
 Lock order, to stay free of deadlocks: warehouses by primary key, then lots. Inflows (a
 receipt, a positive adjustment, a move) lock the receiving warehouse so that capacity and
@@ -18,24 +19,26 @@ from django.utils.translation import gettext as _
 
 from common.events import event_emit
 from common.exceptions import DomainError
+from common.services import save_unique
 from inventory.exceptions import (
     CapacityExceeded,
     IncompatibleStorage,
     InsufficientStock,
     ZoneNotPermitted,
 )
-from inventory.hazards import Separation, required_separation
+from inventory.hazards import Separation, required_separation, validate_classes
 from inventory.models import (
     Material,
     MovementKind,
+    PhysicalState,
     StockLot,
     StockMovement,
     StorageZone,
     Warehouse,
 )
 from inventory.selectors import zone_hazard_profiles, zone_occupancy_kg
-from inventory.units import MAX_QUANTITY_KG
-from parks.models import Enterprise
+from inventory.units import MASS_FACTORS_KG, MAX_QUANTITY_KG, Unit
+from parks.models import Enterprise, Park
 
 
 def _positive(quantity_kg: Decimal, *, field: str = "quantity") -> Decimal:
@@ -70,17 +73,22 @@ def zone_check_admission(*, zone: StorageZone, material: Material, quantity_kg: 
     what the warehouse holds: within the zone (codes X and 1), within the building (up to
     code 2) and within the warehouse (pair rules). The caller holds the warehouse lock.
     """
-    unlicensed = [c for c in material.classes if c not in (zone.allowed_classes or [])]
+    # The zone's licence and capacity are read again under that lock: the caller's zone
+    # may have been loaded before it, and zone_update changes them under the same lock.
+    allowed_classes, capacity_kg = (
+        StorageZone.objects.filter(pk=zone.pk).values_list("allowed_classes", "capacity_kg").get()
+    )
+    unlicensed = [c for c in material.classes if c not in (allowed_classes or [])]
     if unlicensed:
         raise IncompatibleStorage(
             _("Zone %(zone)s is not licensed for class %(classes)s.")
             % {"zone": zone, "classes": ", ".join(unlicensed)}
         )
     occupied = Decimal(zone_occupancy_kg(zone_id=zone.pk))
-    if occupied + quantity_kg > zone.capacity_kg:
+    if occupied + quantity_kg > capacity_kg:
         raise CapacityExceeded(
             _("Zone %(zone)s has %(free)s kg free; %(asked)s kg asked.")
-            % {"zone": zone, "free": zone.capacity_kg - occupied, "asked": quantity_kg}
+            % {"zone": zone, "free": capacity_kg - occupied, "asked": quantity_kg}
         )
     incoming = material.hazard_profile
     if not incoming.classes and not incoming.family:
@@ -280,3 +288,375 @@ def stock_move(
     target.refresh_from_db()
     _emit_stock_changed(lot, target)
     return target
+
+
+# --- The catalogue, warehouses, zones and lot details -------------------------------------
+#
+# None of these change a quantity. What they must not do is pull the ground from under
+# stock already admitted: a zone's capacity, licence and building, and a material's
+# hazards, are what admission and segregation were decided on.
+
+MATERIAL_FIELDS = (
+    "name_zh",
+    "name_en",
+    "cas",
+    "un_number",
+    "primary_class",
+    "subsidiary_classes",
+    "physical_state",
+    "family",
+    "gb18218_threshold_t",
+    "gb18218_category",
+    "default_unit",
+    "density_kg_per_l",
+    "is_active",
+)
+# What segregation reads about a material (see Material.hazard_profile).
+MATERIAL_HAZARD_FIELDS = ("primary_class", "subsidiary_classes", "family", "physical_state")
+# A warehouse's park and owner decide who stores in it: fixed once it exists.
+WAREHOUSE_FIELDS = ("code", "name", "latitude", "longitude", "address")
+# A zone stays in its warehouse: its lots' ledger is tied to it.
+ZONE_FIELDS = ("code", "name", "building", "capacity_kg", "allowed_classes")
+# Details of a lot that may be corrected after the receipt; never its quantities.
+LOT_DETAIL_FIELDS = ("batch_no", "purity_pct", "grade", "produced_on", "expires_on")
+
+
+def _refuse_unchangeable(changes: dict[str, Any], changeable: tuple[str, ...]) -> None:
+    refused = sorted(set(changes) - set(changeable))
+    if refused:
+        raise DomainError(_("Not changeable."), field=refused[0])
+
+
+def _check_class_list(codes: Any, *, field: str) -> None:
+    if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+        raise DomainError(_("A list of dangerous-goods class codes is expected."), field=field)
+    unknown = validate_classes(codes)
+    if unknown:
+        raise DomainError(_("Unknown dangerous-goods class: %s.") % ", ".join(unknown), field=field)
+    if len(set(codes)) != len(codes):
+        raise DomainError(_("A class is listed twice."), field=field)
+
+
+def _check_material(material: Material) -> None:
+    primary = material.primary_class
+    if primary and validate_classes([primary]):
+        raise DomainError(_("Unknown dangerous-goods class: %s.") % primary, field="primary_class")
+    _check_class_list(material.subsidiary_classes, field="subsidiary_classes")
+    if material.subsidiary_classes and not primary:
+        raise DomainError(_("Subsidiary classes need a primary class."), field="subsidiary_classes")
+    if primary in material.subsidiary_classes:
+        raise DomainError(
+            _("The primary class is not also a subsidiary one."), field="subsidiary_classes"
+        )
+    if material.default_unit not in MASS_FACTORS_KG and not material.density_kg_per_l:
+        raise DomainError(_("A volume unit needs the material's density."), field="default_unit")
+
+
+def _save_material(material: Material, *, update_fields: list[str] | None = None) -> None:
+    clash = (
+        Material.objects.filter(cas=material.cas).exclude(pk=material.pk)
+        if material.cas
+        else Material.objects.none()  # many materials have no CAS number
+    )
+    save_unique(
+        material,
+        clash=clash,
+        field="cas",
+        message=_("A material with this CAS number is already in the catalogue."),
+        update_fields=update_fields,
+    )
+
+
+@transaction.atomic
+def material_create(
+    *,
+    actor: Any,
+    name_zh: str,
+    name_en: str,
+    cas: str | None = None,
+    un_number: str = "",
+    primary_class: str = "",
+    subsidiary_classes: list[str] | None = None,
+    physical_state: str = PhysicalState.LIQUID,
+    family: str = "",
+    gb18218_threshold_t: Decimal | None = None,
+    gb18218_category: str = "",
+    default_unit: str = Unit.KG,
+    density_kg_per_l: Decimal | None = None,
+    is_active: bool = True,
+) -> Material:
+    """Add an entry to the catalogue. Checks that its classes fit together and that a volume
+    unit comes with a density. Locks nothing (a new row); a CAS number added meanwhile is
+    refused on ``cas``."""
+    material = Material(
+        name_zh=name_zh,
+        name_en=name_en,
+        cas=cas or None,  # no CAS is NULL, not "": the column is unique
+        un_number=un_number,
+        primary_class=primary_class,
+        subsidiary_classes=list(subsidiary_classes or []),
+        physical_state=physical_state,
+        family=family,
+        gb18218_threshold_t=gb18218_threshold_t,
+        gb18218_category=gb18218_category,
+        default_unit=default_unit,
+        density_kg_per_l=density_kg_per_l,
+        is_active=is_active,
+    )
+    _check_material(material)
+    _save_material(material)
+    return material
+
+
+def _hazard_value(name: str, value: Any) -> Any:
+    # The order of subsidiary classes decides nothing.
+    return frozenset(value or []) if name == "subsidiary_classes" else value
+
+
+@transaction.atomic
+def material_update(*, actor: Any, material: Material, **changes: Any) -> Material:
+    """Change a catalogue entry (``MATERIAL_FIELDS``).
+
+    Locks the material's row. Refuses to change what segregation reads (primary and
+    subsidiary classes, family, physical state) while lots of the material hold stock:
+    they were admitted to their zones, next to their neighbours, on the present values.
+    A receipt that inserts a lot of the material waits for this lock (the lot's foreign
+    key), and this service waits for a receipt that inserted one first, so the check sees
+    every lot committed before the change.
+    """
+    _refuse_unchangeable(changes, MATERIAL_FIELDS)
+    material = Material.objects.select_for_update().get(pk=material.pk)
+    if "cas" in changes:
+        changes["cas"] = changes["cas"] or None
+    reclassified = [
+        name
+        for name in MATERIAL_HAZARD_FIELDS
+        if name in changes
+        and _hazard_value(name, changes[name]) != _hazard_value(name, getattr(material, name))
+    ]
+    if reclassified and StockLot.objects.filter(material_id=material.pk, on_hand_kg__gt=0).exists():
+        raise DomainError(
+            _(
+                "Lots of this material hold stock, stored where its present hazards "
+                "admitted them; this cannot change while they do."
+            ),
+            field=reclassified[0],
+        )
+    if not changes:
+        return material
+    for name, value in changes.items():
+        setattr(material, name, value)
+    _check_material(material)
+    _save_material(material, update_fields=list(changes))
+    return material
+
+
+def _save_warehouse(warehouse: Warehouse, *, update_fields: list[str] | None = None) -> None:
+    save_unique(
+        warehouse,
+        clash=Warehouse.objects.filter(code=warehouse.code).exclude(pk=warehouse.pk),
+        field="code",
+        message=_("A warehouse with this code already exists."),
+        update_fields=update_fields,
+    )
+
+
+@transaction.atomic
+def warehouse_create(
+    *,
+    actor: Any,
+    park: Park,
+    code: str,
+    name: str,
+    latitude: Decimal,
+    longitude: Decimal,
+    owner: Enterprise | None = None,
+    address: str = "",
+) -> Warehouse:
+    """Open a warehouse: an enterprise's own, in the enterprise's park, or (no owner) a
+    shared warehouse operated by the park. Locks nothing (a new row); a code taken
+    meanwhile is refused on ``code``."""
+    if owner is not None and owner.park_id != park.pk:
+        raise DomainError(_("The owner is an enterprise of another park."), field="owner")
+    warehouse = Warehouse(
+        park=park,
+        owner=owner,
+        code=code,
+        name=name,
+        latitude=latitude,
+        longitude=longitude,
+        address=address,
+    )
+    _save_warehouse(warehouse)
+    return warehouse
+
+
+@transaction.atomic
+def warehouse_update(*, actor: Any, warehouse: Warehouse, **changes: Any) -> Warehouse:
+    """Change a warehouse's code, name, place or address (``WAREHOUSE_FIELDS``); its park
+    and owner are refused, naming them. Locks the warehouse's row (the lock inflows take)
+    and writes only the changed columns; a code taken meanwhile is refused on ``code``."""
+    _refuse_unchangeable(changes, WAREHOUSE_FIELDS)
+    warehouse = (
+        Warehouse.objects.select_for_update(of=("self",))
+        .select_related("park", "owner")
+        .get(pk=warehouse.pk)
+    )
+    if not changes:
+        return warehouse
+    for name, value in changes.items():
+        setattr(warehouse, name, value)
+    _save_warehouse(warehouse, update_fields=list(changes))
+    return warehouse
+
+
+def _check_zone(zone: StorageZone) -> None:
+    if zone.capacity_kg is None or not 0 <= zone.capacity_kg <= MAX_QUANTITY_KG:
+        raise DomainError(_("Must be between 0 and %s kg.") % MAX_QUANTITY_KG, field="capacity_kg")
+    _check_class_list(zone.allowed_classes, field="allowed_classes")
+
+
+def _save_zone(zone: StorageZone, *, update_fields: list[str] | None = None) -> None:
+    save_unique(
+        zone,
+        clash=StorageZone.objects.filter(warehouse_id=zone.warehouse_id, code=zone.code).exclude(
+            pk=zone.pk
+        ),
+        field="code",
+        message=_("This warehouse already has a zone with this code."),
+        update_fields=update_fields,
+    )
+
+
+@transaction.atomic
+def zone_create(
+    *,
+    actor: Any,
+    warehouse: Warehouse,
+    code: str,
+    capacity_kg: Decimal,
+    name: str = "",
+    building: str = "A",
+    allowed_classes: list[str] | None = None,
+) -> StorageZone:
+    """Add a zone to a warehouse. Locks nothing: an empty zone changes no admission or
+    segregation decision already taken. A code the warehouse has, or gets meanwhile, is
+    refused on ``code``."""
+    zone = StorageZone(
+        warehouse=warehouse,
+        code=code,
+        name=name,
+        building=building,
+        capacity_kg=capacity_kg,
+        allowed_classes=list(allowed_classes or []),
+    )
+    _check_zone(zone)
+    _save_zone(zone)
+    return zone
+
+
+def _check_zone_in_building(zone: StorageZone) -> None:
+    """Raise unless what ``zone`` holds may stay in its (new) building, given what the
+    warehouse's other zones hold: the rules of zone_check_admission, seen from the zone."""
+    zones = {
+        z.pk: z
+        for z in StorageZone.objects.filter(warehouse_id=zone.warehouse_id).only(
+            "pk", "code", "building"
+        )
+    }
+    profiles = zone_hazard_profiles(zone_ids=list(zones))
+    held = [profile for zone_id, profile in profiles if zone_id == zone.pk]
+    for zone_id, present in profiles:
+        if zone_id == zone.pk:
+            continue
+        other = zones[zone_id]
+        allowed = Separation.ZONE if other.building == zone.building else Separation.BUILDING
+        for mine in held:
+            verdict = required_separation(mine, present)
+            if verdict.separation > allowed:
+                raise IncompatibleStorage(
+                    _(
+                        "%(material)s in this zone may not be stored in building "
+                        "%(building)s: zone %(other)s holds %(present)s (%(rule)s)."
+                    )
+                    % {
+                        "material": mine.label,
+                        "building": zone.building,
+                        "other": other.code,
+                        "present": present.label,
+                        "rule": verdict.rule,
+                    },
+                    field="building",
+                )
+
+
+@transaction.atomic
+def zone_update(*, actor: Any, zone: StorageZone, **changes: Any) -> StorageZone:
+    """Change a zone's code, name, building, capacity or licence (``ZONE_FIELDS``).
+
+    Locks the zone's warehouse, the lock every inflow into it takes, so that what the zone
+    holds is stable while it is checked and no receipt or move is admitted on the old
+    values meanwhile. Refuses a capacity below the stock on hand (``capacity_kg``), taking
+    off the licence a class that a lot with stock in the zone has (``allowed_classes``),
+    and a building where what the zone holds would break segregation (``building``).
+    Writes only the changed columns; a code the warehouse has is refused on ``code``.
+    """
+    _refuse_unchangeable(changes, ZONE_FIELDS)
+    _lock_warehouses(zone.warehouse_id)
+    zone = StorageZone.objects.select_related("warehouse").get(pk=zone.pk)
+    before = {name: getattr(zone, name) for name in changes}
+    for name, value in changes.items():
+        setattr(zone, name, value)
+    _check_zone(zone)
+    if "capacity_kg" in changes:
+        occupied = Decimal(zone_occupancy_kg(zone_id=zone.pk))
+        if zone.capacity_kg < occupied:
+            raise CapacityExceeded(
+                _("Zone %(zone)s holds %(occupied)s kg; its capacity cannot be less.")
+                % {"zone": zone, "occupied": occupied},
+                field="capacity_kg",
+            )
+    if "allowed_classes" in changes:
+        removed = set(before["allowed_classes"] or []) - set(zone.allowed_classes)
+        held = {
+            c
+            for _zone, profile in zone_hazard_profiles(zone_ids=[zone.pk])
+            for c in profile.classes
+        }
+        in_use = sorted(removed & held)
+        if in_use:
+            raise IncompatibleStorage(
+                _("Zone %(zone)s holds stock of class %(classes)s; its licence must keep it.")
+                % {"zone": zone, "classes": ", ".join(in_use)},
+                field="allowed_classes",
+            )
+    if "building" in changes and zone.building != before["building"]:
+        _check_zone_in_building(zone)
+    if changes:
+        _save_zone(zone, update_fields=list(changes))
+    return zone
+
+
+@transaction.atomic
+def lot_update_details(*, actor: Any, lot: StockLot, **changes: Any) -> StockLot:
+    """Correct a lot's batch details (``LOT_DETAIL_FIELDS``: batch number, purity, grade,
+    production and expiry dates). Its quantities, zone, owner and material are refused:
+    they change only through the stock services and the ledger.
+
+    Locks the lot's row and writes only the changed columns, so a concurrent receipt,
+    adjustment or move of the lot keeps its quantities. Keeps expiry on or after
+    production. Emits ``stock.changed``, delivered after commit.
+    """
+    _refuse_unchangeable(changes, LOT_DETAIL_FIELDS)
+    lot = StockLot.objects.select_for_update(of=("self",)).get(pk=lot.pk)
+    if not changes:
+        return lot
+    for name, value in changes.items():
+        setattr(lot, name, value)
+    if lot.produced_on and lot.expires_on and lot.expires_on < lot.produced_on:
+        raise DomainError(_("Expiry is before production."), field="expires_on")
+    if lot.purity_pct is not None and not 0 <= lot.purity_pct <= 100:
+        raise DomainError(_("Must be between 0 and 100."), field="purity_pct")
+    lot.save(update_fields=[*changes, "updated_at"])
+    _emit_stock_changed(lot)
+    return lot

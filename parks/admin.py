@@ -1,8 +1,9 @@
 """Admin of parks, enterprises and who acts for which.
 
 Parks and enterprises are a directory every staff user reads; superusers maintain it and
-an enterprise admin keeps its own enterprise's contact details. An enterprise admin also
-manages the memberships of its enterprise; park roles are given by superusers only.
+an enterprise admin keeps its own enterprise's contact details, both through
+parks.services. An enterprise admin also manages the memberships of its enterprise; park
+roles are given by superusers only.
 """
 
 from typing import Any
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from common.admin import READ_STAFF, READ_SUPERUSER, TenantScopedAdmin, owned_by_scope
 from common.tenancy import Scope, request_scope
 from parks.models import Enterprise, EnterpriseRole, Membership, Park, ParkRole
+from parks.services import ENTERPRISE_FIELDS, enterprise_create, enterprise_update
 
 ENTERPRISE_ADMIN_ONLY = frozenset({EnterpriseRole.ENTERPRISE_ADMIN})
 
@@ -61,6 +63,21 @@ class EnterpriseAdmin(TenantScopedAdmin):
             return ("created_at",)
         # Identity, park and activation are the platform's to decide.
         return ("uscc", "park", "is_active", "created_at")
+
+    def save_model(self, request: HttpRequest, obj: Enterprise, form: Any, change: bool) -> None:
+        if change:
+            changes = {n: form.cleaned_data[n] for n in form.changed_data if n in ENTERPRISE_FIELDS}
+            if changes:
+                self.call_service(enterprise_update, actor=request.user, enterprise=obj, **changes)
+            return
+        enterprise = self.call_service(
+            enterprise_create,
+            actor=request.user,
+            **{name: getattr(obj, name) for name in ENTERPRISE_FIELDS},
+        )
+        obj.pk = enterprise.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
 
 
 class MembershipInviteForm(forms.ModelForm):

@@ -2,7 +2,8 @@
 
 ``parks/`` and the ``enterprises/`` directory are readable by every signed-in user. A park
 operator registers enterprises in the parks it operates; an enterprise admin edits its own
-enterprise's details; nobody deletes an enterprise through the API.
+enterprise's details; nobody deletes an enterprise through the API. Writes go through
+parks.services.
 """
 
 from typing import Any
@@ -23,6 +24,7 @@ from parks.serializers import (
     EnterpriseUpdateSerializer,
     ParkSerializer,
 )
+from parks.services import enterprise_create, enterprise_update
 
 
 class ParkViewSet(ScopedReadOnlyViewSet):
@@ -68,6 +70,17 @@ class EnterpriseViewSet(ScopedModelViewSet):
                 return EnterpriseSuperuserUpdateSerializer
             return EnterpriseUpdateSerializer
         return EnterpriseSerializer
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = enterprise_create(
+            actor=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        assert serializer.instance is not None  # an update's serializer holds the object
+        serializer.instance = enterprise_update(
+            actor=self.request.user, enterprise=serializer.instance, **serializer.validated_data
+        )
 
 
 ROUTES: list[tuple[str, Any, str]] = [

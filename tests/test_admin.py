@@ -14,11 +14,19 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from common.models import OutboxEvent
-from inventory.models import MovementKind, StockLot, StockMovement, StorageZone, Warehouse
+from inventory.models import (
+    Material,
+    MovementKind,
+    StockLot,
+    StockMovement,
+    StorageZone,
+    Warehouse,
+)
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from marketplace.services import listing_create, listing_publish, need_create
 from parks.models import Enterprise, Membership
 from tests import factories as f
+from tests.factories import make_uscc
 
 pytestmark = pytest.mark.django_db
 
@@ -864,3 +872,176 @@ def test_every_admin_page_renders(world: dict[str, Any], rows: dict[str, Any], w
         for obj in model_admin.get_queryset(request)[:3]:
             response = client.get(reverse(f"{name}_change", args=[obj.pk]))
             assert response.status_code == 200, (name, obj.pk)
+
+
+# --- catalogue, warehouses, zones and lot details through their services ---------------------
+
+
+def change_form_data(client: Client, url: str) -> dict[str, Any]:
+    """The POST data of a change page as it is shown: its form and inline formsets."""
+    response = client.get(url)
+    assert response.status_code == 200, url
+    forms = [response.context["adminform"].form]
+    data: dict[str, Any] = {}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for name, value in formset.management_form.initial.items():
+            data[f"{formset.prefix}-{name}"] = value
+        forms.extend(formset.forms)
+    for form in forms:
+        for name in form.fields:
+            value = form[name].value()
+            if value is None or value is False:
+                continue
+            data[form.add_prefix(name)] = value
+    return data
+
+
+def test_lot_details_are_changed_by_the_service(
+    world: dict[str, Any], rows: dict[str, Any]
+) -> None:
+    client = client_for(world["users"]["warehouse_keeper"])
+    lot = rows["lots"]["a1"]
+    url = reverse("admin:inventory_stocklot_change", args=[lot.pk])
+    events = OutboxEvent.objects.filter(topic="stock.changed").count()
+    data = {**change_form_data(client, url), "grade": "electronic", "expires_on": "2027-06-30"}
+    assert client.post(url, data).status_code == 302
+    lot.refresh_from_db()
+    assert (lot.grade, lot.expires_on) == ("electronic", date(2027, 6, 30))
+    assert OutboxEvent.objects.filter(topic="stock.changed").count() == events + 1
+    # Expiry before production is an error on expires_on; nothing changes.
+    before = StockLot.objects.filter(pk=lot.pk).values().get()
+    data.update(produced_on="2027-07-01")
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "expires_on" in response.context["adminform"].form.errors
+    assert StockLot.objects.filter(pk=lot.pk).values().get() == before
+    assert OutboxEvent.objects.filter(topic="stock.changed").count() == events + 1
+
+
+def test_unlicensing_a_class_in_stock_is_a_form_error(world: dict[str, Any], receive: Any) -> None:
+    zone = world["zones"]["a1"]
+    receive(zone=zone, material=f.MaterialFactory.create(primary_class="8"), quantity="10")
+    client = client_for(world["users"]["warehouse_keeper"])
+    url = reverse("admin:inventory_storagezone_change", args=[zone.pk])
+    data = {**change_form_data(client, url), "allowed_classes": ["3"]}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "allowed_classes" in response.context["adminform"].form.errors
+    zone.refresh_from_db()
+    assert "8" in zone.allowed_classes
+
+
+def test_reclassifying_a_material_in_stock_is_a_form_error(
+    world: dict[str, Any], rows: dict[str, Any]
+) -> None:
+    material = world["material"]  # in stock in every lot of ``rows``
+    client = client_for(world["users"]["superuser"])
+    url = reverse("admin:inventory_material_change", args=[material.pk])
+    data = {**change_form_data(client, url), "primary_class": "8", "name_en": "Renamed"}
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "primary_class" in response.context["adminform"].form.errors
+    material.refresh_from_db()
+    assert (material.primary_class, material.name_en) == ("", world["material"].name_en)
+    data = {**change_form_data(client, url), "name_en": "Renamed"}
+    assert client.post(url, data).status_code == 302
+    material.refresh_from_db()
+    assert material.name_en == "Renamed"
+
+
+def test_zones_edited_on_the_warehouse_page_go_through_the_services(
+    world: dict[str, Any], rows: dict[str, Any]
+) -> None:
+    zone = world["zones"]["a1"]  # holds 1000 kg
+    client = client_for(world["users"]["warehouse_keeper"])
+    url = reverse("admin:inventory_warehouse_change", args=[zone.warehouse_id])
+    data = change_form_data(client, url)
+    data.update({"name": "Renamed store", "zones-0-capacity_kg": "999"})
+    response = client.post(url, data)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors()
+    assert any("1000" in str(e) for e in errors), errors
+    zone.refresh_from_db()
+    assert zone.capacity_kg == Decimal(1000000)
+    assert Warehouse.objects.get(pk=zone.warehouse_id).name != "Renamed store"  # rolled back
+    # Within what it holds, and a new zone alongside.
+    data.update(
+        {
+            "zones-0-capacity_kg": "1000",
+            "zones-TOTAL_FORMS": 2,
+            "zones-1-warehouse": zone.warehouse_id,
+            "zones-1-code": "Z-NEW",
+            "zones-1-building": "B",
+            "zones-1-capacity_kg": "500",
+            "zones-1-allowed_classes": ["8"],
+        }
+    )
+    assert client.post(url, data).status_code == 302
+    zone.refresh_from_db()
+    assert zone.capacity_kg == Decimal(1000)
+    added = StorageZone.objects.get(warehouse_id=zone.warehouse_id, code="Z-NEW")
+    assert (added.building, added.capacity_kg, added.allowed_classes) == ("B", 500, ["8"])
+    assert Warehouse.objects.get(pk=zone.warehouse_id).name == "Renamed store"
+
+
+def test_warehouse_park_and_owner_are_read_only_once_it_exists(world: dict[str, Any]) -> None:
+    warehouse = world["zones"]["a1"].warehouse
+    client = client_for(world["users"]["superuser"])
+    url = reverse("admin:inventory_warehouse_change", args=[warehouse.pk])
+    data = {
+        **change_form_data(client, url),
+        "owner": world["enterprises"]["a2"].pk,
+        "park": world["parks"]["b"].pk,
+    }
+    assert client.post(url, data).status_code == 302
+    warehouse.refresh_from_db()
+    assert (warehouse.owner, warehouse.park) == (world["enterprises"]["a1"], world["parks"]["a"])
+
+
+def test_superuser_adds_material_and_enterprise_through_the_services(
+    world: dict[str, Any],
+) -> None:
+    client = client_for(world["users"]["superuser"])
+    response = client.post(
+        reverse("admin:inventory_material_add"),
+        {
+            "name_zh": "液氯",
+            "name_en": "Chlorine",
+            "cas": "7782-50-5",
+            "primary_class": "2.3",
+            "subsidiary_classes": ["5.1", "8"],
+            "physical_state": "gas",
+            "family": "chlorine",
+            "default_unit": "kg",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert Material.objects.get(cas="7782-50-5").classes == ("2.3", "5.1", "8")
+    # The classes that do not fit together are refused by the service, on the field.
+    response = client.post(
+        reverse("admin:inventory_material_add"),
+        {
+            "name_zh": "混合物",
+            "name_en": "Mixture",
+            "subsidiary_classes": ["8"],
+            "physical_state": "liquid",
+            "default_unit": "kg",
+        },
+    )
+    assert response.status_code == 200
+    assert "subsidiary_classes" in response.context["adminform"].form.errors
+    response = client.post(
+        reverse("admin:parks_enterprise_add"),
+        {
+            "uscc": make_uscc(960),
+            "park": world["parks"]["b"].pk,
+            "name_zh": "新企业",
+            "latitude": "29.9",
+            "longitude": "121.7",
+            "is_active": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert Enterprise.objects.get(uscc=make_uscc(960)).park == world["parks"]["b"]

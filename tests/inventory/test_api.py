@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
+from rest_framework.validators import UniqueValidator
 
 from common.models import OutboxEvent
 from inventory.models import (
@@ -1246,3 +1247,114 @@ def test_filtered_lot_list_stays_constant(
         client, f"{LOTS}?hazard_class=3&on_hand_min=0&ordering=-available"
     )
     assert small == large <= 5
+
+
+# --- writes through the services: what they refuse -----------------------------------------
+
+
+def stored(obj: Any) -> dict[str, Any]:
+    return type(obj).objects.filter(pk=obj.pk).values().get()
+
+
+def test_zone_capacity_below_what_it_holds_is_a_400_on_capacity_kg(
+    world: dict[str, Any], api_client: Any, receive: Any
+) -> None:
+    zone = world["zones"]["a1"]
+    receive(zone=zone, material=world["material"], quantity="600")
+    before, rows = stored(zone), counts()
+    response = client_of(world, api_client, "warehouse_keeper").patch(
+        f"{ZONES}{zone.pk}/", {"capacity_kg": "599.999", "name": "Smaller"}, format="json"
+    )
+    error = assert_error(response, 400, "capacity_kg")
+    assert error["code"] == "capacity_exceeded"
+    assert (stored(zone), counts()) == (before, rows)
+
+
+def test_unlicensing_a_class_in_stock_is_a_400_on_allowed_classes(
+    world: dict[str, Any], api_client: Any, receive: Any
+) -> None:
+    zone = world["zones"]["a1"]
+    receive(zone=zone, material=f.MaterialFactory.create(primary_class="8"), quantity="10")
+    before, rows = stored(zone), counts()
+    response = client_of(world, api_client, "warehouse_keeper").patch(
+        f"{ZONES}{zone.pk}/", {"allowed_classes": ["3"]}, format="json"
+    )
+    error = assert_error(response, 400, "allowed_classes")
+    assert error["code"] == "incompatible_storage"
+    assert (stored(zone), counts()) == (before, rows)
+
+
+def test_moving_a_zone_into_a_building_it_may_not_share_is_a_400_on_building(
+    world: dict[str, Any], api_client: Any, receive: Any
+) -> None:
+    zone = world["zones"]["a1"]  # building A
+    infectious = f.StorageZoneFactory.create(
+        warehouse=zone.warehouse, building="B", allowed_classes=["6.2"]
+    )
+    receive(zone=zone, material=f.MaterialFactory.create(primary_class="3"))
+    receive(zone=infectious, material=f.MaterialFactory.create(primary_class="6.2"))
+    before, rows = stored(infectious), counts()
+    response = client_of(world, api_client, "warehouse_keeper").patch(
+        f"{ZONES}{infectious.pk}/", {"building": "A"}, format="json"
+    )
+    assert_error(response, 400, "building")
+    assert (stored(infectious), counts()) == (before, rows)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("primary_class", "8"),
+        ("subsidiary_classes", ["8"]),
+        ("family", "acid"),
+        ("physical_state", "solid"),
+    ],
+)
+def test_reclassifying_a_material_in_stock_is_a_400_naming_the_field(
+    world: dict[str, Any], api_client: Any, receive: Any, field: str, value: Any
+) -> None:
+    material = f.MaterialFactory.create(primary_class="3", subsidiary_classes=["6.1"])
+    receive(zone=world["zones"]["a1"], material=material, quantity="10")
+    before, rows = stored(material), counts()
+    response = client_of(world, api_client, "superuser").patch(
+        f"{MATERIALS}{material.pk}/", {field: value, "name_en": "Renamed"}, format="json"
+    )
+    assert_error(response, 400, field)
+    assert (stored(material), counts()) == (before, rows)
+    # What segregation does not read may still change.
+    response = client_of(world, api_client, "superuser").patch(
+        f"{MATERIALS}{material.pk}/", {"name_en": "Renamed"}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    assert response.json()["name_en"] == "Renamed"
+
+
+@pytest.fixture
+def serializer_uniqueness_missed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A concurrent insert of the same key commits after the serializer's own check: the
+    check sees nothing, and the service meets the database's constraint."""
+    monkeypatch.setattr(UniqueValidator, "__call__", lambda self, value, field: None)
+
+
+@pytest.mark.usefixtures("serializer_uniqueness_missed")
+def test_a_duplicate_code_the_serializer_missed_is_a_400_naming_it(
+    world: dict[str, Any], api_client: Any
+) -> None:
+    before = counts()
+    taken = world["zones"]["c"].warehouse.code
+    response = client_of(world, api_client, "enterprise_admin").post(
+        WAREHOUSES, warehouse_body(code=taken), format="json"
+    )
+    assert_error(response, 400, "code")
+    own = world["zones"]["a1"].warehouse
+    response = client_of(world, api_client, "enterprise_admin").patch(
+        f"{WAREHOUSES}{own.pk}/", {"code": taken}, format="json"
+    )
+    assert_error(response, 400, "code")
+    response = client_of(world, api_client, "superuser").post(
+        MATERIALS, material_body(cas=world["material"].cas), format="json"
+    )
+    assert_error(response, 400, "cas")
+    assert counts() == before
+    own.refresh_from_db()
+    assert own.code != taken

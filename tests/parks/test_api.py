@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
+from rest_framework.validators import UniqueValidator
 
 from parks.models import Enterprise
 from tests import factories as f
@@ -362,3 +363,17 @@ def test_enterprises_are_neither_replaced_nor_deleted(
     )
     assert_error(response, 405, "method")
     assert Enterprise.objects.filter(pk=ent.pk).exists()
+
+
+def test_a_uscc_registered_meanwhile_is_a_400_on_uscc(
+    world: dict[str, Any], api_client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The serializer's uniqueness check runs before the insert; a USCC registered by a
+    concurrent request in between is refused by enterprise_create, naming the field."""
+    monkeypatch.setattr(UniqueValidator, "__call__", lambda self, value, field: None)
+    before = Enterprise.objects.count()
+    body = new_enterprise(world["parks"]["a"], uscc=world["enterprises"]["a2"].uscc)
+    response = client_of(world, api_client, "park_operator").post(ENTERPRISES, body, format="json")
+    error = assert_error(response, 400, "uscc")
+    assert error["code"] == "domain_error"
+    assert Enterprise.objects.count() == before

@@ -1,0 +1,91 @@
+"""Every write to the enterprise directory, each in one transaction.
+
+Who may call what is decided before the service runs (the viewset's scope and role, the
+admin's permissions); a service enforces what holds whoever calls it: which fields may
+change at all and the uniqueness of the USCC, also against a concurrent insert.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from common.exceptions import DomainError
+from common.services import save_unique
+from parks.models import Enterprise, Park
+
+# What may change about an enterprise once registered. Who may change which of them (an
+# enterprise admin not its USCC, park or activation) is the caller's to decide.
+ENTERPRISE_FIELDS = (
+    "uscc",
+    "park",
+    "name_zh",
+    "name_en",
+    "latitude",
+    "longitude",
+    "industry",
+    "hazchem_licence_no",
+    "is_active",
+)
+
+
+def _save_enterprise(enterprise: Enterprise, *, update_fields: list[str] | None = None) -> None:
+    save_unique(
+        enterprise,
+        clash=Enterprise.objects.filter(uscc=enterprise.uscc).exclude(pk=enterprise.pk),
+        field="uscc",
+        message=_("An enterprise with this USCC is already registered."),
+        update_fields=update_fields,
+    )
+
+
+@transaction.atomic
+def enterprise_create(
+    *,
+    actor: Any,
+    park: Park,
+    uscc: str,
+    name_zh: str,
+    latitude: Decimal,
+    longitude: Decimal,
+    name_en: str = "",
+    industry: str = "",
+    hazchem_licence_no: str = "",
+    is_active: bool = True,
+) -> Enterprise:
+    """Register an enterprise in a park. Locks nothing (a new row); a USCC registered
+    meanwhile is refused on ``uscc``."""
+    enterprise = Enterprise(
+        park=park,
+        uscc=uscc,
+        name_zh=name_zh,
+        name_en=name_en,
+        latitude=latitude,
+        longitude=longitude,
+        industry=industry,
+        hazchem_licence_no=hazchem_licence_no,
+        is_active=is_active,
+    )
+    _save_enterprise(enterprise)
+    return enterprise
+
+
+@transaction.atomic
+def enterprise_update(*, actor: Any, enterprise: Enterprise, **changes: Any) -> Enterprise:
+    """Change an enterprise's details (``ENTERPRISE_FIELDS``); any other field is refused,
+    naming it. Locks the enterprise's row and writes only the changed columns."""
+    refused = sorted(set(changes) - set(ENTERPRISE_FIELDS))
+    if refused:
+        raise DomainError(_("Not changeable."), field=refused[0])
+    enterprise = (
+        Enterprise.objects.select_for_update(of=("self",))
+        .select_related("park")
+        .get(pk=enterprise.pk)
+    )
+    if not changes:
+        return enterprise
+    for name, value in changes.items():
+        setattr(enterprise, name, value)
+    _save_enterprise(enterprise, update_fields=list(changes))
+    return enterprise
