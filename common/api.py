@@ -1,6 +1,7 @@
 """Base classes of every REST view: tenancy, write permissions and scoped foreign keys."""
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from django.db.models import Model, QuerySet
@@ -8,7 +9,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers, viewsets
 from rest_framework.request import Request
+from rest_framework.response import Response
 
+from common.serializers import FlatReadSerializer
 from common.tenancy import WRITE_ROLES, Scope, request_scope
 
 
@@ -36,6 +39,13 @@ class ScopedPermission(permissions.BasePermission):
             roles = view.get_write_roles(action)
             return scope.role in roles
         return bool(scope.operated_park_ids) and view.park_operator_may_write(action)
+
+
+@cache
+def _value_columns(serializer_class: type[Any]) -> list[str] | None:
+    if not issubclass(serializer_class, FlatReadSerializer):
+        return None
+    return serializer_class().value_columns
 
 
 class ScopedViewSetMixin:
@@ -67,6 +77,23 @@ class ScopedViewSetMixin:
             model = self.queryset_model or self.get_serializer_class().Meta.model  # type: ignore[attr-defined]
             return model._default_manager.none()
         return self.scoped_queryset(self.scope)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """A page of the scoped, filtered queryset. When the read serializer can render
+        ``.values()`` rows (a FlatReadSerializer of plain columns), the page is fetched as
+        dicts: no model instances are built, the largest cost of a page after the query."""
+        queryset = self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
+        columns = _value_columns(self.get_serializer_class())  # type: ignore[attr-defined]
+        if columns is not None:
+            expressions = self.get_serializer_class().value_expressions  # type: ignore[attr-defined]
+            plain = [c for c in columns if c not in expressions]
+            queryset = queryset.prefetch_related(None).values(*plain, **expressions)
+        page = self.paginate_queryset(queryset)  # type: ignore[attr-defined]
+        rows = page if page is not None else queryset
+        data = self.get_serializer(rows, many=True).data  # type: ignore[attr-defined]
+        if page is not None:
+            return self.get_paginated_response(data)  # type: ignore[attr-defined]
+        return Response(data)
 
     def get_serializer_context(self) -> dict[str, Any]:
         context: dict[str, Any] = super().get_serializer_context()  # type: ignore[misc]

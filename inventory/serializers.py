@@ -9,14 +9,14 @@ and look every foreign id up through the caller's scope.
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api import ScopedRelatedField
-from common.serializers import RejectUnknownFieldsMixin
+from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
 from common.tenancy import Scope
 from inventory.hazards import validate_classes
 from inventory.models import Material, StockLot, StockMovement, StorageZone, Warehouse
@@ -232,7 +232,7 @@ class ZoneUpdateSerializer(_ZoneWriteSerializer):
 # --- Lots and the ledger -----------------------------------------------------------------
 
 
-class LotSerializer(serializers.ModelSerializer[StockLot]):
+class LotSerializer(FlatReadSerializer):
     material_name_en = serializers.CharField(source="material.name_en", read_only=True)
     material_name_zh = serializers.CharField(source="material.name_zh", read_only=True)
     material_cas = serializers.CharField(source="material.cas", read_only=True, allow_null=True)
@@ -246,6 +246,7 @@ class LotSerializer(serializers.ModelSerializer[StockLot]):
     available_kg = serializers.DecimalField(
         max_digits=KG_MAX_DIGITS, decimal_places=3, read_only=True
     )
+    value_expressions = {"available_kg": F("on_hand_kg") - F("reserved_kg")}
 
     class Meta:
         model = StockLot
@@ -356,7 +357,7 @@ class LotMoveResultSerializer(serializers.Serializer[Any]):
     target_lot = LotSerializer(read_only=True)
 
 
-class MovementSerializer(serializers.ModelSerializer[StockMovement]):
+class MovementSerializer(FlatReadSerializer):
     material = serializers.IntegerField(source="lot.material_id", read_only=True)
     material_name_en = serializers.CharField(source="lot.material.name_en", read_only=True)
     material_cas = serializers.CharField(source="lot.material.cas", read_only=True, allow_null=True)

@@ -7,22 +7,16 @@ turn ``quantity`` + ``unit`` into kilograms with the material's density
 (``inventory.serializer_fields``) and look every foreign id up through the caller's scope.
 """
 
-import operator
-from collections.abc import Callable
-from datetime import datetime
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import ISO_8601, serializers
-from rest_framework.fields import SkipField
-from rest_framework.relations import PKOnlyObject
-from rest_framework.settings import api_settings
+from rest_framework import serializers
 
 from common.api import ScopedRelatedField
+from common.serializers import FlatReadSerializer
 from common.tenancy import Scope
 from inventory.models import Material, StockLot, StorageZone
 from inventory.selectors import lot_list, material_list, zone_list
@@ -165,100 +159,6 @@ def _quantities_to_kg(
 
 
 # --- Read serializers -------------------------------------------------------------------
-
-
-def _path_getter(attrs: list[str]) -> Callable[[Any], Any]:
-    """``a.b.c`` of an object; None as soon as a link is None (as DRF's ``get_attribute``)."""
-    if len(attrs) == 1:
-        return operator.attrgetter(attrs[0])
-
-    def get(obj: Any) -> Any:
-        for attr in attrs:
-            if obj is None:
-                return None
-            obj = getattr(obj, attr)
-        return obj
-
-    return get
-
-
-def iso_format(field: serializers.Field[Any, Any, Any, Any], default: str | None) -> bool:
-    output_format = getattr(field, "format", default)
-    return isinstance(output_format, str) and output_format.lower() == ISO_8601
-
-
-def _fast_format(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any], Any] | None:
-    """A formatter equal to ``field.to_representation`` for the values a model gives, or None
-    when the field needs DRF's own path."""
-    if type(field) in (serializers.IntegerField, serializers.CharField):
-        return int if isinstance(field, serializers.IntegerField) else str
-    if type(field) is serializers.DateField and iso_format(field, api_settings.DATE_FORMAT):
-        return operator.methodcaller("isoformat")
-    if type(field) is serializers.DateTimeField and iso_format(field, api_settings.DATETIME_FORMAT):
-        datetime_field = field
-        zone: Any = field.timezone if hasattr(field, "timezone") else field.default_timezone()
-        if zone is None:
-            return None
-
-        def datetime_text(value: Any) -> Any:
-            if isinstance(value, datetime) and value.utcoffset() is not None:
-                text = value.astimezone(zone).isoformat()
-                return text[:-6] + "Z" if text.endswith("+00:00") else text
-            return datetime_field.to_representation(value)
-
-        return datetime_text
-    if type(field) is serializers.DecimalField:
-        decimal_field = field
-        as_string = getattr(field, "coerce_to_string", api_settings.COERCE_DECIMAL_TO_STRING)
-        if (
-            not as_string
-            or field.localize
-            or field.normalize_output
-            or field.decimal_places is None
-        ):
-            return None
-        exponent = -field.decimal_places
-
-        def decimal_text(value: Any) -> Any:
-            if isinstance(value, Decimal) and value.as_tuple().exponent == exponent:
-                return f"{value:f}"
-            return decimal_field.to_representation(value)
-
-        return decimal_text
-    return None
-
-
-class FlatReadSerializer(serializers.ModelSerializer):
-    """A read-only ModelSerializer whose rows are rendered by a plan made once per
-    serializer: one getter and one formatter per field. The output is exactly DRF's (a test
-    compares them); only DRF's per-field dispatch is saved, most of the cost of a page."""
-
-    @cached_property
-    def flat_plan(self) -> list[tuple[str, Callable[[Any], Any], Any, Any]]:
-        """(name, getter, fast formatter or None, field for DRF's own path) per field."""
-        plan: list[tuple[str, Callable[[Any], Any], Any, Any]] = []
-        for field in self._readable_fields:
-            name, fmt = str(field.field_name), _fast_format(field)
-            if fmt is not None and field.source != "*":
-                plan.append((name, _path_getter(field.source_attrs), fmt, None))
-            else:
-                plan.append((name, field.get_attribute, None, field))
-        return plan
-
-    def to_representation(self, instance: Any) -> dict[str, Any]:
-        row: dict[str, Any] = {}
-        for name, get, fmt, field in self.flat_plan:
-            if fmt is not None:
-                value = get(instance)
-                row[name] = None if value is None else fmt(value)
-                continue
-            try:
-                value = get(instance)
-            except SkipField:
-                continue
-            check = value.pk if isinstance(value, PKOnlyObject) else value
-            row[name] = None if check is None else field.to_representation(value)
-        return row
 
 
 # --- Listings ---------------------------------------------------------------------------

@@ -1,0 +1,82 @@
+"""List endpoints that render ``.values()`` rows must say exactly what detail says.
+
+The list view of a FlatReadSerializer of plain columns skips model instances; the detail
+view renders the instance. Both must give the same JSON for every row.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from common.api import _value_columns
+from config.api_urls import router
+from inventory.services import stock_adjust
+from marketplace.services import listing_create
+
+pytestmark = pytest.mark.django_db
+
+def list_serializer_class(viewset: Any) -> Any:
+    view = viewset(action="list", swagger_fake_view=True)
+    return view.get_serializer_class()
+
+
+VALUES_ROUTES = [
+    (prefix, viewset)
+    for prefix, viewset, _ in router.registry
+    if _value_columns(list_serializer_class(viewset)) is not None
+]
+
+
+def test_the_big_lists_take_the_values_path() -> None:
+    assert {"listings", "lots", "movements"} <= {prefix for prefix, _ in VALUES_ROUTES}
+
+
+@pytest.fixture
+def rows(world: dict[str, Any], receive: Any) -> None:
+    lot = receive(
+        zone=world["zones"]["a1"],
+        material=world["material"],
+        quantity="1234.5",
+        batch_no="B-1",
+        purity_pct=Decimal("99.5"),
+        produced_on=date(2026, 1, 2),
+    )
+    stock_adjust(actor=world["users"]["warehouse_keeper"], lot=lot, delta_kg=Decimal("-4.5"))
+    receive(
+        zone=world["zones"]["shared"],
+        owner=world["enterprises"]["a1"],
+        material=world["material"],
+        quantity="7",
+    )
+    listing_create(
+        actor=None,
+        seller=lot.owner,
+        lot=lot,
+        quantity_kg=Decimal("100.125"),
+        price_per_t=Decimal("5230.50"),
+        available_from=date(2026, 1, 1),
+        publish=True,
+    )
+    listing_create(
+        actor=None,
+        seller=lot.owner,
+        lot=lot,
+        quantity_kg=Decimal(3),
+        price_per_t=Decimal(1),
+        available_from=date(2026, 1, 1),
+        visibility="all",
+    )
+
+
+@pytest.mark.usefixtures("rows")
+@pytest.mark.parametrize(("prefix", "viewset"), VALUES_ROUTES)
+def test_list_rows_equal_detail(
+    prefix: str, viewset: Any, world: dict[str, Any], api_client: Any
+) -> None:
+    client = api_client(world["users"]["enterprise_admin"])
+    listed = client.get(f"/api/v1/{prefix}/").json()["results"]
+    assert listed, f"no {prefix} to compare"
+    for row in listed:
+        assert client.get(f"/api/v1/{prefix}/{row['id']}/").json() == row
