@@ -11,6 +11,7 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.pagination import PageNumberPagination
 from common.serializers import FlatReadSerializer
 from common.tenancy import WRITE_ROLES, Scope, request_scope
 
@@ -82,13 +83,20 @@ class ScopedViewSetMixin:
         """A page of the scoped, filtered queryset. When the read serializer can render
         ``.values()`` rows (a FlatReadSerializer of plain columns), the page is fetched as
         dicts: no model instances are built, the largest cost of a page after the query."""
-        queryset = self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
+        filtered = self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
+        queryset = filtered
         columns = _value_columns(self.get_serializer_class())  # type: ignore[attr-defined]
         if columns is not None:
             expressions = self.get_serializer_class().value_expressions  # type: ignore[attr-defined]
             plain = [c for c in columns if c not in expressions]
-            queryset = queryset.prefetch_related(None).values(*plain, **expressions)
-        page = self.paginate_queryset(queryset)  # type: ignore[attr-defined]
+            queryset = filtered.prefetch_related(None).values(*plain, **expressions)
+        paginator = self.paginator  # type: ignore[attr-defined]
+        if isinstance(paginator, PageNumberPagination):
+            page = paginator.paginate_queryset(
+                queryset, self.request, view=self, count_queryset=filtered
+            )
+        else:
+            page = self.paginate_queryset(queryset)  # type: ignore[attr-defined]
         rows = page if page is not None else queryset
         data = self.get_serializer(rows, many=True).data  # type: ignore[attr-defined]
         if page is not None:

@@ -27,8 +27,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
     count_query_param = "count"
 
     def paginate_queryset(
-        self, queryset: QuerySet[Any], request: Request, view: Any = None
+        self,
+        queryset: QuerySet[Any],
+        request: Request,
+        view: Any = None,
+        count_queryset: QuerySet[Any] | None = None,
     ) -> list[Any]:
+        """The page's rows. ``count_queryset`` (the same rows as model instances) is counted
+        instead of ``queryset`` when given: counting a ``.values()`` queryset would keep the
+        joins its columns need."""
         self.request = request
         self._request = request
         size = self.get_page_size(request) or self.page_size
@@ -45,10 +52,11 @@ class PageNumberPagination(pagination.PageNumberPagination):
             raise NotFound(f"Invalid page {number}: that page contains no results.")
         self.number, self.size = number, size
         self.has_next = len(rows) > size
+        counted = queryset if count_queryset is None else count_queryset
         if request.query_params.get(self.count_query_param) == "exact":
-            self.count, self.count_capped = queryset.count(), False
+            self.count, self.count_capped = counted.count(), False
         else:
-            found = queryset.order_by()[: self.count_limit + 1].count()
+            found = counted.order_by()[: self.count_limit + 1].count()
             self.count = min(found, self.count_limit)
             self.count_capped = found > self.count_limit
         return rows[:size]

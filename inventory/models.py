@@ -126,6 +126,24 @@ class Material(models.Model):
         )
 
 
+# The fields of a material that its services set (inventory.services.material_*).
+MATERIAL_FIELDS = (
+    "name_zh",
+    "name_en",
+    "cas",
+    "un_number",
+    "primary_class",
+    "subsidiary_classes",
+    "physical_state",
+    "family",
+    "gb18218_threshold_t",
+    "gb18218_category",
+    "default_unit",
+    "density_kg_per_l",
+    "is_active",
+)
+
+
 class Warehouse(models.Model):
     """A warehouse or tank farm. Owned by one enterprise, or (owner empty) operated by the
     park as a shared warehouse (共享仓) that enterprises of the park store in."""

@@ -19,7 +19,14 @@ from common.api import ScopedRelatedField
 from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
 from common.tenancy import Scope
 from inventory.hazards import validate_classes
-from inventory.models import Material, StockLot, StockMovement, StorageZone, Warehouse
+from inventory.models import (
+    MATERIAL_FIELDS,
+    Material,
+    StockLot,
+    StockMovement,
+    StorageZone,
+    Warehouse,
+)
 from inventory.selectors import warehouses_writable, zone_list
 from inventory.serializer_fields import pop_quantity, quantity_input, unit_input
 from parks.models import Enterprise, Park
@@ -57,22 +64,7 @@ class MaterialSerializer(RejectUnknownFieldsMixin, serializers.ModelSerializer[M
 
     class Meta:
         model = Material
-        fields = [
-            "id",
-            "name_zh",
-            "name_en",
-            "cas",
-            "un_number",
-            "primary_class",
-            "subsidiary_classes",
-            "physical_state",
-            "family",
-            "gb18218_threshold_t",
-            "gb18218_category",
-            "default_unit",
-            "density_kg_per_l",
-            "is_active",
-        ]
+        fields = ["id", *MATERIAL_FIELDS]
 
     def validate_cas(self, value: str | None) -> str | None:
         # No CAS is NULL, not "": the column is unique and several mixtures have none.

@@ -28,6 +28,7 @@ from inventory.exceptions import (
 )
 from inventory.hazards import Separation, required_separation, validate_classes
 from inventory.models import (
+    MATERIAL_FIELDS,
     Material,
     MovementKind,
     PhysicalState,
@@ -296,21 +297,6 @@ def stock_move(
 # stock already admitted: a zone's capacity, licence and building, and a material's
 # hazards, are what admission and segregation were decided on.
 
-MATERIAL_FIELDS = (
-    "name_zh",
-    "name_en",
-    "cas",
-    "un_number",
-    "primary_class",
-    "subsidiary_classes",
-    "physical_state",
-    "family",
-    "gb18218_threshold_t",
-    "gb18218_category",
-    "default_unit",
-    "density_kg_per_l",
-    "is_active",
-)
 # What segregation reads about a material (see Material.hazard_profile).
 MATERIAL_HAZARD_FIELDS = ("primary_class", "subsidiary_classes", "family", "physical_state")
 # A warehouse's park and owner decide who stores in it: fixed once it exists.

@@ -1,0 +1,1 @@
+"""Benchmarks of ParkShare, run as scripts (see bench/README.md)."""
