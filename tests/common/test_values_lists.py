@@ -17,6 +17,7 @@ from marketplace.services import listing_create
 
 pytestmark = pytest.mark.django_db
 
+
 def list_serializer_class(viewset: Any) -> Any:
     view = viewset(action="list", swagger_fake_view=True)
     return view.get_serializer_class()
