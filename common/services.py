@@ -9,6 +9,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.db.models import F, Model, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from common.events import handlers_for
 from common.exceptions import DomainError
@@ -82,3 +83,10 @@ def save_unique(
         if clash.exists():
             raise DomainError(message, field=field) from None
         raise
+
+
+def refuse_unchangeable(changes: dict[str, Any], changeable: tuple[str, ...]) -> None:
+    """A DomainError naming the first field of ``changes`` that a service does not change."""
+    refused = sorted(set(changes) - set(changeable))
+    if refused:
+        raise DomainError(_("Not changeable."), field=refused[0])

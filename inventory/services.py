@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from common.events import event_emit
 from common.exceptions import DomainError
-from common.services import save_unique
+from common.services import refuse_unchangeable, save_unique
 from inventory.exceptions import (
     CapacityExceeded,
     IncompatibleStorage,
@@ -307,12 +307,6 @@ ZONE_FIELDS = ("code", "name", "building", "capacity_kg", "allowed_classes")
 LOT_DETAIL_FIELDS = ("batch_no", "purity_pct", "grade", "produced_on", "expires_on")
 
 
-def _refuse_unchangeable(changes: dict[str, Any], changeable: tuple[str, ...]) -> None:
-    refused = sorted(set(changes) - set(changeable))
-    if refused:
-        raise DomainError(_("Not changeable."), field=refused[0])
-
-
 def _check_class_list(codes: Any, *, field: str) -> None:
     if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
         raise DomainError(_("A list of dangerous-goods class codes is expected."), field=field)
@@ -410,7 +404,7 @@ def material_update(*, actor: Any, material: Material, **changes: Any) -> Materi
     key), and this service waits for a receipt that inserted one first, so the check sees
     every lot committed before the change.
     """
-    _refuse_unchangeable(changes, MATERIAL_FIELDS)
+    refuse_unchangeable(changes, MATERIAL_FIELDS)
     material = Material.objects.select_for_update().get(pk=material.pk)
     if "cas" in changes:
         changes["cas"] = changes["cas"] or None
@@ -482,7 +476,7 @@ def warehouse_update(*, actor: Any, warehouse: Warehouse, **changes: Any) -> War
     """Change a warehouse's code, name, place or address (``WAREHOUSE_FIELDS``); its park
     and owner are refused, naming them. Locks the warehouse's row (the lock inflows take)
     and writes only the changed columns; a code taken meanwhile is refused on ``code``."""
-    _refuse_unchangeable(changes, WAREHOUSE_FIELDS)
+    refuse_unchangeable(changes, WAREHOUSE_FIELDS)
     warehouse = (
         Warehouse.objects.select_for_update(of=("self",))
         .select_related("park", "owner")
@@ -587,7 +581,7 @@ def zone_update(*, actor: Any, zone: StorageZone, **changes: Any) -> StorageZone
     and a building where what the zone holds would break segregation (``building``).
     Writes only the changed columns; a code the warehouse has is refused on ``code``.
     """
-    _refuse_unchangeable(changes, ZONE_FIELDS)
+    refuse_unchangeable(changes, ZONE_FIELDS)
     _lock_warehouses(zone.warehouse_id)
     zone = StorageZone.objects.select_related("warehouse").get(pk=zone.pk)
     before = {name: getattr(zone, name) for name in changes}
@@ -633,7 +627,7 @@ def lot_update_details(*, actor: Any, lot: StockLot, **changes: Any) -> StockLot
     adjustment or move of the lot keeps its quantities. Keeps expiry on or after
     production. Emits ``stock.changed``, delivered after commit.
     """
-    _refuse_unchangeable(changes, LOT_DETAIL_FIELDS)
+    refuse_unchangeable(changes, LOT_DETAIL_FIELDS)
     lot = StockLot.objects.select_for_update(of=("self",)).get(pk=lot.pk)
     if not changes:
         return lot

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from common.events import event_emit
 from common.exceptions import DomainError
+from common.services import refuse_unchangeable
 from inventory.exceptions import InsufficientStock
 from inventory.models import Material, StockLot, StorageZone
 from inventory.units import MAX_QUANTITY_KG
@@ -110,9 +111,7 @@ def listing_create(
 @transaction.atomic
 def listing_update(*, actor: Any, listing: Listing, **changes: Any) -> Listing:
     """Change the terms of a draft or published listing (not a withdrawn one)."""
-    unknown = set(changes) - set(LISTING_FIELDS)
-    if unknown:
-        raise DomainError(_("Not changeable."), field=sorted(unknown)[0])
+    refuse_unchangeable(changes, LISTING_FIELDS)
     listing = (
         Listing.objects.select_for_update(of=("self",)).select_related("lot").get(pk=listing.pk)
     )
@@ -226,9 +225,7 @@ def need_update(
     *, actor: Any, need: Need, substitutes: list[Material] | None = None, **changes: Any
 ) -> Need:
     """Change an open need."""
-    unknown = set(changes) - set(NEED_FIELDS)
-    if unknown:
-        raise DomainError(_("Not changeable."), field=sorted(unknown)[0])
+    refuse_unchangeable(changes, NEED_FIELDS)
     need = Need.objects.select_for_update(of=("self",)).get(pk=need.pk)
     if need.status != NeedStatus.OPEN:
         raise InvalidTransition(_("A closed need cannot be changed."))

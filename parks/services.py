@@ -11,8 +11,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from common.exceptions import DomainError
-from common.services import save_unique
+from common.services import refuse_unchangeable, save_unique
 from parks.models import Enterprise, Park
 
 # What may change about an enterprise once registered. Who may change which of them (an
@@ -75,9 +74,7 @@ def enterprise_create(
 def enterprise_update(*, actor: Any, enterprise: Enterprise, **changes: Any) -> Enterprise:
     """Change an enterprise's details (``ENTERPRISE_FIELDS``); any other field is refused,
     naming it. Locks the enterprise's row and writes only the changed columns."""
-    refused = sorted(set(changes) - set(ENTERPRISE_FIELDS))
-    if refused:
-        raise DomainError(_("Not changeable."), field=refused[0])
+    refuse_unchangeable(changes, ENTERPRISE_FIELDS)
     enterprise = (
         Enterprise.objects.select_for_update(of=("self",))
         .select_related("park")
