@@ -143,6 +143,16 @@ class FlatReadSerializer(serializers.ModelSerializer):
         return plan
 
     @cached_property
+    def dict_plan(self) -> list[tuple[str, str, Any]]:
+        """(name, values column, formatter) per field for ``.values()`` rows. The database
+        already gives ints and strs for integer and char columns: no formatter for them."""
+        return [
+            (name, column, None if fmt in (int, str) else fmt)
+            for name, _get, fmt, _field, column in self.flat_plan
+            if column is not None
+        ]
+
+    @cached_property
     def value_columns(self) -> list[str] | None:
         """The ``.values()`` columns that render every field, or None if some field needs
         a model instance."""
@@ -152,9 +162,9 @@ class FlatReadSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: Any) -> dict[str, Any]:
         row: dict[str, Any] = {}
         if isinstance(instance, dict):
-            for name, _get, fmt, _field, column in self.flat_plan:
+            for name, column, fmt in self.dict_plan:
                 value = instance[column]
-                row[name] = None if value is None else (fmt(value) if fmt else value)
+                row[name] = value if fmt is None or value is None else fmt(value)
             return row
         for name, get, fmt, field, _column in self.flat_plan:
             if fmt is not None:

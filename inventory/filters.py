@@ -10,6 +10,7 @@ import django_filters
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from common.filters import FilterSet
 from inventory.hazards import HazardClass
 from inventory.models import (
     Material,
@@ -60,7 +61,7 @@ class HazardClassFilter(django_filters.ChoiceFilter):
         return with_hazard_class(qs, material=self.material, code=value)
 
 
-class MaterialFilter(django_filters.FilterSet):
+class MaterialFilter(FilterSet):
     cas = django_filters.CharFilter()
     un_number = django_filters.CharFilter()
     primary_class = django_filters.ChoiceFilter(choices=HazardClass.choices)
@@ -84,7 +85,7 @@ class MaterialFilter(django_filters.FilterSet):
         ]
 
 
-class WarehouseFilter(django_filters.FilterSet):
+class WarehouseFilter(FilterSet):
     code = django_filters.CharFilter()
     park = django_filters.NumberFilter(field_name="park_id")
     park_code = django_filters.CharFilter(field_name="park__code")
@@ -96,7 +97,7 @@ class WarehouseFilter(django_filters.FilterSet):
         fields = ["code", "park", "park_code", "owner", "shared"]
 
 
-class ZoneFilter(django_filters.FilterSet):
+class ZoneFilter(FilterSet):
     warehouse = django_filters.NumberFilter(field_name="warehouse_id")
     warehouse_code = django_filters.CharFilter(field_name="warehouse__code")
     park = django_filters.NumberFilter(field_name="warehouse__park_id")
@@ -118,7 +119,7 @@ class ZoneFilter(django_filters.FilterSet):
         return with_class_in_list(qs, list_field="allowed_classes", code=value)
 
 
-class LotFilter(django_filters.FilterSet):
+class LotFilter(FilterSet):
     material = django_filters.NumberFilter(field_name="material_id")
     cas = django_filters.CharFilter(field_name="material__cas")
     un_number = django_filters.CharFilter(field_name="material__un_number")
@@ -152,7 +153,7 @@ class LotFilter(django_filters.FilterSet):
         return qs.filter(on_hand_kg__gt=0) if value else qs.filter(on_hand_kg=0)
 
 
-class MovementFilter(django_filters.FilterSet):
+class MovementFilter(FilterSet):
     lot = django_filters.NumberFilter(field_name="lot_id")
     kind = django_filters.MultipleChoiceFilter(choices=MovementKind.choices)
     material = django_filters.NumberFilter(field_name="lot__material_id")

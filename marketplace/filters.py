@@ -13,6 +13,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 
+from common.filters import FilterSet
 from inventory.hazards import HazardClass
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus, Visibility
 
@@ -35,7 +36,7 @@ class StableOrderingFilter(OrderingFilter):
         return terms
 
 
-class ListingFilter(django_filters.FilterSet):
+class ListingFilter(FilterSet):
     material = IdInFilter(field_name="material_id", help_text="Material ids, comma-separated.")
     cas = django_filters.CharFilter(field_name="material__cas", help_text="CAS number.")
     hazard_class = django_filters.ChoiceFilter(
@@ -73,7 +74,7 @@ class ListingFilter(django_filters.FilterSet):
         return queryset.filter(available_from__lte=value).exclude(available_until__lt=value)
 
 
-class NeedFilter(django_filters.FilterSet):
+class NeedFilter(FilterSet):
     material = IdInFilter(field_name="material_id", help_text="Material ids, comma-separated.")
     cas = django_filters.CharFilter(field_name="material__cas", help_text="CAS number.")
     hazard_class = django_filters.ChoiceFilter(

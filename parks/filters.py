@@ -2,10 +2,11 @@
 
 import django_filters
 
+from common.filters import FilterSet
 from parks.models import Enterprise, Park
 
 
-class ParkFilter(django_filters.FilterSet):
+class ParkFilter(FilterSet):
     code = django_filters.CharFilter()
     division_code = django_filters.CharFilter()
     region_code = django_filters.CharFilter()
@@ -15,7 +16,7 @@ class ParkFilter(django_filters.FilterSet):
         fields = ["code", "division_code", "region_code"]
 
 
-class EnterpriseFilter(django_filters.FilterSet):
+class EnterpriseFilter(FilterSet):
     uscc = django_filters.CharFilter()
     park = django_filters.NumberFilter(field_name="park_id")
     park_code = django_filters.CharFilter(field_name="park__code")
