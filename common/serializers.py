@@ -66,6 +66,8 @@ def _fast_format(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any]
         def choice(value: Any) -> Any:
             return labels.get(str(value), value)
 
+        # Text choices stored as their own labels' keys render as themselves.
+        choice.identity = all(key == value for key, value in labels.items())  # type: ignore[attr-defined]
         return choice
     if type(field) is serializers.DateField and iso_format(field, api_settings.DATE_FORMAT):
         return operator.methodcaller("isoformat")
@@ -143,14 +145,23 @@ class FlatReadSerializer(serializers.ModelSerializer):
         return plan
 
     @cached_property
-    def dict_plan(self) -> list[tuple[str, str, Any]]:
-        """(name, values column, formatter) per field for ``.values()`` rows. The database
-        already gives ints and strs for integer and char columns: no formatter for them."""
-        return [
-            (name, column, None if fmt in (int, str) else fmt)
+    def dict_plan(self) -> tuple[tuple[str, ...], Callable[[Any], Any], list[tuple[str, Any]]]:
+        """How to render a ``.values()`` row: the output names, one getter of every column
+        (a tuple, in order), and the few fields whose value needs formatting. The database
+        already gives ints and strs for integer, char and text-choice columns."""
+        plan = [
+            (name, column, fmt)
             for name, _get, fmt, _field, column in self.flat_plan
             if column is not None
         ]
+        names = tuple(name for name, _column, _fmt in plan)
+        getter = operator.itemgetter(*(column for _name, column, _fmt in plan))
+        formatted = [
+            (name, fmt)
+            for name, _column, fmt in plan
+            if fmt is not None and fmt not in (int, str) and not getattr(fmt, "identity", False)
+        ]
+        return names, getter, formatted
 
     @cached_property
     def value_columns(self) -> list[str] | None:
@@ -162,9 +173,13 @@ class FlatReadSerializer(serializers.ModelSerializer):
     def to_representation(self, instance: Any) -> dict[str, Any]:
         row: dict[str, Any] = {}
         if isinstance(instance, dict):
-            for name, column, fmt in self.dict_plan:
-                value = instance[column]
-                row[name] = value if fmt is None or value is None else fmt(value)
+            names, getter, formatted = self.dict_plan
+            values = getter(instance)
+            row = dict(zip(names, values if len(names) > 1 else (values,), strict=True))
+            for name, fmt in formatted:
+                value = row[name]
+                if value is not None:
+                    row[name] = fmt(value)
             return row
         for name, get, fmt, field, _column in self.flat_plan:
             if fmt is not None:
