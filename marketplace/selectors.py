@@ -5,16 +5,21 @@ from django.db.models import Prefetch, Q, QuerySet
 from common.tenancy import Scope
 from inventory.models import Material
 from marketplace.models import Listing, ListingStatus, Need, Visibility
+from parks.models import Enterprise
 
 
 def listing_visibility_q(*, scope: Scope) -> Q:
     """Published listings of other enterprises that the caller's park and region may see."""
     assert scope.enterprise is not None
     park = scope.enterprise.park
+    # Sellers as subqueries of the small enterprise table, not joins: counting and paging
+    # the visible listings then need no join of enterprises and parks per listing row.
+    same_park = Enterprise.objects.filter(park_id=park.pk).values("pk")
+    same_region = Enterprise.objects.filter(park__region_code=park.region_code).values("pk")
     return Q(status=ListingStatus.PUBLISHED) & (
         Q(visibility=Visibility.ALL)
-        | Q(visibility=Visibility.PARK, seller__park_id=park.pk)
-        | Q(visibility=Visibility.REGION, seller__park__region_code=park.region_code)
+        | Q(visibility=Visibility.PARK, seller_id__in=same_park)
+        | Q(visibility=Visibility.REGION, seller_id__in=same_region)
     )
 
 
