@@ -77,7 +77,13 @@ class Listing(models.Model):
         indexes = [
             models.Index(fields=["status", "visibility", "-id"]),
             models.Index(fields=["seller", "status"]),
-            models.Index(fields=["material", "status"]),
+            # The browse path (status + material or class, then visibility and seller):
+            # covering on PostgreSQL, so the capped count of a page is an index-only scan.
+            models.Index(
+                fields=["status", "material"],
+                include=["visibility", "seller"],
+                name="listing_browse",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity_kg__gt=0), name="listing_quantity_gt_0"),
