@@ -1,0 +1,358 @@
+"""The feasibility rules of the matching engine, one pair of plain values at a time."""
+
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from inventory.hazards import HazardProfile
+from marketplace.models import Visibility
+from matching import feasibility as fz
+from matching.cost import great_circle_km
+from matching.feasibility import DemandSide, Refusal, SupplySide, check_pair, is_feasible
+
+TODAY = date(2025, 2, 1)
+NEEDED_BY = date(2025, 3, 1)
+
+TOLUENE = HazardProfile(classes=("3",), liquid=True, label="toluene")
+SODIUM_CHLORATE = HazardProfile(classes=("5.1",), label="sodium chlorate")
+SODIUM_CYANIDE = HazardProfile(classes=("6.1",), family="cyanide", label="sodium cyanide")
+HYDROCHLORIC_ACID = HazardProfile(
+    classes=("8",), family="acid", liquid=True, label="hydrochloric acid"
+)
+
+SUPPLY = SupplySide(
+    listing_id=1,
+    seller_id=10,
+    seller_park_id=100,
+    seller_region_code="3302",
+    material_id=7,
+    price_per_t=Decimal("5000.00"),
+    quantity_kg=Decimal("1000.000"),
+    available_from=date(2025, 1, 1),
+    visibility=Visibility.PARK.value,
+    purity_pct=Decimal("99.500"),
+    grade="industrial",
+    warehouse_latitude=Decimal("29.868000"),
+    warehouse_longitude=Decimal("121.544000"),
+    hazard=TOLUENE,
+)
+DEMAND = DemandSide(
+    need_id=2,
+    enterprise_id=20,
+    park_id=100,
+    region_code="3302",
+    material_id=7,
+    quantity_kg=Decimal("500.000"),
+    max_price_per_t=Decimal("5000.00"),
+    needed_by=NEEDED_BY,
+    min_purity_pct=Decimal("99.000"),
+    delivery_latitude=Decimal("29.900000"),
+    delivery_longitude=Decimal("121.600000"),
+    max_distance_km=Decimal("50.00"),
+)
+
+
+def refusal_of(rule: fz.Rule, supply: SupplySide, demand: DemandSide) -> Refusal | None:
+    return rule(supply, demand, today=TODAY)
+
+
+def test_the_base_pair_is_feasible() -> None:
+    assert check_pair(SUPPLY, DEMAND, today=TODAY) == []
+    assert is_feasible(SUPPLY, DEMAND, today=TODAY)
+
+
+# --- same material or substitute -------------------------------------------------------
+
+
+def test_same_material_passes() -> None:
+    assert refusal_of(fz.same_material_or_substitute, SUPPLY, DEMAND) is None
+
+
+def test_accepted_substitute_passes() -> None:
+    supply = replace(SUPPLY, material_id=8)
+    demand = replace(DEMAND, substitute_ids=frozenset({8, 9}))
+    assert refusal_of(fz.same_material_or_substitute, supply, demand) is None
+
+
+def test_other_material_is_refused() -> None:
+    supply = replace(SUPPLY, material_id=8)
+    demand = replace(DEMAND, substitute_ids=frozenset({9}))
+    refusal = refusal_of(fz.same_material_or_substitute, supply, demand)
+    assert refusal is not None
+    assert refusal.rule == "same_material_or_substitute"
+    assert "substitute" in refusal.reason
+
+
+# --- purity -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lot_pct", "need_pct"),
+    [("99.500", "99.000"), ("99.000", "99.000"), (None, None), ("10.000", None)],
+)
+def test_purity_at_or_above_the_minimum_passes(lot_pct: str | None, need_pct: str | None) -> None:
+    supply = replace(SUPPLY, purity_pct=None if lot_pct is None else Decimal(lot_pct))
+    demand = replace(DEMAND, min_purity_pct=None if need_pct is None else Decimal(need_pct))
+    assert refusal_of(fz.purity_meets_need, supply, demand) is None
+
+
+def test_purity_below_the_minimum_is_refused() -> None:
+    supply = replace(SUPPLY, purity_pct=Decimal("98.999"))
+    refusal = refusal_of(fz.purity_meets_need, supply, DEMAND)
+    assert refusal is not None
+    assert refusal.rule == "purity_meets_need"
+    assert "98.999%" in refusal.reason
+    assert "99.000%" in refusal.reason
+
+
+def test_unstated_purity_is_refused_when_the_need_sets_a_minimum() -> None:
+    refusal = refusal_of(fz.purity_meets_need, replace(SUPPLY, purity_pct=None), DEMAND)
+    assert refusal is not None
+    assert "not stated" in refusal.reason
+
+
+# --- expiry -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("expires_on", [None, NEEDED_BY, NEEDED_BY + timedelta(days=30)])
+def test_lot_expiring_on_or_after_the_need_date_passes(expires_on: date | None) -> None:
+    supply = replace(SUPPLY, expires_on=expires_on)
+    assert refusal_of(fz.not_expired_before_need, supply, DEMAND) is None
+
+
+def test_lot_expiring_the_day_before_the_need_date_is_refused() -> None:
+    supply = replace(SUPPLY, expires_on=NEEDED_BY - timedelta(days=1))
+    refusal = refusal_of(fz.not_expired_before_need, supply, DEMAND)
+    assert refusal is not None
+    assert refusal.rule == "not_expired_before_need"
+    assert "2025-02-28" in refusal.reason
+
+
+# --- availability window ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("available_from", "available_until"),
+    [
+        (date(2025, 1, 1), None),
+        (NEEDED_BY, None),  # available on the need date itself
+        (date(2025, 1, 1), TODAY),  # the window closes today
+        (date(2025, 1, 1), date(2025, 12, 31)),
+    ],
+)
+def test_listing_available_by_the_need_date_passes(
+    available_from: date, available_until: date | None
+) -> None:
+    supply = replace(SUPPLY, available_from=available_from, available_until=available_until)
+    assert refusal_of(fz.available_by_need_date, supply, DEMAND) is None
+
+
+def test_listing_available_only_after_the_need_date_is_refused() -> None:
+    supply = replace(SUPPLY, available_from=NEEDED_BY + timedelta(days=1))
+    refusal = refusal_of(fz.available_by_need_date, supply, DEMAND)
+    assert refusal is not None
+    assert refusal.rule == "available_by_need_date"
+    assert "2025-03-02" in refusal.reason
+
+
+def test_listing_whose_window_closed_before_today_is_refused() -> None:
+    supply = replace(SUPPLY, available_until=TODAY - timedelta(days=1))
+    refusal = refusal_of(fz.available_by_need_date, supply, DEMAND)
+    assert refusal is not None
+    assert "until 2025-01-31" in refusal.reason
+
+
+# --- price ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("price", "limit"), [("5000.00", "5000.00"), ("4999.99", "5000.00")])
+def test_price_at_or_below_the_limit_passes(price: str, limit: str) -> None:
+    supply = replace(SUPPLY, price_per_t=Decimal(price))
+    demand = replace(DEMAND, max_price_per_t=Decimal(limit))
+    assert refusal_of(fz.price_within_limit, supply, demand) is None
+
+
+def test_any_price_passes_without_a_limit() -> None:
+    supply = replace(SUPPLY, price_per_t=Decimal("999999.99"))
+    assert refusal_of(fz.price_within_limit, supply, replace(DEMAND, max_price_per_t=None)) is None
+
+
+def test_price_one_fen_above_the_limit_is_refused() -> None:
+    supply = replace(SUPPLY, price_per_t=Decimal("5000.01"))
+    refusal = refusal_of(fz.price_within_limit, supply, DEMAND)
+    assert refusal is not None
+    assert refusal.rule == "price_within_limit"
+    assert "5,000.01 yuan/t" in refusal.reason
+
+
+# --- distance ---------------------------------------------------------------------------
+
+
+def _distance() -> Decimal:
+    return great_circle_km(
+        SUPPLY.warehouse_latitude,
+        SUPPLY.warehouse_longitude,
+        DEMAND.delivery_latitude,
+        DEMAND.delivery_longitude,
+    )
+
+
+def test_distance_exactly_at_the_limit_passes() -> None:
+    demand = replace(DEMAND, max_distance_km=_distance())
+    assert refusal_of(fz.distance_within_limit, SUPPLY, demand) is None
+
+
+def test_any_distance_passes_without_a_limit() -> None:
+    demand = replace(DEMAND, max_distance_km=None, delivery_latitude=Decimal("45.000000"))
+    assert refusal_of(fz.distance_within_limit, SUPPLY, demand) is None
+
+
+def test_distance_beyond_the_limit_is_refused() -> None:
+    demand = replace(DEMAND, max_distance_km=_distance() - Decimal("0.001"))
+    refusal = refusal_of(fz.distance_within_limit, SUPPLY, demand)
+    assert refusal is not None
+    assert refusal.rule == "distance_within_limit"
+    assert "km from the delivery place" in refusal.reason
+
+
+# --- visibility -------------------------------------------------------------------------
+
+OTHER_PARK_SAME_REGION = {"park_id": 101, "region_code": "3302"}
+OTHER_REGION = {"park_id": 300, "region_code": "3205"}
+
+
+def test_visibility_codes_match_the_listing_model() -> None:
+    assert fz.VISIBLE_IN_PARK == Visibility.PARK
+    assert fz.VISIBLE_IN_REGION == Visibility.REGION
+    assert fz.VISIBLE_TO_ALL == Visibility.ALL
+
+
+@pytest.mark.parametrize(
+    ("visibility", "buyer", "visible"),
+    [
+        (Visibility.PARK, {}, True),
+        (Visibility.PARK, OTHER_PARK_SAME_REGION, False),
+        (Visibility.REGION, OTHER_PARK_SAME_REGION, True),
+        (Visibility.REGION, OTHER_REGION, False),
+        (Visibility.ALL, OTHER_REGION, True),
+    ],
+)
+def test_visibility_reaches_park_region_or_all(
+    visibility: str, buyer: dict[str, object], visible: bool
+) -> None:
+    supply = replace(SUPPLY, visibility=str(visibility))
+    demand = replace(DEMAND, **buyer)  # type: ignore[arg-type]
+    refusal = refusal_of(fz.visible_to_buyer, supply, demand)
+    assert (refusal is None) is visible
+    if refusal is not None:
+        assert refusal.rule == "visible_to_buyer"
+
+
+def test_unknown_visibility_is_refused() -> None:
+    refusal = refusal_of(fz.visible_to_buyer, replace(SUPPLY, visibility="friends"), DEMAND)
+    assert refusal is not None
+    assert "unknown" in refusal.reason
+
+
+# --- different enterprises --------------------------------------------------------------
+
+
+def test_another_enterprise_passes() -> None:
+    assert refusal_of(fz.different_enterprises, SUPPLY, DEMAND) is None
+
+
+def test_own_listing_is_refused() -> None:
+    refusal = refusal_of(fz.different_enterprises, SUPPLY, replace(DEMAND, enterprise_id=10))
+    assert refusal == Refusal("different_enterprises", "The listing is the buyer's own.")
+
+
+# --- storage segregation at the delivery zone -------------------------------------------
+
+
+def test_delivery_point_is_not_checked_for_segregation() -> None:
+    assert refusal_of(fz.storable_at_delivery, SUPPLY, DEMAND) is None
+
+
+def test_code_2_is_refused_in_the_same_zone() -> None:
+    demand = replace(DEMAND, hazards_in_zone=(SODIUM_CHLORATE,))
+    refusal = refusal_of(fz.storable_at_delivery, SUPPLY, demand)
+    assert refusal is not None
+    assert refusal.rule == "storable_at_delivery"
+    assert "sodium chlorate in the delivery zone" in refusal.reason
+    assert "segregation code 2" in refusal.reason
+
+
+def test_code_2_is_allowed_in_another_zone_of_the_building() -> None:
+    demand = replace(DEMAND, hazards_in_building=(SODIUM_CHLORATE,))
+    assert refusal_of(fz.storable_at_delivery, SUPPLY, demand) is None
+
+
+def test_code_1_is_allowed_in_the_same_zone_at_a_distance() -> None:
+    calcium_carbide = HazardProfile(classes=("4.3",), label="calcium carbide")
+    demand = replace(DEMAND, hazards_in_zone=(calcium_carbide,))  # 3 vs 4.3: code 1
+    assert refusal_of(fz.storable_at_delivery, SUPPLY, demand) is None
+
+
+def test_code_3_is_refused_in_the_building_but_allowed_in_another_building() -> None:
+    infectious = HazardProfile(classes=("6.2",), label="clinical waste")  # 3 vs 6.2: code 3
+    in_building = replace(DEMAND, hazards_in_building=(infectious,))
+    refusal = refusal_of(fz.storable_at_delivery, SUPPLY, in_building)
+    assert refusal is not None
+    assert "another zone of its building" in refusal.reason
+    assert "a different building" in refusal.reason
+    in_warehouse = replace(DEMAND, hazards_in_warehouse=(infectious,))
+    assert refusal_of(fz.storable_at_delivery, SUPPLY, in_warehouse) is None
+
+
+def test_pair_rule_is_refused_anywhere_in_the_warehouse() -> None:
+    supply = replace(SUPPLY, hazard=HYDROCHLORIC_ACID)
+    demand = replace(DEMAND, hazards_in_warehouse=(SODIUM_CYANIDE,))
+    refusal = refusal_of(fz.storable_at_delivery, supply, demand)
+    assert refusal is not None
+    assert "acids are never stored with cyanides" in refusal.reason
+
+
+def test_non_dangerous_material_is_storable_next_to_anything() -> None:
+    supply = replace(SUPPLY, hazard=fz.NOT_DANGEROUS)
+    demand = replace(DEMAND, hazards_in_zone=(SODIUM_CHLORATE, SODIUM_CYANIDE))
+    assert refusal_of(fz.storable_at_delivery, supply, demand) is None
+
+
+# --- all rules together -----------------------------------------------------------------
+
+
+def test_rules_are_named_and_documented() -> None:
+    names = [rule.__name__ for rule in fz.RULES]
+    assert len(set(names)) == len(names) == 9
+    for rule in fz.RULES:
+        assert rule.__doc__ and "\n" not in rule.__doc__.strip()
+
+
+def test_check_pair_returns_every_refusal_in_rules_order() -> None:
+    # Inconsistent on purpose (a seller in another park than itself): each rule is pure and
+    # looks only at its own fields, so one pair can fail them all.
+    supply = replace(
+        SUPPLY,
+        material_id=8,
+        purity_pct=Decimal("90.000"),
+        expires_on=NEEDED_BY - timedelta(days=1),
+        available_from=NEEDED_BY + timedelta(days=1),
+        price_per_t=Decimal("6000.00"),
+        warehouse_latitude=Decimal("31.230000"),
+        warehouse_longitude=Decimal("121.474000"),
+        visibility=Visibility.PARK.value,
+        seller_park_id=999,
+        seller_id=DEMAND.enterprise_id,
+    )
+    demand = replace(DEMAND, hazards_in_zone=(SODIUM_CHLORATE,))
+    refusals = check_pair(supply, demand, today=TODAY)
+    assert [r.rule for r in refusals] == [rule.__name__ for rule in fz.RULES]
+    assert not is_feasible(supply, demand, today=TODAY)
+
+
+def test_check_pair_lists_only_the_rules_that_refuse() -> None:
+    supply = replace(SUPPLY, price_per_t=Decimal("5000.01"), seller_id=DEMAND.enterprise_id)
+    refusals = check_pair(supply, DEMAND, today=TODAY)
+    assert [r.rule for r in refusals] == ["price_within_limit", "different_enterprises"]
