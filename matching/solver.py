@@ -1,0 +1,185 @@
+"""One matching component (one material) solved as a min-cost max-flow. Pure, no database.
+
+The problem (domain notes, "Matching, stated as an optimisation"; docs/matching.md): supplies
+s_i (listings) and demands d_j (needs) in integer grams, arcs only for feasible pairs, each
+with a cost c_ij in integer fen per tonne. Lexicographic objective: first maximise the
+matched quantity Σ x_ij, then minimise Σ c_ij x_ij, subject to Σ_j x_ij ≤ s_i,
+Σ_i x_ij ≤ d_j, x ≥ 0.
+
+What is exact, and why:
+
+- The solver is OR-Tools ``SimpleMinCostFlow.solve_max_flow_with_min_cost``: integer
+  network algorithms throughout, no floating point, no tolerance, no big-M weighting. It
+  computes the maximum flow, then the minimum-cost flow of exactly that value, so the
+  lexicographic optimum is the true one, not an approximation.
+- Quantities are int64 grams and costs int64 fen per tonne (``matching.cost.to_grams`` and
+  ``to_fen`` refuse anything they would round). The flows are therefore whole grams and the
+  objective Σ c_ij x_ij is an integer in fen·g/t = 10⁻⁶ fen. It is recomputed here with
+  Python ints and cross-checked against OR-Tools' own int64 ``optimal_cost()``.
+- int64 cannot overflow: before solving we refuse a component whose
+  max(c_ij) × max(Σ s_i, Σ d_j) reaches 2⁶³ (it bounds the objective, every flow and every
+  node balance). OR-Tools additionally reports ``BAD_COST_RANGE`` / ``BAD_CAPACITY_RANGE``
+  when its internal scaling would not fit; any status other than ``OPTIMAL`` is an error.
+- Determinism: equal-cost optima are common and which one a solver returns depends on node
+  and arc order. The component is put in canonical form first — supply nodes by key,
+  demand nodes by key, arcs by (supply key, demand key) — so the flows are a function of
+  the component alone, whatever order the inputs come in (docs/matching.md, "Determinism
+  and ties").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+
+from ortools.graph.python import min_cost_flow
+
+INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Supply:
+    """A supply node: ``key`` is the listing id, ``grams`` what it offers."""
+
+    key: int
+    grams: int
+
+
+@dataclass(frozen=True)
+class Demand:
+    """A demand node: ``key`` is the need id, ``grams`` what it asks for."""
+
+    key: int
+    grams: int
+
+
+@dataclass(frozen=True)
+class Arc:
+    """A feasible pair (supply key, demand key) and its cost in fen per tonne."""
+
+    supply: int
+    demand: int
+    cost_fen_per_t: int
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Grams sent along one arc (only positive flows are reported)."""
+
+    supply: int
+    demand: int
+    grams: int
+
+
+@dataclass(frozen=True)
+class Solution:
+    """Positive flows sorted by (supply, demand); the matched grams; the exact cost
+    Σ cost_fen_per_t × grams in fen·g/t (10⁻⁶ fen)."""
+
+    flows: tuple[Flow, ...]
+    matched_grams: int
+    cost_micro_fen: int
+
+
+EMPTY = Solution(flows=(), matched_grams=0, cost_micro_fen=0)
+
+
+def _check_int(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{what} must be an int, got {type(value).__name__}.")
+    if value < 0:
+        raise ValueError(f"{what} must not be negative, got {value}.")
+    return value
+
+
+def _canonical(
+    supplies: Iterable[Supply], demands: Iterable[Demand], arcs: Iterable[Arc]
+) -> tuple[list[Supply], list[Demand], list[Arc]]:
+    """Validate and sort by keys; raise ValueError on anything malformed."""
+    sup = sorted(supplies, key=lambda s: s.key)
+    dem = sorted(demands, key=lambda d: d.key)
+    arc = sorted(arcs, key=lambda a: (a.supply, a.demand))
+    for s in sup:
+        _check_int(s.grams, f"Supply {s.key} grams")
+    for d in dem:
+        _check_int(d.grams, f"Demand {d.key} grams")
+    for kind, keys in (("supply", [s.key for s in sup]), ("demand", [d.key for d in dem])):
+        for k1, k2 in pairwise(keys):
+            if k1 == k2:
+                raise ValueError(f"Duplicate {kind} key {k1}.")
+    sup_keys = {s.key for s in sup}
+    dem_keys = {d.key for d in dem}
+    prev: tuple[int, int] | None = None
+    for a in arc:
+        _check_int(a.cost_fen_per_t, f"Arc ({a.supply}, {a.demand}) cost")
+        if a.supply not in sup_keys:
+            raise ValueError(f"Arc ({a.supply}, {a.demand}) names unknown supply {a.supply}.")
+        if a.demand not in dem_keys:
+            raise ValueError(f"Arc ({a.supply}, {a.demand}) names unknown demand {a.demand}.")
+        if (a.supply, a.demand) == prev:
+            raise ValueError(f"Duplicate arc ({a.supply}, {a.demand}).")
+        prev = (a.supply, a.demand)
+    return sup, dem, arc
+
+
+def solve_component(
+    supplies: Iterable[Supply], demands: Iterable[Demand], arcs: Iterable[Arc]
+) -> Solution:
+    """Maximise the matched grams, then minimise the cost, exactly (see the module doc).
+
+    Raises ValueError on malformed input (an arc naming an unknown key, a duplicate key or
+    arc, a negative or non-int quantity or cost, or a component whose objective could
+    overflow int64) and RuntimeError if OR-Tools does not report OPTIMAL.
+    """
+    sup, dem, arc = _canonical(supplies, demands, arcs)
+    total = max(sum(s.grams for s in sup), sum(d.grams for d in dem))
+    max_cost = max((a.cost_fen_per_t for a in arc), default=0)
+    if max(1, max_cost) * total > INT64_MAX:
+        raise ValueError(
+            f"Component too large for exact int64 arithmetic: max cost {max_cost} fen/t × "
+            f"{total} g exceeds 2**63 - 1; split it."
+        )
+    if not arc:
+        return EMPTY
+
+    m = len(sup)
+    s_index = {s.key: i for i, s in enumerate(sup)}
+    d_index = {d.key: m + j for j, d in enumerate(dem)}
+    s_grams = {s.key: s.grams for s in sup}
+    d_grams = {d.key: d.grams for d in dem}
+
+    smcf = min_cost_flow.SimpleMinCostFlow()
+    for i, s in enumerate(sup):
+        smcf.set_node_supply(i, s.grams)
+    for j, d in enumerate(dem):
+        smcf.set_node_supply(m + j, -d.grams)
+    handles = [
+        smcf.add_arc_with_capacity_and_unit_cost(
+            s_index[a.supply],
+            d_index[a.demand],
+            min(s_grams[a.supply], d_grams[a.demand]),
+            a.cost_fen_per_t,
+        )
+        for a in arc
+    ]
+    status = smcf.solve_max_flow_with_min_cost()
+    if status != smcf.OPTIMAL:
+        name = getattr(status, "name", str(status))
+        raise RuntimeError(f"OR-Tools min-cost flow did not solve the component: {name}.")
+
+    flows: list[Flow] = []
+    matched = 0
+    cost = 0
+    for a, h in zip(arc, handles, strict=True):
+        x = int(smcf.flow(h))
+        if x:
+            flows.append(Flow(supply=a.supply, demand=a.demand, grams=x))
+            matched += x
+            cost += a.cost_fen_per_t * x
+    if matched != int(smcf.maximum_flow()) or cost != int(smcf.optimal_cost()):
+        raise RuntimeError(
+            f"OR-Tools result inconsistent: flows sum to {matched} g at {cost}, it reports "
+            f"{smcf.maximum_flow()} g at {smcf.optimal_cost()}."
+        )
+    return Solution(flows=tuple(flows), matched_grams=matched, cost_micro_fen=cost)
