@@ -85,9 +85,10 @@ class ScopedViewSetMixin:
         dicts: no model instances are built, the largest cost of a page after the query."""
         filtered = self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
         queryset = filtered
-        columns = _value_columns(self.get_serializer_class())  # type: ignore[attr-defined]
+        serializer_class = self.get_serializer_class()  # type: ignore[attr-defined]
+        columns = _value_columns(serializer_class)
         if columns is not None:
-            expressions = self.get_serializer_class().value_expressions  # type: ignore[attr-defined]
+            expressions = serializer_class.value_expressions
             plain = [c for c in columns if c not in expressions]
             queryset = filtered.prefetch_related(None).values(*plain, **expressions)
         paginator = self.paginator  # type: ignore[attr-defined]

@@ -37,7 +37,6 @@ class PageNumberPagination(pagination.PageNumberPagination):
         instead of ``queryset`` when given: counting a ``.values()`` queryset would keep the
         joins its columns need."""
         self.request = request
-        self._request = request
         size = self.get_page_size(request) or self.page_size
         raw = request.query_params.get(self.page_query_param, "1")
         try:
@@ -64,13 +63,15 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_next_link(self) -> str | None:
         if not self.has_next:
             return None
-        url = self._request.build_absolute_uri()
+        assert self.request is not None
+        url = self.request.build_absolute_uri()
         return replace_query_param(url, self.page_query_param, self.number + 1)
 
     def get_previous_link(self) -> str | None:
         if self.number <= 1:
             return None
-        url = self._request.build_absolute_uri()
+        assert self.request is not None
+        url = self.request.build_absolute_uri()
         if self.number == 2:
             return remove_query_param(url, self.page_query_param)
         return replace_query_param(url, self.page_query_param, self.number - 1)

@@ -28,6 +28,19 @@ def quantity_input(
     )
 
 
+def percent_input(**kwargs: Any) -> serializers.DecimalField:
+    """A purity or similar percentage: 0 to 100, three decimals, optional."""
+    return serializers.DecimalField(
+        max_digits=6,
+        decimal_places=3,
+        min_value=Decimal(0),
+        max_value=Decimal(100),
+        required=False,
+        allow_null=True,
+        **kwargs,
+    )
+
+
 def unit_input(*, required: bool = False) -> serializers.CharField:
     return serializers.CharField(
         max_length=4, required=required, write_only=True, help_text="g, kg, t, L or m3"

@@ -6,13 +6,10 @@ Write serializers take quantities as ``quantity`` + ``unit`` (inventory.serializ
 and look every foreign id up through the caller's scope.
 """
 
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from common.api import ScopedRelatedField
@@ -28,7 +25,7 @@ from inventory.models import (
     Warehouse,
 )
 from inventory.selectors import warehouses_writable, zone_list
-from inventory.serializer_fields import pop_quantity, quantity_input, unit_input
+from inventory.serializer_fields import percent_input, pop_quantity, quantity_input, unit_input
 from parks.models import Enterprise, Park
 
 KG_MAX_DIGITS = 16  # StockLot.on_hand_kg and friends: 13 integer digits, 3 decimals
@@ -271,11 +268,6 @@ class LotSerializer(FlatReadSerializer):
         read_only_fields = fields
 
 
-@extend_schema_field(OpenApiTypes.INT)
-class ScopedIdField(ScopedRelatedField):
-    """A scoped id in a plain Serializer, where the schema cannot read its type off a model."""
-
-
 def zones_to_store_in(scope: Scope) -> QuerySet[StorageZone]:
     """Zones of the caller's own warehouses and of its park's shared ones."""
     return zone_list(scope=scope)
@@ -289,19 +281,11 @@ class LotReceiveSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]
     """A receipt: a new lot of the caller's enterprise with ``quantity`` on hand."""
 
     material = serializers.PrimaryKeyRelatedField(queryset=Material.objects.filter(is_active=True))
-    zone = ScopedIdField(scoped=zones_to_store_in)
+    zone = ScopedRelatedField(scoped=zones_to_store_in)
     quantity = quantity_input()
     unit = unit_input()
     batch_no = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
-    purity_pct = serializers.DecimalField(
-        max_digits=6,
-        decimal_places=3,
-        min_value=Decimal(0),
-        max_value=Decimal(100),
-        required=False,
-        allow_null=True,
-        default=None,
-    )
+    purity_pct = percent_input(default=None)
     grade = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     produced_on = serializers.DateField(required=False, allow_null=True, default=None)
     expires_on = serializers.DateField(required=False, allow_null=True, default=None)
@@ -333,7 +317,7 @@ class LotAdjustSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any])
 class LotMoveSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     """Move ``quantity`` of unreserved stock into a lot of the same batch in ``to_zone``."""
 
-    to_zone = ScopedIdField(scoped=zones_to_store_in)
+    to_zone = ScopedRelatedField(scoped=zones_to_store_in)
     quantity = quantity_input()
     unit = unit_input()
     note = note_field()

@@ -20,7 +20,13 @@ from common.serializers import FlatReadSerializer
 from common.tenancy import Scope
 from inventory.models import Material, StockLot, StorageZone
 from inventory.selectors import lot_list, material_list, zone_list
-from inventory.serializer_fields import pop_quantity, quantity_in_kg, quantity_input, unit_input
+from inventory.serializer_fields import (
+    percent_input,
+    pop_quantity,
+    quantity_in_kg,
+    quantity_input,
+    unit_input,
+)
 from inventory.units import MAX_QUANTITY_KG
 from marketplace.models import Listing, Need, Visibility
 
@@ -331,14 +337,7 @@ class _NeedInput(serializers.Serializer):
         required=False,
         allow_null=True,
     )
-    min_purity_pct = serializers.DecimalField(
-        max_digits=6,
-        decimal_places=3,
-        min_value=Decimal(0),
-        max_value=Decimal(100),
-        required=False,
-        allow_null=True,
-    )
+    min_purity_pct = percent_input()
     note = note_input()
 
     def validate_substitutes(self, ids: list[int]) -> list[Material]:
