@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "parks",
     "inventory",
     "marketplace",
+    "matching",
 ]
 
 MIDDLEWARE = [
@@ -205,11 +206,25 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "common.tasks.outbox_sweep", "schedule": 60.0},
+    "matching-sweep": {"task": "matching.tasks.matching_sweep", "schedule": 60.0},
+    "matching-full": {
+        "task": "matching.tasks.matching_full",
+        "schedule": env.float("MATCHING_FULL_EVERY_SECONDS", default=3600.0),
+    },
 }
 
 # --- Domain settings --------------------------------------------------------------------
 # Minimum distance between two classes whose segregation code is 1 ("away from").
 SEGREGATION_AWAY_FROM_M = env.float("SEGREGATION_AWAY_FROM_M", default=3.0)
+# Matching engine (docs/matching.md): how long a changed material waits for more changes
+# before its rematch, when a lost rematch is rescheduled, how many materials a chunk of a
+# full run holds, after how long a running full run is taken as lost, and the time limit of
+# each stage of the minimum-order MILP of one component.
+MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=2.0)
+MATCHING_PENDING_SWEEP_SECONDS = env.float("MATCHING_PENDING_SWEEP_SECONDS", default=60.0)
+MATCHING_CHUNK_MATERIALS = env.int("MATCHING_CHUNK_MATERIALS", default=25)
+MATCHING_RUN_STALE_SECONDS = env.int("MATCHING_RUN_STALE_SECONDS", default=1800)
+MATCHING_MOQ_TIME_LIMIT_SECONDS = env.float("MATCHING_MOQ_TIME_LIMIT_SECONDS", default=2.0)
 
 # --- Security (production) --------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

@@ -231,3 +231,76 @@ def test_matches_the_lp_optimum(
     for seq in (supplies, demands, arcs):
         rnd.shuffle(seq)
     assert solve_component(supplies, demands, arcs) == sol
+
+
+def _indexed(
+    supplies: list[Supply], demands: list[Demand], arcs: list[Arc]
+) -> tuple[dict[tuple[int, int], int], int, int]:
+    """solve_indexed on the canonical arrays of a component, flows mapped back to keys."""
+    sup = sorted(supplies, key=lambda s: s.key)
+    dem = sorted(demands, key=lambda d: d.key)
+    s_pos = {s.key: i for i, s in enumerate(sup)}
+    d_pos = {d.key: j for j, d in enumerate(dem)}
+    ordered = sorted(arcs, key=lambda a: (s_pos[a.supply], d_pos[a.demand]))
+    flows, matched, cost = solver_module.solve_indexed(
+        np.array([s.grams for s in sup], dtype=np.int64),
+        np.array([d.grams for d in dem], dtype=np.int64),
+        np.array([s_pos[a.supply] for a in ordered], dtype=np.int64),
+        np.array([d_pos[a.demand] for a in ordered], dtype=np.int64),
+        np.array([a.cost_fen_per_t for a in ordered], dtype=np.int64),
+    )
+    by_pair = {
+        (a.supply, a.demand): int(x) for a, x in zip(ordered, flows.tolist(), strict=True) if x
+    }
+    return by_pair, matched, cost
+
+
+@settings(max_examples=80, deadline=None)
+@given(components())
+def test_solve_indexed_gives_the_flows_of_solve_component(
+    component: tuple[list[Supply], list[Demand], list[Arc]],
+) -> None:
+    """The engine's array entry point is the same solver: same flows, ties included."""
+    supplies, demands, arcs = component
+    reference = solve_component(supplies, demands, arcs)
+    flows, matched, cost = _indexed(supplies, demands, arcs)
+    assert flows == {(f.supply, f.demand): f.grams for f in reference.flows}
+    assert (matched, cost) == (reference.matched_grams, reference.cost_micro_fen)
+
+
+@pytest.mark.parametrize(
+    ("tail", "head", "message"),
+    [
+        ([0, 0], [1, 0], "sorted"),
+        ([0, 0], [0, 0], "sorted"),
+        ([2], [0], "out of range"),
+        ([0], [-1], "out of range"),
+    ],
+)
+def test_solve_indexed_refuses_unsorted_or_out_of_range_arcs(
+    tail: list[int], head: list[int], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        solver_module.solve_indexed(
+            np.array([5, 5], dtype=np.int64),
+            np.array([5, 5], dtype=np.int64),
+            np.array(tail, dtype=np.int64),
+            np.array(head, dtype=np.int64),
+            np.ones(len(tail), dtype=np.int64),
+        )
+
+
+def test_solve_indexed_refuses_overflow_and_negative_values() -> None:
+    one = np.array([0], dtype=np.int64)
+    with pytest.raises(ValueError, match="int64"):
+        solver_module.solve_indexed(
+            np.array([INT64_MAX // 2], dtype=np.int64),
+            np.array([INT64_MAX // 2], dtype=np.int64),
+            one,
+            one,
+            np.array([3], dtype=np.int64),
+        )
+    with pytest.raises(ValueError, match="negative"):
+        solver_module.solve_indexed(
+            np.array([-1], dtype=np.int64), np.array([1], dtype=np.int64), one, one, one
+        )

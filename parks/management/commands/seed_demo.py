@@ -16,6 +16,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from matching.models import MatchRun, RunTrigger
+from matching.services.runs import run_full
+from matching.services.triggers import rematches_deferred
 from parks.demo.world import Account, WorldReport, build_world
 
 COUNTED = (
@@ -74,8 +77,13 @@ class Command(BaseCommand):
                 "do not seed a production database."
             )
         started = time.perf_counter()
-        with _quiet_task_log(verbosity):
+        with _quiet_task_log(verbosity), rematches_deferred():
             report = build_world()
+        # One full rematch of the world instead of one per listing and need; a re-run
+        # that created nothing leaves the proposals (and the run history) as they are.
+        run = None
+        if any(report.created.values()) or not MatchRun.objects.exists():
+            run = run_full(trigger=RunTrigger.COMMAND)
         elapsed = time.perf_counter() - started
         if options["accounts_json"]:
             path = Path(options["accounts_json"])
@@ -87,9 +95,19 @@ class Command(BaseCommand):
             )
         if verbosity >= 1:
             self._print_summary(report, elapsed)
+            self._print_matching(run)
             self._print_accounts(report)
             if options["accounts_json"]:
                 self.stdout.write(f"Accounts written to {options['accounts_json']}.")
+
+    def _print_matching(self, run: MatchRun | None) -> None:
+        if run is None:
+            self.stdout.write("  matching    nothing new: proposals left as they are")
+            return
+        self.stdout.write(
+            f"  matching    run #{run.pk}: {run.created} proposals created, {run.kept} kept "
+            f"({run.matched_kg} kg matched over {run.needs} open needs)"
+        )
 
     def _print_summary(self, report: WorldReport, elapsed: float) -> None:
         self.stdout.write(

@@ -1,0 +1,379 @@
+"""Reads of the matching engine: which materials form a component, and everything a
+component's solve needs, in a constant number of queries per batch of components.
+
+A component is a set of materials tied together by open needs that accept substitutes: a
+need for A that accepts B puts the listings of A and B in one problem. Each component is
+solved on its own (docs/matching.md).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Q
+
+from inventory.hazards import HazardProfile
+from inventory.models import Material, PhysicalState, StockLot
+from marketplace.models import Listing, ListingStatus, Need, NeedStatus
+from matching.cost import to_grams
+from matching.feasibility import DemandSide, SupplySide
+from matching.models import COMMITTED, Match, MatchStatus
+
+Component = tuple[int, ...]  # sorted material ids
+
+
+@dataclass(frozen=True)
+class MaterialInfo:
+    id: int
+    name_en: str
+    name_zh: str
+    cas: str
+    hazard: HazardProfile
+
+
+@dataclass
+class ComponentData:
+    """One component as the engine solves it. Quantities are what is still free: a
+    listing's offer capped by its lot's unreserved stock, minus what accepted and agreed
+    matches already hold; a need's quantity minus the same."""
+
+    materials: Component
+    supplies: list[SupplySide] = field(default_factory=list)
+    demands: list[DemandSide] = field(default_factory=list)
+    supply_grams: dict[int, int] = field(default_factory=dict)
+    demand_grams: dict[int, int] = field(default_factory=dict)
+    minimum_grams: dict[int, int] = field(default_factory=dict)
+    # Pairs the engine must not propose: declined, or already holding a committed match.
+    excluded_pairs: set[tuple[int, int]] = field(default_factory=set)
+    # Replaceable proposals now in the database: (listing, need) -> (id, inputs_hash).
+    proposed: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict)
+    seller_names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    buyer_names: dict[int, tuple[str, str]] = field(default_factory=dict)
+    zone_of_need: dict[int, int | None] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return len(self.supplies) + len(self.demands)
+
+
+# --- Components ---------------------------------------------------------------------------
+
+
+class _UnionFind:
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, x: int) -> int:
+        parent = self.parent
+        parent.setdefault(x, x)
+        root = x
+        while parent[root] != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _open_need_links(need_filter: Q | None = None) -> tuple[set[int], list[tuple[int, int]]]:
+    """Materials of open needs, and (material, substitute) links among them."""
+    needs = Need.objects.filter(status=NeedStatus.OPEN)
+    if need_filter is not None:
+        needs = needs.filter(need_filter)
+    materials = set(needs.values_list("material_id", flat=True).distinct())
+    links = list(
+        Need.substitutes.through.objects.filter(need__in=needs)
+        .values_list("need__material_id", "material_id")
+        .distinct()
+    )
+    return materials, links
+
+
+def components_all() -> list[Component]:
+    """Every component with an open need, or with a proposal that may need superseding."""
+    materials, links = _open_need_links()
+    uf = _UnionFind()
+    for m in materials:
+        uf.find(m)
+    for a, b in links:
+        uf.union(a, b)
+    stale = Match.objects.filter(status=MatchStatus.PROPOSED).values_list("material_id", flat=True)
+    for m in stale.distinct():
+        uf.find(m)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for m in list(uf.parent):
+        groups[uf.find(m)].append(m)
+    return sorted(tuple(sorted(g)) for g in groups.values())
+
+
+def component_of(material_ids: Iterable[int]) -> list[Component]:
+    """The components containing ``material_ids`` (closure over open needs' substitutes)."""
+    seen = set(material_ids)
+    frontier = set(seen)
+    links: set[tuple[int, int]] = set()
+    while frontier:
+        touching = Q(material_id__in=frontier) | Q(substitutes__in=frontier)
+        materials, new_links = _open_need_links(touching)
+        links.update(new_links)
+        reached = materials | {m for link in new_links for m in link}
+        frontier = reached - seen
+        seen |= reached
+    uf = _UnionFind()
+    for m in seen:
+        uf.find(m)
+    for a, b in links:
+        uf.union(a, b)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for m in seen:
+        groups[uf.find(m)].append(m)
+    return sorted(tuple(sorted(g)) for g in groups.values())
+
+
+# --- Component data -----------------------------------------------------------------------
+
+_LISTING_COLUMNS = (
+    "id",
+    "seller_id",
+    "seller__park_id",
+    "seller__park__region_code",
+    "seller__name_en",
+    "seller__name_zh",
+    "material_id",
+    "price_per_t",
+    "quantity_kg",
+    "min_order_kg",
+    "available_from",
+    "available_until",
+    "visibility",
+    "lot__purity_pct",
+    "lot__grade",
+    "lot__expires_on",
+    "lot__on_hand_kg",
+    "lot__reserved_kg",
+    "lot__zone__warehouse__latitude",
+    "lot__zone__warehouse__longitude",
+)
+
+_NEED_COLUMNS = (
+    "id",
+    "enterprise_id",
+    "enterprise__park_id",
+    "enterprise__park__region_code",
+    "enterprise__name_en",
+    "enterprise__name_zh",
+    "material_id",
+    "quantity_kg",
+    "max_price_per_t",
+    "needed_by",
+    "min_purity_pct",
+    "delivery_zone_id",
+    "delivery_zone__building",
+    "delivery_zone__warehouse_id",
+    "delivery_zone__warehouse__latitude",
+    "delivery_zone__warehouse__longitude",
+    "delivery_latitude",
+    "delivery_longitude",
+    "max_distance_km",
+)
+
+
+def _profile(row: Mapping[str, Any]) -> HazardProfile:
+    primary = str(row["primary_class"] or "")
+    subsidiary = row["subsidiary_classes"] or []
+    assert isinstance(subsidiary, list)
+    return HazardProfile(
+        classes=(primary, *map(str, subsidiary)) if primary else (),
+        family=str(row["family"] or ""),
+        liquid=row["physical_state"] == PhysicalState.LIQUID,
+        label=str(row["name_en"]),
+    )
+
+
+def material_infos(material_ids: Iterable[int]) -> dict[int, MaterialInfo]:
+    rows = Material.objects.filter(id__in=set(material_ids)).values(
+        "id",
+        "name_en",
+        "name_zh",
+        "cas",
+        "primary_class",
+        "subsidiary_classes",
+        "family",
+        "physical_state",
+    )
+    return {
+        r["id"]: MaterialInfo(
+            id=r["id"],
+            name_en=r["name_en"],
+            name_zh=r["name_zh"],
+            cas=r["cas"] or "",
+            hazard=_profile(r),
+        )
+        for r in rows
+    }
+
+
+def _stored_hazards(
+    warehouse_ids: set[int],
+) -> tuple[dict[int, set[int]], dict[tuple[int, str], set[int]], dict[int, set[int]]]:
+    """Materials with stock on hand per zone, per (warehouse, building) and per warehouse."""
+    by_zone: dict[int, set[int]] = defaultdict(set)
+    by_building: dict[tuple[int, str], set[int]] = defaultdict(set)
+    by_warehouse: dict[int, set[int]] = defaultdict(set)
+    if not warehouse_ids:
+        return by_zone, by_building, by_warehouse
+    rows = (
+        StockLot.objects.filter(zone__warehouse_id__in=warehouse_ids, on_hand_kg__gt=0)
+        .values_list("zone_id", "zone__building", "zone__warehouse_id", "material_id")
+        .distinct()
+    )
+    for zone_id, building, warehouse_id, material_id in rows:
+        by_zone[zone_id].add(material_id)
+        by_building[(warehouse_id, building)].add(material_id)
+        by_warehouse[warehouse_id].add(material_id)
+    return by_zone, by_building, by_warehouse
+
+
+def load_components(
+    components: Sequence[Component], *, today: date
+) -> tuple[list[ComponentData], dict[int, MaterialInfo]]:
+    """Everything the solves of ``components`` read, in a fixed number of queries."""
+    all_materials = {m for c in components for m in c}
+    component_of_material = {m: c for c in components for m in c}
+    data = {c: ComponentData(materials=c) for c in components}
+
+    # Committed quantities, declined pairs and current proposals.
+    committed_listing: dict[int, Decimal] = defaultdict(Decimal)
+    committed_need: dict[int, Decimal] = defaultdict(Decimal)
+    matches = Match.objects.filter(
+        material_id__in=all_materials,
+        status__in=[*COMMITTED, MatchStatus.DECLINED, MatchStatus.PROPOSED],
+    ).values_list(
+        "id", "listing_id", "need_id", "material_id", "status", "quantity_kg", "inputs_hash"
+    )
+    for match_id, listing_id, need_id, material_id, status, qty, inputs_hash in matches:
+        comp = data[component_of_material[material_id]]
+        if status == MatchStatus.PROPOSED:
+            comp.proposed[(listing_id, need_id)] = (match_id, inputs_hash)
+            continue
+        comp.excluded_pairs.add((listing_id, need_id))
+        if status in COMMITTED:
+            committed_listing[listing_id] += qty
+            committed_need[need_id] += qty
+
+    infos = material_infos(all_materials)
+    for r in (
+        Listing.objects.filter(status=ListingStatus.PUBLISHED, material_id__in=all_materials)
+        .values(*_LISTING_COLUMNS)
+        .order_by()
+    ):
+        free = min(r["quantity_kg"], r["lot__on_hand_kg"] - r["lot__reserved_kg"])
+        free -= committed_listing.get(r["id"], Decimal(0))
+        if free <= 0:
+            continue
+        comp = data[component_of_material[r["material_id"]]]
+        comp.supplies.append(
+            SupplySide(
+                listing_id=r["id"],
+                seller_id=r["seller_id"],
+                seller_park_id=r["seller__park_id"],
+                seller_region_code=r["seller__park__region_code"],
+                material_id=r["material_id"],
+                price_per_t=r["price_per_t"],
+                quantity_kg=free,
+                min_order_kg=r["min_order_kg"],
+                available_from=r["available_from"],
+                available_until=r["available_until"],
+                visibility=r["visibility"],
+                purity_pct=r["lot__purity_pct"],
+                grade=r["lot__grade"],
+                expires_on=r["lot__expires_on"],
+                warehouse_latitude=r["lot__zone__warehouse__latitude"],
+                warehouse_longitude=r["lot__zone__warehouse__longitude"],
+                hazard=infos[r["material_id"]].hazard,
+            )
+        )
+        comp.supply_grams[r["id"]] = to_grams(free)
+        if r["min_order_kg"] > 0:
+            comp.minimum_grams[r["id"]] = to_grams(r["min_order_kg"])
+        comp.seller_names[r["seller_id"]] = (r["seller__name_en"], r["seller__name_zh"])
+
+    # Needs of the components: by their material, or by a substitute in the component.
+    substitutes: dict[int, set[int]] = defaultdict(set)
+    for need_id, material_id in Need.substitutes.through.objects.filter(
+        need__status=NeedStatus.OPEN, material_id__in=all_materials
+    ).values_list("need_id", "material_id"):
+        substitutes[need_id].add(material_id)
+    need_rows = list(
+        Need.objects.filter(
+            Q(material_id__in=all_materials) | Q(id__in=list(substitutes)),
+            status=NeedStatus.OPEN,
+        )
+        .values(*_NEED_COLUMNS)
+        .order_by()
+    )
+    warehouse_ids = {r["delivery_zone__warehouse_id"] for r in need_rows} - {None}
+    by_zone, by_building, by_warehouse = _stored_hazards(warehouse_ids)
+    stored_materials = set().union(*by_warehouse.values()) - set(infos)
+    infos.update(material_infos(stored_materials))
+
+    for r in need_rows:
+        free = r["quantity_kg"] - committed_need.get(r["id"], Decimal(0))
+        if free <= 0:
+            continue
+        home = component_of_material.get(r["material_id"])
+        if home is None:  # needed material outside the batch: reached through a substitute
+            home = component_of_material[next(iter(substitutes[r["id"]]))]
+        comp = data[home]
+        zone_id = r["delivery_zone_id"]
+        in_zone: tuple[HazardProfile, ...] = ()
+        in_building: tuple[HazardProfile, ...] = ()
+        in_warehouse: tuple[HazardProfile, ...] = ()
+        if zone_id is not None:
+            wh = r["delivery_zone__warehouse_id"]
+            zone_set = by_zone.get(zone_id, set())
+            building_set = by_building.get((wh, r["delivery_zone__building"]), set()) - zone_set
+            warehouse_set = by_warehouse.get(wh, set()) - zone_set - building_set
+            in_zone = tuple(infos[m].hazard for m in sorted(zone_set))
+            in_building = tuple(infos[m].hazard for m in sorted(building_set))
+            in_warehouse = tuple(infos[m].hazard for m in sorted(warehouse_set))
+            lat = r["delivery_zone__warehouse__latitude"]
+            lon = r["delivery_zone__warehouse__longitude"]
+        else:
+            lat, lon = r["delivery_latitude"], r["delivery_longitude"]
+        comp.demands.append(
+            DemandSide(
+                need_id=r["id"],
+                enterprise_id=r["enterprise_id"],
+                park_id=r["enterprise__park_id"],
+                region_code=r["enterprise__park__region_code"],
+                material_id=r["material_id"],
+                substitute_ids=frozenset(substitutes.get(r["id"], ())),
+                quantity_kg=free,
+                max_price_per_t=r["max_price_per_t"],
+                needed_by=r["needed_by"],
+                min_purity_pct=r["min_purity_pct"],
+                delivery_latitude=lat,
+                delivery_longitude=lon,
+                max_distance_km=r["max_distance_km"],
+                hazards_in_zone=in_zone,
+                hazards_in_building=in_building,
+                hazards_in_warehouse=in_warehouse,
+            )
+        )
+        comp.demand_grams[r["id"]] = to_grams(free)
+        comp.zone_of_need[r["id"]] = zone_id
+        comp.buyer_names[r["enterprise_id"]] = (r["enterprise__name_en"], r["enterprise__name_zh"])
+
+    for comp in data.values():
+        comp.supplies.sort(key=lambda s: s.listing_id)
+        comp.demands.sort(key=lambda d: d.need_id)
+    return [data[c] for c in components], infos

@@ -1,0 +1,161 @@
+"""Matching runs: a rematch of some materials, or a full rematch fanned out over workers.
+
+A full run lists the components (``matching.loading.components_all``), cuts them into
+chunks of about ``MATCHING_CHUNK_MATERIALS`` materials and either rematches the chunks
+here, one after another (the ``match`` command, the embedded default), or sends them to
+the workers as a Celery group. Each chunk adds its figures to the run with ``F()`` updates
+and counts itself off ``pending_chunks``; the chunk that brings it to zero closes the run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from common.exceptions import Conflict
+from matching.loading import Component, component_of, components_all
+from matching.models import MatchRun, PendingRematch, RunKind, RunStatus, RunTrigger
+from matching.services.engine import Totals, components_rematch, run_add
+
+logger = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (materials done, materials in all)
+
+
+def chunked(components: Sequence[Component], *, materials_per_chunk: int) -> list[list[Component]]:
+    """Consecutive components, about ``materials_per_chunk`` materials to a chunk."""
+    chunks: list[list[Component]] = []
+    current: list[Component] = []
+    size = 0
+    for comp in components:
+        current.append(comp)
+        size += len(comp)
+        if size >= materials_per_chunk:
+            chunks.append(current)
+            current, size = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _close(run_id: int) -> None:
+    """Mark the run finished: done, or failed if some chunk recorded an error."""
+    run = MatchRun.objects.get(pk=run_id)
+    run.status = RunStatus.FAILED if run.error else RunStatus.DONE
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at"])
+
+
+def run_chunk(*, run_id: int, components: Sequence[Component]) -> Totals:
+    """Rematch one chunk of a run, add its figures, and close the run if it was the last.
+
+    A failing chunk is logged and recorded in the run's ``error`` (the run then ends
+    failed); it does not stop the other chunks, and the next run retries its components."""
+    totals = Totals()
+    try:
+        totals = components_rematch(components, run_id=run_id)
+        run_add(run_id, totals)
+    except Exception as exc:
+        logger.exception("matching run %s: chunk failed", run_id)
+        totals.errors.append(repr(exc))
+        MatchRun.objects.filter(pk=run_id).update(error=Concat(F("error"), Value(f"{exc!r}\n")))
+    finally:
+        with transaction.atomic():
+            run = MatchRun.objects.select_for_update().get(pk=run_id)
+            if run.pending_chunks:
+                run.pending_chunks -= 1
+                run.save(update_fields=["pending_chunks"])
+            if run.pending_chunks == 0 and run.status == RunStatus.RUNNING:
+                _close(run_id)
+    return totals
+
+
+def run_materials(*, material_ids: Sequence[int], trigger: str, actor: Any = None) -> MatchRun:
+    """Rematch the components of ``material_ids`` here and now."""
+    run = MatchRun.objects.create(
+        kind=RunKind.MATERIALS,
+        trigger=trigger,
+        requested_by=actor,
+        material_ids=sorted(set(material_ids)),
+        pending_chunks=1,
+    )
+    run_chunk(run_id=run.pk, components=component_of(material_ids))
+    run.refresh_from_db()
+    return run
+
+
+def run_full(
+    *,
+    trigger: str,
+    actor: Any = None,
+    fan_out: bool = False,
+    progress: Progress | None = None,
+) -> MatchRun:
+    """A full rematch. ``fan_out`` sends the chunks to the workers as one Celery group
+    (after this transaction commits) and returns the run still running; otherwise the
+    chunks run here and the run is returned closed."""
+    from matching.tasks import matching_chunk
+
+    pending = dict(PendingRematch.objects.values_list("material_id", "version"))
+    components = components_all()
+    chunks = chunked(components, materials_per_chunk=settings.MATCHING_CHUNK_MATERIALS)
+    run = MatchRun.objects.create(
+        kind=RunKind.FULL, trigger=trigger, requested_by=actor, pending_chunks=len(chunks)
+    )
+    if not chunks:
+        _close(run.pk)
+    elif fan_out:
+        from celery import group
+
+        job = group(matching_chunk.s(run.pk, [list(c) for c in chunk]) for chunk in chunks)
+        transaction.on_commit(partial(job.apply_async))
+        return run
+    else:
+        total = sum(len(c) for c in components)
+        done = 0
+        for chunk in chunks:
+            run_chunk(run_id=run.pk, components=chunk)
+            done += sum(len(c) for c in chunk)
+            if progress is not None:
+                progress(done, total)
+        # Every component was rematched: changes recorded before the run are covered.
+        for material_id, version in pending.items():
+            PendingRematch.objects.filter(material_id=material_id, version=version).delete()
+    run.refresh_from_db()
+    return run
+
+
+def full_run_in_progress() -> MatchRun | None:
+    """A full run started recently and not finished (an older one is taken as lost)."""
+    since = timezone.now() - timedelta(seconds=settings.MATCHING_RUN_STALE_SECONDS)
+    return (
+        MatchRun.objects.filter(kind=RunKind.FULL, status=RunStatus.RUNNING, started_at__gte=since)
+        .order_by("-id")
+        .first()
+    )
+
+
+def run_request(*, actor: Any, material_ids: list[int] | None) -> MatchRun:
+    """A run asked for through the API: of the given materials, or full (fanned out to
+    the workers unless tasks run eagerly). One full run at a time: a second is a Conflict."""
+    if material_ids:
+        return run_materials(material_ids=material_ids, trigger=RunTrigger.API, actor=actor)
+    running = full_run_in_progress()
+    if running is not None:
+        raise Conflict(
+            _("Full matching run #%(id)s is still running.") % {"id": running.pk},
+            field="materials",
+        )
+    return run_full(
+        trigger=RunTrigger.API, actor=actor, fan_out=not settings.CELERY_TASK_ALWAYS_EAGER
+    )
