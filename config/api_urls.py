@@ -4,10 +4,16 @@ from rest_framework.routers import DefaultRouter
 
 from inventory.api import ROUTES as INVENTORY_ROUTES
 from marketplace.api import ROUTES as MARKETPLACE_ROUTES
+from matching.api import ROUTES as MATCHING_ROUTES
 from parks.api import ROUTES as PARKS_ROUTES
 
 router = DefaultRouter()
-for prefix, viewset, basename in (*PARKS_ROUTES, *INVENTORY_ROUTES, *MARKETPLACE_ROUTES):
+for prefix, viewset, basename in (
+    *PARKS_ROUTES,
+    *INVENTORY_ROUTES,
+    *MARKETPLACE_ROUTES,
+    *MATCHING_ROUTES,
+):
     router.register(prefix, viewset, basename=basename)
 
 urlpatterns = router.urls

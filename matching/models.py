@@ -172,6 +172,7 @@ class Match(models.Model):
         related_name="+",
         verbose_name=_("declined by"),
     )
+    decline_reason = models.CharField(_("reason for declining"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
 

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from common.identifiers import cas_check_digit, uscc_check_char
 from inventory.models import Material, StockLot, StorageZone, Warehouse
 from marketplace.models import Listing, Need
+from matching.models import Match, MatchRun
 from parks.models import Enterprise, Membership, Park, ParkRole
 
 
@@ -149,3 +150,49 @@ class NeedFactory(factory.django.DjangoModelFactory[Need]):
     needed_by = date(2027, 6, 30)
     delivery_latitude = Decimal("29.950000")
     delivery_longitude = Decimal("121.710000")
+
+
+class MatchRunFactory(factory.django.DjangoModelFactory[MatchRun]):
+    class Meta:
+        model = MatchRun
+
+    kind = "materials"
+    trigger = "command"
+    status = "done"
+    material_ids = factory.LazyFunction(list)
+    components = 1
+    listings = 1
+    needs = 1
+    arcs = 1
+    matched_kg = Decimal("50")
+    cost_yuan = Decimal("156.00")
+    relaxed_matched_kg = Decimal("50")
+    relaxed_cost_yuan = Decimal("156.00")
+
+
+class MatchFactory(factory.django.DjangoModelFactory[Match]):
+    """A proposal written directly (as the engine would): the seller, buyer and material are
+    the listing's and the need's. The default listing's lot is empty; give a listing on a
+    stocked lot (the ``receive`` fixture) to accept it."""
+
+    class Meta:
+        model = Match
+
+    listing = factory.SubFactory(ListingFactory, status="published")
+    need = factory.SubFactory(NeedFactory, material=factory.SelfAttribute("..listing.material"))
+    seller = factory.LazyAttribute(lambda o: o.listing.seller)
+    buyer = factory.LazyAttribute(lambda o: o.need.enterprise)
+    material = factory.LazyAttribute(lambda o: o.listing.material)
+    status = "proposed"
+    quantity_kg = Decimal("50")
+    price_per_t = factory.LazyAttribute(lambda o: o.listing.price_per_t)
+    transport_per_t = Decimal("120.00")
+    distance_km = Decimal("12.500")
+    total_yuan = factory.LazyAttribute(
+        lambda o: ((o.price_per_t + o.transport_per_t) * o.quantity_kg / 1000).quantize(
+            Decimal("0.01")
+        )
+    )
+    explanation = "Same material, 12.5 km away, within the buyer's price."
+    explanation_zh = "同一物料，距离 12.5 公里，价格在买方上限以内。"
+    inputs_hash = factory.Sequence(lambda n: f"{n:064x}")

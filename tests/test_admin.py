@@ -88,6 +88,13 @@ def rows(world: dict[str, Any], receive: Any) -> dict[str, Any]:
         "a2": need(ents["a2"], zones["a2"]),
         "c": need(ents["c"], zones["c"]),
     }
+    # a2 sells to a1, as the engine would propose it.
+    f.MatchFactory.create(
+        listing=listings["a2_published"],
+        need=needs["a1"],
+        quantity_kg=Decimal(10),
+        run=f.MatchRunFactory.create(),
+    )
     return {"lots": lots, "listings": listings, "needs": needs}
 
 
@@ -859,7 +866,7 @@ def test_every_admin_page_renders(world: dict[str, Any], rows: dict[str, Any], w
     client = client_for(world["users"][who])
     site = django_admin.site
     for model, model_admin in site._registry.items():
-        if model._meta.app_label not in ("common", "parks", "inventory", "marketplace"):
+        if model._meta.app_label not in ("common", "parks", "inventory", "marketplace", "matching"):
             continue
         name = f"admin:{model._meta.app_label}_{model._meta.model_name}"
         response = client.get(reverse(f"{name}_changelist"))

@@ -8,6 +8,10 @@ its endpoints (list, detail, and every extra action) the matrix checks that:
   does not exist), and does not find it in the list;
 * a regulator of another park cannot read it; a regulator of its park reads but never writes;
 * a viewer never writes; an anonymous caller gets 401.
+
+Routes in ``PARK_STAFF_ROUTES`` hold no enterprise's data but figures about every park (the
+matching engine's runs): enterprises find nothing there (404), regulators of any park read,
+and nobody but park operators and superusers writes.
 """
 
 from collections.abc import Callable
@@ -20,6 +24,7 @@ from rest_framework.test import APIClient
 
 from config.api_urls import router
 from marketplace.services import listing_create, need_create
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +62,13 @@ def _need(world: dict[str, Any], receive: Any) -> Any:
     )
 
 
+def _match(world: dict[str, Any], receive: Any) -> Any:
+    """A proposal in which a1 (park A) sells to b (park B): a2 and park C take no part."""
+    listing = _listing(world, receive)
+    need = f.NeedFactory.create(enterprise=world["enterprises"]["b"], material=listing.material)
+    return f.MatchFactory.create(listing=listing, need=need, quantity_kg=Decimal(5))
+
+
 # Routes whose objects belong to one enterprise (a draft listing is private too).
 PRIVATE_OBJECTS: dict[str, Maker] = {
     "warehouse": lambda world, receive: world["zones"]["a1"].warehouse,
@@ -65,6 +77,7 @@ PRIVATE_OBJECTS: dict[str, Maker] = {
     "movement": _movement,
     "listing": _listing,
     "need": _need,
+    "match": _match,
 }
 # Directories every user reads; only writes are restricted.
 PUBLIC_ROUTES: dict[str, Maker] = {
@@ -72,6 +85,14 @@ PUBLIC_ROUTES: dict[str, Maker] = {
     "enterprise": lambda world, receive: world["enterprises"]["a1"],
     "material": lambda world, receive: world["material"],
 }
+# Figures about every park: read by park operators, regulators and superusers only.
+PARK_STAFF_ROUTES: dict[str, Maker] = {
+    "matching-run": lambda world, receive: f.MatchRunFactory.create(),
+}
+
+
+def maker(basename: str) -> Maker:
+    return {**PRIVATE_OBJECTS, **PUBLIC_ROUTES, **PARK_STAFF_ROUTES}[basename]
 
 
 def routes() -> list[tuple[str, str, Any]]:
@@ -103,7 +124,7 @@ def call(client: APIClient, method: str, url: str) -> Any:
 
 def test_every_route_is_covered() -> None:
     registered = {basename for basename, _, _ in routes()}
-    assert registered == set(PRIVATE_OBJECTS) | set(PUBLIC_ROUTES), (
+    assert registered == set(PRIVATE_OBJECTS) | set(PUBLIC_ROUTES) | set(PARK_STAFF_ROUTES), (
         "every API route needs an entry in the tenancy matrix"
     )
 
@@ -117,8 +138,9 @@ def test_other_enterprise_cannot_read_or_change(
     receive: Any,
     api_client: Any,
 ) -> None:
-    private = basename in PRIVATE_OBJECTS
-    obj = (PRIVATE_OBJECTS.get(basename) or PUBLIC_ROUTES[basename])(world, receive)
+    # Park staff's routes are as private as can be to an enterprise: it sees none of them.
+    private = basename in PRIVATE_OBJECTS or basename in PARK_STAFF_ROUTES
+    obj = maker(basename)(world, receive)
     snapshot = type(obj)._default_manager.filter(pk=obj.pk).values().get()
     other = api_client(world["users"]["other_admin"])  # same park, another enterprise
     for method, url, is_write in endpoints(prefix, viewset, obj.pk):
@@ -129,7 +151,10 @@ def test_other_enterprise_cannot_read_or_change(
             ids = {row["id"] for row in response.json()["results"]}
             assert (obj.pk in ids) != private, f"{url} lists another tenant's {basename}"
         elif private and detail_url:
-            assert response.status_code in (404, 405), (method, url, response.status_code)
+            allowed: tuple[int, ...] = (404, 405)
+            if is_write and basename in PARK_STAFF_ROUTES:
+                allowed = (403, 404, 405)  # no enterprise role writes there, whatever the pk
+            assert response.status_code in allowed, (method, url, response.status_code)
         elif is_write and detail_url:
             # Public directories: another enterprise may read, never change.
             assert response.status_code in (403, 404, 405), (method, url, response.status_code)
@@ -145,7 +170,7 @@ def test_regulators_read_only_their_parks_and_never_write(
     receive: Any,
     api_client: Any,
 ) -> None:
-    obj = (PRIVATE_OBJECTS.get(basename) or PUBLIC_ROUTES[basename])(world, receive)
+    obj = maker(basename)(world, receive)
     own_park = api_client(world["users"]["regulator"])
     far_park = api_client(world["users"]["regulator_c"])
     snapshot = type(obj)._default_manager.filter(pk=obj.pk).values().get()
@@ -157,6 +182,9 @@ def test_regulators_read_only_their_parks_and_never_write(
         elif f"/{obj.pk}/" in url and method == "get" and basename in PRIVATE_OBJECTS:
             assert call(own_park, method, url).status_code == 200, url
             assert call(far_park, method, url).status_code == 404, url
+        elif f"/{obj.pk}/" in url and method == "get" and basename in PARK_STAFF_ROUTES:
+            for client in (own_park, far_park):
+                assert call(client, method, url).status_code == 200, url
     assert type(obj)._default_manager.filter(pk=obj.pk).values().get() == snapshot
 
 
@@ -169,7 +197,7 @@ def test_viewers_never_write_and_anonymous_is_refused(
     receive: Any,
     api_client: Any,
 ) -> None:
-    obj = (PRIVATE_OBJECTS.get(basename) or PUBLIC_ROUTES[basename])(world, receive)
+    obj = maker(basename)(world, receive)
     viewer = api_client(world["users"]["viewer"])
     anonymous = api_client(None)
     for method, url, is_write in endpoints(prefix, viewset, obj.pk):

@@ -9,11 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from common.api import _value_columns
 from config.api_urls import router
 from inventory.services import stock_adjust
 from marketplace.services import listing_create
+from tests import factories as f
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +33,7 @@ VALUES_ROUTES = [
 
 
 def test_the_big_lists_take_the_values_path() -> None:
-    assert {"listings", "lots", "movements"} <= {prefix for prefix, _ in VALUES_ROUTES}
+    assert {"listings", "lots", "movements", "matches"} <= {prefix for prefix, _ in VALUES_ROUTES}
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def rows(world: dict[str, Any], receive: Any) -> None:
         material=world["material"],
         quantity="7",
     )
-    listing_create(
+    published = listing_create(
         actor=None,
         seller=lot.owner,
         lot=lot,
@@ -69,6 +71,21 @@ def rows(world: dict[str, Any], receive: Any) -> None:
         available_from=date(2026, 1, 1),
         visibility="all",
     )
+    # a1 sells to b: one proposal, and one agreed by a run with every timestamp set.
+    for status, when, run in (
+        ("proposed", None, None),
+        ("agreed", timezone.now(), f.MatchRunFactory.create()),
+    ):
+        f.MatchFactory.create(
+            listing=published,
+            need__enterprise=world["enterprises"]["b"],
+            quantity_kg=Decimal("12.345"),
+            status=status,
+            seller_accepted_at=when,
+            buyer_accepted_at=when,
+            decided_at=when,
+            run=run,
+        )
 
 
 @pytest.mark.usefixtures("rows")

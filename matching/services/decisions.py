@@ -1,0 +1,183 @@
+"""The parties' decisions on a proposal: each side accepts, either side declines.
+
+A match is agreed when both sides have accepted. Accepting commits the match's quantity:
+the listing, the lot behind it and the need may not be promised beyond what they hold
+(``matching.models.COMMITTED`` matches count, the engine offers only the rest). Status
+changes are conditional UPDATEs on the current status, so a decision raced by another
+decision or by the engine superseding the proposal is refused, never lost. Each decision
+writes an outbox event (``match.accepted``, ``match.agreed``, ``match.declined``) in its
+transaction; the rematch trigger subscribes to ``match.``.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, F, Q, Sum, Value, When
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from common.events import event_emit
+from common.exceptions import Conflict, DomainError, NotPermitted
+from common.tenancy import resolve_scope
+from inventory.models import StockLot
+from marketplace.models import Listing, ListingStatus, Need, NeedStatus
+from matching.exceptions import InvalidTransition, QuantityExceeded
+from matching.models import COMMITTED, Match, MatchStatus
+from parks.models import EnterpriseRole
+
+# Enterprise roles that decide on matches for their enterprise (as in the marketplace).
+DECIDING_ROLES = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.TRADER})
+# Statuses a party may still decide from: nobody has accepted yet, or only the other side.
+UNDECIDED = (MatchStatus.PROPOSED, MatchStatus.ACCEPTED)
+REASON_MAX_LENGTH = 500
+
+SELLER, BUYER = "seller", "buyer"
+
+
+def match_side(*, actor: Any, match: Match) -> str:
+    """``"seller"`` or ``"buyer"``: the side ``actor``'s enterprise takes in ``match``.
+
+    Anyone who does not act for one of the two enterprises, with a role that decides, is
+    refused (a superuser too: a decision binds an enterprise).
+    """
+    scope = resolve_scope(actor)
+    enterprise_id = scope.enterprise_id
+    if enterprise_id is None or enterprise_id not in (match.seller_id, match.buyer_id):
+        raise NotPermitted(_("Only the seller or the buyer decides on a match."))
+    if not scope.has_role(*DECIDING_ROLES):
+        raise NotPermitted(_("Your role may not decide on matches."))
+    return SELLER if enterprise_id == match.seller_id else BUYER
+
+
+def _emit(topic: str, match: Match, **extra: Any) -> None:
+    event_emit(
+        topic=topic,
+        payload={"match_id": match.pk, "material_ids": [match.material_id], **extra},
+    )
+
+
+GRAM = Decimal("0.001")
+
+
+def _committed(matches: Any, **sums: Q) -> dict[str, Decimal]:
+    """Kilograms of committed matches, one sum per condition (to the gram, as stored)."""
+    totals = matches.aggregate(
+        **{name: Sum("quantity_kg", filter=condition) for name, condition in sums.items()}
+    )
+    return {name: Decimal(totals[name] or 0).quantize(GRAM) for name in sums}
+
+
+def _check_quantity(*, match: Match, listing: Listing, lot: StockLot, need: Need) -> None:
+    """The match's quantity fits beside the other committed matches of its listing, its
+    lot (over all of the lot's listings) and its need. Call with the three rows locked."""
+    others = Match.objects.filter(status__in=COMMITTED).exclude(pk=match.pk)
+    supply = _committed(
+        others.filter(listing__lot_id=lot.pk), lot=Q(), listing=Q(listing_id=listing.pk)
+    )
+    demand = _committed(others.filter(need_id=need.pk), need=Q())
+    quantity = match.quantity_kg
+    if supply["listing"] + quantity > listing.quantity_kg:
+        raise QuantityExceeded(
+            _(
+                "The listing offers %(offered)s kg and %(committed)s kg of it are already "
+                "committed; %(quantity)s kg more do not fit."
+            )
+            % {"offered": listing.quantity_kg, "committed": supply["listing"], "quantity": quantity}
+        )
+    available = lot.on_hand_kg - lot.reserved_kg
+    if supply["lot"] + quantity > available:
+        raise QuantityExceeded(
+            _(
+                "The lot holds %(available)s kg unreserved and %(committed)s kg of it are "
+                "already committed; %(quantity)s kg more do not fit."
+            )
+            % {"available": available, "committed": supply["lot"], "quantity": quantity}
+        )
+    if demand["need"] + quantity > need.quantity_kg:
+        raise QuantityExceeded(
+            _(
+                "The need asks for %(needed)s kg and %(committed)s kg of it are already "
+                "committed; %(quantity)s kg more would exceed it."
+            )
+            % {"needed": need.quantity_kg, "committed": demand["need"], "quantity": quantity}
+        )
+
+
+@transaction.atomic
+def match_accept(*, actor: Any, match: Match) -> Match:
+    """Accept ``match`` for the actor's side; agreed once both sides have accepted.
+
+    Locks the listing, its lot and the need, in that order, so that two acceptances that
+    draw on one of them are serialised and the second sees what the first committed. The
+    listing must be published, the need open, and the quantity must fit (see
+    ``_check_quantity``). The status changes in one conditional UPDATE whose new status is
+    decided by the database from the other side's acceptance. Emits ``match.accepted`` or
+    ``match.agreed``, delivered after commit.
+    """
+    side = match_side(actor=actor, match=match)
+    other = BUYER if side == SELLER else SELLER
+    # FOR NO KEY UPDATE: serialises with other acceptances and with every write of these
+    # rows, but not with the FOR KEY SHARE that inserting a row referencing them takes (the
+    # engine inserting proposals while it holds the match rows it supersedes).
+    listing = Listing.objects.select_for_update(of=("self",), no_key=True).get(pk=match.listing_id)
+    lot = StockLot.objects.select_for_update(of=("self",), no_key=True).get(pk=listing.lot_id)
+    need = Need.objects.select_for_update(of=("self",), no_key=True).get(pk=match.need_id)
+    current = Match.objects.get(pk=match.pk)
+    if current.status not in UNDECIDED:
+        raise InvalidTransition(
+            _("The match is %(status)s and can no longer be accepted.")
+            % {"status": current.get_status_display()}
+        )
+    if getattr(current, f"{side}_accepted_at") is not None:
+        raise InvalidTransition(_("Your side has already accepted this match."))
+    if listing.status != ListingStatus.PUBLISHED:
+        raise Conflict(_("The listing is no longer published."), field="listing")
+    if need.status != NeedStatus.OPEN:
+        raise Conflict(_("The need is no longer open."), field="need")
+    _check_quantity(match=current, listing=listing, lot=lot, need=need)
+
+    now = timezone.now()
+    other_accepted = Q(**{f"{other}_accepted_at__isnull": False})
+    changed = Match.objects.filter(
+        pk=match.pk, status__in=UNDECIDED, **{f"{side}_accepted_at__isnull": True}
+    ).update(
+        **{f"{side}_accepted_at": now},
+        status=Case(
+            When(other_accepted, then=Value(MatchStatus.AGREED)),
+            default=Value(MatchStatus.ACCEPTED),
+        ),
+        decided_at=Case(When(other_accepted, then=Value(now)), default=F("decided_at")),
+    )
+    if not changed:  # decided meanwhile (the engine superseded it, the other side declined)
+        raise InvalidTransition(_("The match was decided meanwhile."))
+    current.refresh_from_db()
+    _emit(f"match.{current.status}", current)
+    return current
+
+
+@transaction.atomic
+def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
+    """Decline ``match`` for either side, from proposed or accepted; releases what an
+    acceptance had committed. One conditional UPDATE; emits ``match.declined`` (with the
+    reason), delivered after commit."""
+    match_side(actor=actor, match=match)
+    reason = reason.strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        raise DomainError(
+            _("At most %(max)d characters.") % {"max": REASON_MAX_LENGTH}, field="reason"
+        )
+    changed = Match.objects.filter(pk=match.pk, status__in=UNDECIDED).update(
+        status=MatchStatus.DECLINED,
+        decided_at=timezone.now(),
+        decided_by=actor,
+        decline_reason=reason,
+    )
+    current = Match.objects.get(pk=match.pk)
+    if not changed:
+        raise InvalidTransition(
+            _("The match is %(status)s and can no longer be declined.")
+            % {"status": current.get_status_display()}
+        )
+    _emit("match.declined", current, reason=reason)
+    return current
