@@ -12,6 +12,7 @@ Rows for 1.1 and 1.3 also stand for 1.2, 1.5 and 1.6.
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -132,6 +133,7 @@ PAIR_RULES = (
 )
 
 
+@lru_cache(maxsize=65536)  # pure; the matching engine asks for the same pairs many times
 def required_separation(a: HazardProfile, b: HazardProfile) -> SegregationVerdict:
     """The pair rules first; then, for materials of different primary classes, the strictest
     separation over every pair of their classes (primary and subsidiary)."""

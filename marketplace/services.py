@@ -224,19 +224,21 @@ def need_create(
 def need_update(
     *, actor: Any, need: Need, substitutes: list[Material] | None = None, **changes: Any
 ) -> Need:
-    """Change an open need."""
+    """Change an open need. The event names the substitutes before and after the change,
+    so that proposals from a dropped substitute's listings are withdrawn too."""
     refuse_unchangeable(changes, NEED_FIELDS)
     need = Need.objects.select_for_update(of=("self",)).get(pk=need.pk)
     if need.status != NeedStatus.OPEN:
         raise InvalidTransition(_("A closed need cannot be changed."))
     for name, value in changes.items():
         setattr(need, name, value)
+    before = list(need.substitutes.values_list("pk", flat=True))
     subs = substitutes if substitutes is not None else list(need.substitutes.all())
     _check_need(need, subs)
     need.save()
     if substitutes is not None:
         need.substitutes.set(substitutes)
-    _emit_need("need.updated", need, [s.pk for s in subs])
+    _emit_need("need.updated", need, [*before, *(s.pk for s in subs)])
     return need
 
 

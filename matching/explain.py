@@ -88,7 +88,9 @@ def explain_en(f: Facts) -> str:
         if f.grams >= f.need_free_grams
         else f"{_t(f.grams)} of the {_t(f.need_free_grams)} t still open"
     )
-    if f.rank == 1:
+    if f.feasible == 1:
+        standing = "It is the only listing that qualifies."
+    elif f.rank == 1:
         standing = f"It is the cheapest delivered of the {f.feasible} listings that qualify."
     else:
         standing = (
@@ -113,7 +115,9 @@ def explain_zh(f: Facts) -> str:
         if f.grams >= f.need_free_grams
         else f"满足其未满足的 {_t(f.need_free_grams)} 吨中的 {_t(f.grams)} 吨"
     )
-    if f.rank == 1:
+    if f.feasible == 1:
+        standing = "这是唯一符合条件的挂牌。"
+    elif f.rank == 1:
         standing = f"在 {f.feasible} 个符合条件的挂牌中到货成本最低。"
     else:
         standing = (

@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Q, Sum
 
 from inventory.hazards import HazardProfile
 from inventory.models import Material, PhysicalState, StockLot
@@ -50,8 +50,13 @@ class ComponentData:
     minimum_grams: dict[int, int] = field(default_factory=dict)
     # Pairs the engine must not propose: declined, or already holding a committed match.
     excluded_pairs: set[tuple[int, int]] = field(default_factory=set)
-    # Replaceable proposals now in the database: (listing, need) -> (id, inputs_hash).
-    proposed: dict[tuple[int, int], tuple[int, str]] = field(default_factory=dict)
+    # Listings drawing on one lot share what it holds: lot of each listing, and what each
+    # such lot still has free (only lots with more than one listing in the component).
+    lot_of: dict[int, int] = field(default_factory=dict)
+    shared_lot_grams: dict[int, int] = field(default_factory=dict)
+    # Replaceable proposals now in the database: (listing, need) -> (id, inputs hash,
+    # wording key).
+    proposed: dict[tuple[int, int], tuple[int, str, str]] = field(default_factory=dict)
     seller_names: dict[int, tuple[str, str]] = field(default_factory=dict)
     buyer_names: dict[int, tuple[str, str]] = field(default_factory=dict)
     zone_of_need: dict[int, int | None] = field(default_factory=dict)
@@ -142,6 +147,7 @@ def component_of(material_ids: Iterable[int]) -> list[Component]:
 
 _LISTING_COLUMNS = (
     "id",
+    "lot_id",
     "seller_id",
     "seller__park_id",
     "seller__park__region_code",
@@ -221,25 +227,51 @@ def material_infos(material_ids: Iterable[int]) -> dict[int, MaterialInfo]:
     }
 
 
-def _stored_hazards(
-    warehouse_ids: set[int],
-) -> tuple[dict[int, set[int]], dict[tuple[int, str], set[int]], dict[int, set[int]]]:
-    """Materials with stock on hand per zone, per (warehouse, building) and per warehouse."""
-    by_zone: dict[int, set[int]] = defaultdict(set)
-    by_building: dict[tuple[int, str], set[int]] = defaultdict(set)
-    by_warehouse: dict[int, set[int]] = defaultdict(set)
-    if not warehouse_ids:
-        return by_zone, by_building, by_warehouse
-    rows = (
-        StockLot.objects.filter(zone__warehouse_id__in=warehouse_ids, on_hand_kg__gt=0)
-        .values_list("zone_id", "zone__building", "zone__warehouse_id", "material_id")
-        .distinct()
+Stored = dict[Any, frozenset[HazardProfile]]
+
+
+def _stored_hazards(warehouse_ids: set[int]) -> tuple[Stored, Stored, Stored]:
+    """The hazard profiles with stock on hand per zone, per (warehouse, building) and per
+    warehouse. Segregation depends on classes, family and state only, so the database
+    returns each distinct profile once per zone, not every lot or material."""
+    by_zone: dict[Any, set[HazardProfile]] = defaultdict(set)
+    by_building: dict[Any, set[HazardProfile]] = defaultdict(set)
+    by_warehouse: dict[Any, set[HazardProfile]] = defaultdict(set)
+    if warehouse_ids:
+        rows = (
+            StockLot.objects.filter(zone__warehouse_id__in=warehouse_ids, on_hand_kg__gt=0)
+            .values_list(
+                "zone_id",
+                "zone__building",
+                "zone__warehouse_id",
+                "material__primary_class",
+                "material__subsidiary_classes",
+                "material__family",
+                "material__physical_state",
+            )
+            .distinct()
+            .order_by()
+        )
+        for zone_id, building, warehouse_id, primary, subsidiary, family, state in rows:
+            profile = HazardProfile(
+                classes=(primary, *map(str, subsidiary or ())) if primary else (),
+                family=family or "",
+                liquid=state == PhysicalState.LIQUID,
+                label=f"class {primary} goods" if primary else "goods",
+            )
+            by_zone[zone_id].add(profile)
+            by_building[(warehouse_id, building)].add(profile)
+            by_warehouse[warehouse_id].add(profile)
+    freeze = frozenset
+    return (
+        {k: freeze(v) for k, v in by_zone.items()},
+        {k: freeze(v) for k, v in by_building.items()},
+        {k: freeze(v) for k, v in by_warehouse.items()},
     )
-    for zone_id, building, warehouse_id, material_id in rows:
-        by_zone[zone_id].add(material_id)
-        by_building[(warehouse_id, building)].add(material_id)
-        by_warehouse[warehouse_id].add(material_id)
-    return by_zone, by_building, by_warehouse
+
+
+def _ordered(profiles: frozenset[HazardProfile]) -> tuple[HazardProfile, ...]:
+    return tuple(sorted(profiles, key=lambda p: (p.classes, p.family, p.liquid)))
 
 
 def load_components(
@@ -253,16 +285,31 @@ def load_components(
     # Committed quantities, declined pairs and current proposals.
     committed_listing: dict[int, Decimal] = defaultdict(Decimal)
     committed_need: dict[int, Decimal] = defaultdict(Decimal)
+    # What committed matches hold of each lot, over all of the lot's listings (few rows).
+    committed_lot: dict[int, Decimal] = defaultdict(
+        Decimal,
+        Match.objects.filter(material_id__in=all_materials, status__in=COMMITTED)
+        .values_list("listing__lot_id")
+        .annotate(held=Sum("quantity_kg"))
+        .order_by(),
+    )
     matches = Match.objects.filter(
         material_id__in=all_materials,
         status__in=[*COMMITTED, MatchStatus.DECLINED, MatchStatus.PROPOSED],
     ).values_list(
-        "id", "listing_id", "need_id", "material_id", "status", "quantity_kg", "inputs_hash"
+        "id",
+        "listing_id",
+        "need_id",
+        "material_id",
+        "status",
+        "quantity_kg",
+        "inputs_hash",
+        "wording",
     )
-    for match_id, listing_id, need_id, material_id, status, qty, inputs_hash in matches:
+    for match_id, listing_id, need_id, material_id, status, qty, inputs_hash, wording in matches:
         comp = data[component_of_material[material_id]]
         if status == MatchStatus.PROPOSED:
-            comp.proposed[(listing_id, need_id)] = (match_id, inputs_hash)
+            comp.proposed[(listing_id, need_id)] = (match_id, inputs_hash, wording)
             continue
         comp.excluded_pairs.add((listing_id, need_id))
         if status in COMMITTED:
@@ -270,16 +317,19 @@ def load_components(
             committed_need[need_id] += qty
 
     infos = material_infos(all_materials)
+    lot_free_grams: dict[int, int] = {}
     for r in (
         Listing.objects.filter(status=ListingStatus.PUBLISHED, material_id__in=all_materials)
         .values(*_LISTING_COLUMNS)
         .order_by()
     ):
-        free = min(r["quantity_kg"], r["lot__on_hand_kg"] - r["lot__reserved_kg"])
-        free -= committed_listing.get(r["id"], Decimal(0))
+        lot_free = r["lot__on_hand_kg"] - r["lot__reserved_kg"] - committed_lot[r["lot_id"]]
+        free = min(r["quantity_kg"] - committed_listing[r["id"]], lot_free)
         if free <= 0:
             continue
         comp = data[component_of_material[r["material_id"]]]
+        comp.lot_of[r["id"]] = r["lot_id"]
+        lot_free_grams[r["lot_id"]] = to_grams(lot_free)
         comp.supplies.append(
             SupplySide(
                 listing_id=r["id"],
@@ -322,8 +372,9 @@ def load_components(
     )
     warehouse_ids = {r["delivery_zone__warehouse_id"] for r in need_rows} - {None}
     by_zone, by_building, by_warehouse = _stored_hazards(warehouse_ids)
-    stored_materials = set().union(*by_warehouse.values()) - set(infos)
-    infos.update(material_infos(stored_materials))
+    # One tuple object per distinct storage situation: the segregation mask evaluates each
+    # distinct (material, storage) pair once.
+    storage: dict[tuple[Any, ...], tuple[tuple[HazardProfile, ...], ...]] = {}
 
     for r in need_rows:
         free = r["quantity_kg"] - committed_need.get(r["id"], Decimal(0))
@@ -339,12 +390,14 @@ def load_components(
         in_warehouse: tuple[HazardProfile, ...] = ()
         if zone_id is not None:
             wh = r["delivery_zone__warehouse_id"]
-            zone_set = by_zone.get(zone_id, set())
-            building_set = by_building.get((wh, r["delivery_zone__building"]), set()) - zone_set
-            warehouse_set = by_warehouse.get(wh, set()) - zone_set - building_set
-            in_zone = tuple(infos[m].hazard for m in sorted(zone_set))
-            in_building = tuple(infos[m].hazard for m in sorted(building_set))
-            in_warehouse = tuple(infos[m].hazard for m in sorted(warehouse_set))
+            empty: frozenset[HazardProfile] = frozenset()
+            zone_set = by_zone.get(zone_id, empty)
+            building_set = by_building.get((wh, r["delivery_zone__building"]), empty) - zone_set
+            warehouse_set = by_warehouse.get(wh, empty) - zone_set - building_set
+            key = (zone_set, building_set, warehouse_set)
+            if key not in storage:
+                storage[key] = (_ordered(zone_set), _ordered(building_set), _ordered(warehouse_set))
+            in_zone, in_building, in_warehouse = storage[key]
             lat = r["delivery_zone__warehouse__latitude"]
             lon = r["delivery_zone__warehouse__longitude"]
         else:
@@ -374,6 +427,12 @@ def load_components(
         comp.buyer_names[r["enterprise_id"]] = (r["enterprise__name_en"], r["enterprise__name_zh"])
 
     for comp in data.values():
+        listings_of_lot: dict[int, int] = defaultdict(int)
+        for lot_id in comp.lot_of.values():
+            listings_of_lot[lot_id] += 1
+        comp.shared_lot_grams = {
+            lot_id: lot_free_grams[lot_id] for lot_id, n in listings_of_lot.items() if n > 1
+        }
         comp.supplies.sort(key=lambda s: s.listing_id)
         comp.demands.sort(key=lambda d: d.need_id)
     return [data[c] for c in components], infos

@@ -161,6 +161,9 @@ class Match(models.Model):
     explanation = models.TextField(_("explanation"))
     explanation_zh = models.TextField(_("explanation (Chinese)"))
     inputs_hash = models.CharField(_("inputs hash"), max_length=64)
+    # The facts only the explanation states (rank, qualifying listings, need still open):
+    # when they alone change, the engine rewrites the text in place.
+    wording = models.CharField(_("wording key"), max_length=64, blank=True)
     seller_accepted_at = models.DateTimeField(_("seller accepted at"), null=True, blank=True)
     buyer_accepted_at = models.DateTimeField(_("buyer accepted at"), null=True, blank=True)
     decided_at = models.DateTimeField(_("agreed or declined at"), null=True, blank=True)

@@ -193,8 +193,16 @@ def solve_indexed(
     tail: npt.NDArray[np.int64],
     head: npt.NDArray[np.int64],
     cost: npt.NDArray[np.int64],
+    *,
+    group: npt.NDArray[np.int64] | None = None,
+    group_grams: npt.NDArray[np.int64] | None = None,
 ) -> tuple[npt.NDArray[np.int64], int, int]:
     """``solve_component`` on arrays, for the engine's large components.
+
+    ``group`` (optional) puts supplies that draw on one stock lot together: supply i
+    belongs to group ``group[i]`` (−1: none), and the supplies of group g may send at most
+    ``group_grams[g]`` between them. The lot is then a source node feeding its listings
+    (arcs of capacity ``supply_grams[i]`` at no cost): still a min-cost flow, still exact.
 
     Supplies and demands are positions 0..m-1 and 0..n-1; arc k goes from supply
     ``tail[k]`` to demand ``head[k]`` at ``cost[k]`` fen per tonne. The caller passes the
@@ -215,7 +223,17 @@ def solve_indexed(
         order = tail * n + head
         if (np.diff(order) <= 0).any():
             raise ValueError("Arcs must be sorted by (tail, head) without duplicates.")
-    total = max(int(supply_grams.sum(dtype=object)), int(demand_grams.sum(dtype=object)))
+    source = supply_grams
+    lots = np.zeros(0, dtype=np.int64)
+    if group is not None and group_grams is not None and bool((group >= 0).any()):
+        if len(group) != m or (group >= len(group_grams)).any() or (group_grams < 0).any():
+            raise ValueError("group must give each supply a group index (or -1) in range.")
+        source = np.where(group >= 0, 0, supply_grams)
+        lots = group_grams
+    total = max(
+        int(source.sum(dtype=object)) + int(lots.sum(dtype=object)),
+        int(demand_grams.sum(dtype=object)),
+    )
     max_cost = int(cost.max()) if k else 0
     if max(1, max_cost) * total > INT64_MAX:
         raise ValueError(
@@ -225,13 +243,21 @@ def solve_indexed(
     if not k:
         return np.zeros(0, dtype=np.int64), 0, 0
     smcf = min_cost_flow.SimpleMinCostFlow()
-    smcf.set_nodes_supplies(
-        np.arange(m + n, dtype=np.int32), np.concatenate([supply_grams, -demand_grams])
-    )
+    nodes = np.concatenate([source, -demand_grams, lots])
+    smcf.set_nodes_supplies(np.arange(len(nodes), dtype=np.int32), nodes)
     capacity = np.minimum(supply_grams[tail], demand_grams[head])
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(
         tail.astype(np.int32), (head + m).astype(np.int32), capacity, cost
     )
+    if len(lots):
+        assert group is not None
+        members = np.nonzero(group >= 0)[0]
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            (group[members] + m + n).astype(np.int32),
+            members.astype(np.int32),
+            supply_grams[members],
+            np.zeros(len(members), dtype=np.int64),
+        )
     status = smcf.solve_max_flow_with_min_cost()
     if status != smcf.OPTIMAL:
         name = getattr(status, "name", str(status))

@@ -14,3 +14,9 @@ from config.settings.base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 LANGUAGE_CODE = "en"
+
+# Under pytest-xdist every worker has its own test database; its broker keys are its own
+# too, so that a test running a real Celery worker never consumes (or purges) the tasks of
+# a test in another xdist worker, whose ids point into another database.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{os.environ['PYTEST_XDIST_WORKER']}:"}

@@ -123,14 +123,39 @@ def solve(comp: ComponentData, *, today: date) -> Solved:
             (comp.supply_grams[k] for k in listing_ids), np.int64, len(listing_ids)
         )
         demand = np.fromiter((comp.demand_grams[k] for k in need_ids), np.int64, len(need_ids))
+        group = group_grams = None
+        if comp.shared_lot_grams:
+            lots = sorted(comp.shared_lot_grams)
+            index = {lot_id: g for g, lot_id in enumerate(lots)}
+            group = np.fromiter(
+                (index.get(comp.lot_of[k], -1) for k in listing_ids), np.int64, len(listing_ids)
+            )
+            group_grams = np.fromiter(
+                (comp.shared_lot_grams[lot_id] for lot_id in lots), np.int64, len(lots)
+            )
         flows, matched, cost = solve_indexed(
-            supply, demand, arcs.supply, arcs.demand, arcs.cost_fen
+            supply,
+            demand,
+            arcs.supply,
+            arcs.demand,
+            arcs.cost_fen,
+            group=group,
+            group_grams=group_grams,
         )
         return Solved(comp, arcs, flows, matched, cost, matched, cost, with_minimums=False)
-    # Minimum orders: the MILP of matching.minimums on the component's objects.
+    # Minimum orders: the MILP of matching.minimums on the component's objects. It knows
+    # no lots, so a lot shared by several listings is shared out first, in listing order
+    # (feasible, not always optimal: minimum orders are best effort).
     pairs = list(zip(arcs.supply.tolist(), arcs.demand.tolist(), strict=True))
+    grams_of = dict(comp.supply_grams)
+    lot_left = dict(comp.shared_lot_grams)
+    for k in listing_ids:
+        lot_id = comp.lot_of.get(k)
+        if lot_id in lot_left:
+            grams_of[k] = min(grams_of[k], lot_left[lot_id])
+            lot_left[lot_id] -= grams_of[k]
     result = solve_with_minimums(
-        [Supply(key=k, grams=comp.supply_grams[k]) for k in listing_ids],
+        [Supply(key=k, grams=grams_of[k]) for k in listing_ids],
         [Demand(key=k, grams=comp.demand_grams[k]) for k in need_ids],
         [
             Arc(supply=listing_ids[i], demand=need_ids[j], cost_fen_per_t=c)
@@ -172,6 +197,7 @@ _COLUMNS = (
     "explanation",
     "explanation_zh",
     "inputs_hash",
+    "wording",
     "created_at",
 )
 
@@ -180,6 +206,7 @@ _COLUMNS = (
 class Changes:
     new_rows: list[tuple[Any, ...]] = field(default_factory=list)
     stale_ids: list[int] = field(default_factory=list)
+    reworded: list[tuple[int, str, str, str]] = field(default_factory=list)
     kept: int = 0
 
 
@@ -213,15 +240,16 @@ def _diff(
             transport_fen=transport_fen,
             metres=metres,
         )
-        old = proposed.pop((s.listing_id, d.need_id), None)
-        if old is not None:
-            if old[1] == digest:
-                changes.kept += 1
-                continue
-            changes.stale_ids.append(old[0])
         lo = int(np.searchsorted(need_sorted, j, "left"))
         hi = int(np.searchsorted(need_sorted, j, "right"))
         rank = 1 + int(np.searchsorted(cost_sorted[lo:hi], price_fen + transport_fen, "left"))
+        # What only the explanation states: when it alone changed, the text is rewritten in
+        # place and the proposal keeps its id.
+        wording = f"{rank}|{hi - lo}|{comp.demand_grams[d.need_id]}"
+        old = proposed.pop((s.listing_id, d.need_id), None)
+        if old is not None and old[1] == digest and old[2] == wording:
+            changes.kept += 1
+            continue
         total_fen = (grams * (price_fen + transport_fen) + 500_000) // 1_000_000
         material, wanted = infos[s.material_id], infos[d.material_id]
         seller, buyer = comp.seller_names[s.seller_id], comp.buyer_names[d.enterprise_id]
@@ -248,6 +276,13 @@ def _diff(
             rank=rank,
             feasible=hi - lo,
         )
+        english, chinese = explain_en(facts), explain_zh(facts)
+        if old is not None and old[1] == digest:
+            changes.kept += 1
+            changes.reworded.append((old[0], english, chinese, wording))
+            continue
+        if old is not None:
+            changes.stale_ids.append(old[0])
         changes.new_rows.append(
             (
                 s.listing_id,
@@ -262,14 +297,15 @@ def _diff(
                 _decimal_text(transport_fen, 2),
                 _decimal_text(metres, 3),
                 _decimal_text(total_fen, 2),
-                explain_en(facts),
-                explain_zh(facts),
+                english,
+                chinese,
                 digest,
+                wording,
                 now,
             )
         )
     # Proposals the solution no longer makes.
-    changes.stale_ids.extend(match_id for match_id, _hash in proposed.values())
+    changes.stale_ids.extend(match_id for match_id, *_rest in proposed.values())
 
 
 def _decimal_text(units: int, places: int) -> str:
@@ -289,12 +325,27 @@ def _insert(rows: list[tuple[Any, ...]]) -> None:
     if connection.vendor == "postgresql":
         from psycopg import sql
 
+        # COPY bypasses the model: every other column gets its model default, as an INSERT
+        # through the ORM would give it (a NOT NULL column without one would fail).
+        rest = [
+            (f.column, f.get_default())
+            for f in Match._meta.concrete_fields
+            if not f.primary_key and f.attname not in _COLUMNS
+        ]
+        columns = [*_COLUMNS, *(column for column, _default in rest)]
+        defaults = tuple(default for _column, default in rest)
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(Match._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, _COLUMNS))
+            sql.Identifier(Match._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
-        with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        # The raw psycopg cursor raises psycopg's errors: wrapped, a duplicate live pair is
+        # Django's IntegrityError, which components_rematch retries.
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(statement) as copy,
+        ):
             for row in rows:
-                copy.write_row(row)
+                copy.write_row(row + defaults)
         return
     Match.objects.bulk_create(
         [
@@ -324,6 +375,15 @@ def _write(
             id__in=changes.stale_ids, status=MatchStatus.PROPOSED
         ).update(status=MatchStatus.SUPERSEDED, superseded_at=now)
     _insert(changes.new_rows)
+    if changes.reworded:
+        Match.objects.bulk_update(
+            [
+                Match(pk=pk, explanation=en, explanation_zh=zh, wording=wording)
+                for pk, en, zh, wording in changes.reworded
+            ],
+            ["explanation", "explanation_zh", "wording"],
+            batch_size=1000,
+        )
     return len(changes.new_rows), changes.kept, superseded
 
 

@@ -123,14 +123,18 @@ def run_full(
     else:
         total = sum(len(c) for c in components)
         done = 0
+        failed: set[int] = set()
         for chunk in chunks:
-            run_chunk(run_id=run.pk, components=chunk)
+            if run_chunk(run_id=run.pk, components=chunk).errors:
+                failed.update(m for c in chunk for m in c)
             done += sum(len(c) for c in chunk)
             if progress is not None:
                 progress(done, total)
-        # Every component was rematched: changes recorded before the run are covered.
+        # Every component was rematched: changes recorded before the run are covered, except
+        # those of a failed chunk, which stay pending for their own rematch to retry.
         for material_id, version in pending.items():
-            PendingRematch.objects.filter(material_id=material_id, version=version).delete()
+            if material_id not in failed:
+                PendingRematch.objects.filter(material_id=material_id, version=version).delete()
     run.refresh_from_db()
     return run
 

@@ -62,8 +62,14 @@ def rematch_request(*, material_ids: Iterable[int]) -> list[int]:
     if not ids:
         return []
     with transaction.atomic():
+        # Locked: a rematch deleting one of these rows waits for our bump and then keeps the
+        # row (its version changed); unlocked, the delete could land between this read and
+        # the update below, and the change would be lost with nothing scheduled.
         present = set(
-            PendingRematch.objects.filter(material_id__in=ids).values_list("material_id", flat=True)
+            PendingRematch.objects.select_for_update()
+            .filter(material_id__in=ids)
+            .order_by("material_id")
+            .values_list("material_id", flat=True)
         )
         if present:
             PendingRematch.objects.filter(material_id__in=present).update(version=F("version") + 1)

@@ -304,3 +304,66 @@ def test_solve_indexed_refuses_overflow_and_negative_values() -> None:
         solver_module.solve_indexed(
             np.array([-1], dtype=np.int64), np.array([1], dtype=np.int64), one, one, one
         )
+
+
+@settings(max_examples=60, deadline=None)
+@given(components(), st.randoms(use_true_random=False))
+def test_grouped_supplies_match_the_lp_optimum_with_lot_rows(
+    component: tuple[list[Supply], list[Demand], list[Arc]], rnd: random.Random
+) -> None:
+    """Listings sharing a lot: the lot's row Σ_{i in lot} Σ_j x_ij ≤ lot is respected and
+    the result is the two-stage LP optimum of the problem with those rows added."""
+    supplies, demands, arcs = component
+    sup = sorted(supplies, key=lambda s: s.key)
+    dem = sorted(demands, key=lambda d: d.key)
+    s_pos = {s.key: i for i, s in enumerate(sup)}
+    d_pos = {d.key: j for j, d in enumerate(dem)}
+    ordered = sorted(arcs, key=lambda a: (s_pos[a.supply], d_pos[a.demand]))
+    n_groups = rnd.randint(1, 3)
+    group = [rnd.randrange(-1, n_groups) for _ in sup]
+    group_grams = [rnd.randint(0, 40) for _ in range(n_groups)]
+    flows, matched, cost = solver_module.solve_indexed(
+        np.array([s.grams for s in sup], dtype=np.int64),
+        np.array([d.grams for d in dem], dtype=np.int64),
+        np.array([s_pos[a.supply] for a in ordered], dtype=np.int64),
+        np.array([d_pos[a.demand] for a in ordered], dtype=np.int64),
+        np.array([a.cost_fen_per_t for a in ordered], dtype=np.int64),
+        group=np.array(group, dtype=np.int64),
+        group_grams=np.array(group_grams, dtype=np.int64),
+    )
+    x = flows.tolist()
+    for g, cap in enumerate(group_grams):
+        sent = sum(x[k] for k, a in enumerate(ordered) if group[s_pos[a.supply]] == g)
+        assert sent <= cap
+    for i, s in enumerate(sup):
+        assert sum(x[k] for k, a in enumerate(ordered) if s_pos[a.supply] == i) <= s.grams
+    for j, d in enumerate(dem):
+        assert sum(x[k] for k, a in enumerate(ordered) if d_pos[a.demand] == j) <= d.grams
+    assert matched == sum(x)
+    assert cost == sum(v * a.cost_fen_per_t for v, a in zip(x, ordered, strict=True))
+    if not ordered:
+        return
+    # The LP: supply, demand and lot rows; max Σx, then min cost with Σx fixed.
+    rows = len(sup) + len(dem) + n_groups
+    a_ub = np.zeros((rows, len(ordered)))
+    for col, a in enumerate(ordered):
+        i = s_pos[a.supply]
+        a_ub[i, col] = 1
+        a_ub[len(sup) + d_pos[a.demand], col] = 1
+        if group[i] >= 0:
+            a_ub[len(sup) + len(dem) + group[i], col] = 1
+    b_ub = [s.grams for s in sup] + [d.grams for d in dem] + group_grams
+    first = linprog(-np.ones(len(ordered)), A_ub=a_ub, b_ub=b_ub, method="highs")
+    assert first.status == 0
+    best = round(-first.fun)
+    assert matched == best
+    second = linprog(
+        np.array([a.cost_fen_per_t for a in ordered], dtype=float),
+        A_ub=a_ub,
+        b_ub=b_ub,
+        A_eq=np.ones((1, len(ordered))),
+        b_eq=[best],
+        method="highs",
+    )
+    assert second.status == 0
+    assert cost == pytest.approx(second.fun, rel=1e-9, abs=1e-6)
