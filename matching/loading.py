@@ -227,19 +227,28 @@ def material_infos(material_ids: Iterable[int]) -> dict[int, MaterialInfo]:
     }
 
 
-Stored = dict[Any, frozenset[HazardProfile]]
-
-
-def _stored_hazards(warehouse_ids: set[int]) -> tuple[Stored, Stored, Stored]:
+class StoredHazards:
     """The hazard profiles with stock on hand per zone, per (warehouse, building) and per
-    warehouse. Segregation depends on classes, family and state only, so the database
-    returns each distinct profile once per zone, not every lot or material."""
-    by_zone: dict[Any, set[HazardProfile]] = defaultdict(set)
-    by_building: dict[Any, set[HazardProfile]] = defaultdict(set)
-    by_warehouse: dict[Any, set[HazardProfile]] = defaultdict(set)
-    if warehouse_ids:
+    warehouse, read for the warehouses asked for and kept for the rest of a run.
+
+    Segregation depends on classes, family and state only, so the database returns each
+    distinct profile once per zone, not every lot or material. A full run shares one
+    instance between its chunks (``matching.services.runs``): stock that arrives during
+    the run is seen by the rematch its own ``stock.changed`` event triggers.
+    """
+
+    def __init__(self) -> None:
+        self.by_zone: dict[int, set[HazardProfile]] = defaultdict(set)
+        self.by_building: dict[tuple[int, str], set[HazardProfile]] = defaultdict(set)
+        self.by_warehouse: dict[int, set[HazardProfile]] = defaultdict(set)
+        self.loaded: set[int] = set()
+
+    def ensure(self, warehouse_ids: set[int]) -> None:
+        missing = warehouse_ids - self.loaded
+        if not missing:
+            return
         rows = (
-            StockLot.objects.filter(zone__warehouse_id__in=warehouse_ids, on_hand_kg__gt=0)
+            StockLot.objects.filter(zone__warehouse_id__in=missing, on_hand_kg__gt=0)
             .values_list(
                 "zone_id",
                 "zone__building",
@@ -252,22 +261,33 @@ def _stored_hazards(warehouse_ids: set[int]) -> tuple[Stored, Stored, Stored]:
             .distinct()
             .order_by()
         )
+        profiles: dict[tuple[Any, ...], HazardProfile] = {}
         for zone_id, building, warehouse_id, primary, subsidiary, family, state in rows:
-            profile = HazardProfile(
-                classes=(primary, *map(str, subsidiary or ())) if primary else (),
-                family=family or "",
-                liquid=state == PhysicalState.LIQUID,
-                label=f"class {primary} goods" if primary else "goods",
-            )
-            by_zone[zone_id].add(profile)
-            by_building[(warehouse_id, building)].add(profile)
-            by_warehouse[warehouse_id].add(profile)
-    freeze = frozenset
-    return (
-        {k: freeze(v) for k, v in by_zone.items()},
-        {k: freeze(v) for k, v in by_building.items()},
-        {k: freeze(v) for k, v in by_warehouse.items()},
-    )
+            key = (primary, tuple(subsidiary or ()), family, state)
+            profile = profiles.get(key)
+            if profile is None:
+                profile = profiles[key] = HazardProfile(
+                    classes=(primary, *map(str, subsidiary or ())) if primary else (),
+                    family=family or "",
+                    liquid=state == PhysicalState.LIQUID,
+                    label=f"class {primary} goods" if primary else "goods",
+                )
+            self.by_zone[zone_id].add(profile)
+            self.by_building[(warehouse_id, building)].add(profile)
+            self.by_warehouse[warehouse_id].add(profile)
+        self.loaded |= missing
+
+    def around(
+        self, *, zone_id: int, building: str, warehouse_id: int
+    ) -> tuple[frozenset[HazardProfile], frozenset[HazardProfile], frozenset[HazardProfile]]:
+        """What is stored in the zone, in the rest of its building, in the rest of its
+        warehouse."""
+        zone = frozenset(self.by_zone.get(zone_id, ()))
+        rest_of_building = frozenset(self.by_building.get((warehouse_id, building), ())) - zone
+        rest_of_warehouse = (
+            frozenset(self.by_warehouse.get(warehouse_id, ())) - zone - rest_of_building
+        )
+        return zone, rest_of_building, rest_of_warehouse
 
 
 def _ordered(profiles: frozenset[HazardProfile]) -> tuple[HazardProfile, ...]:
@@ -275,7 +295,7 @@ def _ordered(profiles: frozenset[HazardProfile]) -> tuple[HazardProfile, ...]:
 
 
 def load_components(
-    components: Sequence[Component], *, today: date
+    components: Sequence[Component], *, today: date, stored: StoredHazards | None = None
 ) -> tuple[list[ComponentData], dict[int, MaterialInfo]]:
     """Everything the solves of ``components`` read, in a fixed number of queries."""
     all_materials = {m for c in components for m in c}
@@ -371,7 +391,8 @@ def load_components(
         .order_by()
     )
     warehouse_ids = {r["delivery_zone__warehouse_id"] for r in need_rows} - {None}
-    by_zone, by_building, by_warehouse = _stored_hazards(warehouse_ids)
+    stored = stored if stored is not None else StoredHazards()
+    stored.ensure(warehouse_ids)
     # One tuple object per distinct storage situation: the segregation mask evaluates each
     # distinct (material, storage) pair once.
     storage: dict[tuple[Any, ...], tuple[tuple[HazardProfile, ...], ...]] = {}
@@ -390,10 +411,9 @@ def load_components(
         in_warehouse: tuple[HazardProfile, ...] = ()
         if zone_id is not None:
             wh = r["delivery_zone__warehouse_id"]
-            empty: frozenset[HazardProfile] = frozenset()
-            zone_set = by_zone.get(zone_id, empty)
-            building_set = by_building.get((wh, r["delivery_zone__building"]), empty) - zone_set
-            warehouse_set = by_warehouse.get(wh, empty) - zone_set - building_set
+            zone_set, building_set, warehouse_set = stored.around(
+                zone_id=zone_id, building=r["delivery_zone__building"], warehouse_id=wh
+            )
             key = (zone_set, building_set, warehouse_set)
             if key not in storage:
                 storage[key] = (_ordered(zone_set), _ordered(building_set), _ordered(warehouse_set))

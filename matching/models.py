@@ -133,14 +133,30 @@ class Match(models.Model):
         Need, on_delete=models.PROTECT, related_name="matches", verbose_name=_("need")
     )
     # Copied from the listing and need (they never change): scoping and filters need no join.
+    # No database constraint on these copies (nor on ``run``): the listing and need keys
+    # carry the referential integrity, Django still applies on_delete, and a full rematch
+    # inserting 170k proposals spent half its write time in the deferred checks of these
+    # four keys at commit (docs/performance.md).
     seller = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, related_name="+", verbose_name=_("seller")
+        Enterprise,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("seller"),
+        db_constraint=False,
     )
     buyer = models.ForeignKey(
-        Enterprise, on_delete=models.PROTECT, related_name="+", verbose_name=_("buyer")
+        Enterprise,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("buyer"),
+        db_constraint=False,
     )
     material = models.ForeignKey(
-        Material, on_delete=models.PROTECT, related_name="matches", verbose_name=_("material")
+        Material,
+        on_delete=models.PROTECT,
+        related_name="matches",
+        verbose_name=_("material"),
+        db_constraint=False,
     )
     run = models.ForeignKey(
         MatchRun,
@@ -149,6 +165,7 @@ class Match(models.Model):
         blank=True,
         related_name="proposals",
         verbose_name=_("proposed by run"),
+        db_constraint=False,
     )
     status = models.CharField(
         _("status"), max_length=10, choices=MatchStatus.choices, default=MatchStatus.PROPOSED
@@ -187,7 +204,6 @@ class Match(models.Model):
             models.Index(fields=["material", "status"]),
             models.Index(fields=["seller", "status"]),
             models.Index(fields=["buyer", "status"]),
-            models.Index(fields=["listing", "status"]),
             models.Index(fields=["need", "status"]),
         ]
         constraints = [

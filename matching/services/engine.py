@@ -38,7 +38,13 @@ from django.utils import timezone
 from matching.arcs import Arcs, build_arcs
 from matching.cost import from_grams
 from matching.explain import Facts, explain_en, explain_zh
-from matching.loading import Component, ComponentData, MaterialInfo, load_components
+from matching.loading import (
+    Component,
+    ComponentData,
+    MaterialInfo,
+    StoredHazards,
+    load_components,
+)
 from matching.minimums import solve_with_minimums
 from matching.models import Match, MatchRun, MatchStatus
 from matching.solver import Arc, Demand, Supply, solve_indexed
@@ -361,19 +367,26 @@ def _insert(rows: list[tuple[Any, ...]]) -> None:
     )
 
 
-def _write(
+def _changes(
     solved_list: list[Solved], *, infos: dict[int, MaterialInfo], run_id: int | None
-) -> tuple[int, int, int]:
-    """Supersede what changed, insert what is new, keep the rest. (created, kept, superseded)"""
+) -> Changes:
+    """What the solutions change in the database: the rows to keep, reword, supersede and
+    insert, with their texts. Computed before any write."""
     changes = Changes()
     now = timezone.now()
     for solved in solved_list:
         _diff(solved, changes, infos=infos, run_id=run_id, now=now)
+    return changes
+
+
+def _write(changes: Changes) -> tuple[int, int, int]:
+    """Supersede what changed, insert what is new, reword what only reads differently.
+    (created, kept, superseded)"""
     superseded = 0
     if changes.stale_ids:
         superseded = Match.objects.filter(
             id__in=changes.stale_ids, status=MatchStatus.PROPOSED
-        ).update(status=MatchStatus.SUPERSEDED, superseded_at=now)
+        ).update(status=MatchStatus.SUPERSEDED, superseded_at=timezone.now())
     _insert(changes.new_rows)
     if changes.reworded:
         Match.objects.bulk_update(
@@ -387,17 +400,27 @@ def _write(
     return len(changes.new_rows), changes.kept, superseded
 
 
-def _rematch_once(components: Sequence[Component], *, run_id: int | None, today: date) -> Totals:
+def _rematch_once(
+    components: Sequence[Component],
+    *,
+    run_id: int | None,
+    today: date,
+    stored: StoredHazards | None,
+) -> Totals:
+    """One batch. Timed as read (locks and queries), solve (feasibility, costs, flows, and
+    the proposals' diff and texts: everything computed in memory) and write (the SQL
+    statements and the commit)."""
     totals = Totals()
+    t0 = time.perf_counter()
     with transaction.atomic():
         _lock_materials([m for c in components for m in c])
-        t0 = time.perf_counter()
-        data, infos = load_components(components, today=today)
+        data, infos = load_components(components, today=today, stored=stored)
         t1 = time.perf_counter()
         solved_list = [solve(comp, today=today) for comp in data]
+        changes = _changes(solved_list, infos=infos, run_id=run_id)
         t2 = time.perf_counter()
-        created, kept, superseded = _write(solved_list, infos=infos, run_id=run_id)
-        t3 = time.perf_counter()
+        created, kept, superseded = _write(changes)
+    t3 = time.perf_counter()
     totals.read_seconds, totals.solve_seconds, totals.write_seconds = t1 - t0, t2 - t1, t3 - t2
     totals.created, totals.kept, totals.superseded = created, kept, superseded
     for solved in solved_list:
@@ -414,14 +437,18 @@ def _rematch_once(components: Sequence[Component], *, run_id: int | None, today:
 
 
 def components_rematch(
-    components: Sequence[Component], *, run_id: int | None = None, today: date | None = None
+    components: Sequence[Component],
+    *,
+    run_id: int | None = None,
+    today: date | None = None,
+    stored: StoredHazards | None = None,
 ) -> Totals:
     """Rematch ``components`` in one transaction (see the module doc); retried when a
     concurrent acceptance made an insert collide."""
     today = today or timezone.localdate()
     for attempt in range(1, RETRIES + 1):
         try:
-            return _rematch_once(components, run_id=run_id, today=today)
+            return _rematch_once(components, run_id=run_id, today=today, stored=stored)
         except IntegrityError:
             if attempt == RETRIES:
                 raise

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.exceptions import Conflict
-from matching.loading import Component, component_of, components_all
+from matching.loading import Component, StoredHazards, component_of, components_all
 from matching.models import MatchRun, PendingRematch, RunKind, RunStatus, RunTrigger
 from matching.services.engine import Totals, components_rematch, run_add
 
@@ -56,6 +56,19 @@ def _close(run_id: int) -> None:
     run.save(update_fields=["status", "finished_at"])
 
 
+# The stored hazards a full run has read, kept by the process for its next chunk of the
+# same run (one run at a time per process; a worker moving on to another run starts over).
+_stored_of_run: dict[int, StoredHazards] = {}
+
+
+def _stored_for(run_id: int) -> StoredHazards:
+    stored = _stored_of_run.get(run_id)
+    if stored is None:
+        _stored_of_run.clear()
+        stored = _stored_of_run[run_id] = StoredHazards()
+    return stored
+
+
 def run_chunk(*, run_id: int, components: Sequence[Component]) -> Totals:
     """Rematch one chunk of a run, add its figures, and close the run if it was the last.
 
@@ -63,7 +76,7 @@ def run_chunk(*, run_id: int, components: Sequence[Component]) -> Totals:
     failed); it does not stop the other chunks, and the next run retries its components."""
     totals = Totals()
     try:
-        totals = components_rematch(components, run_id=run_id)
+        totals = components_rematch(components, run_id=run_id, stored=_stored_for(run_id))
         run_add(run_id, totals)
     except Exception as exc:
         logger.exception("matching run %s: chunk failed", run_id)
