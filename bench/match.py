@@ -545,6 +545,7 @@ def full_with_workers(concurrency: int, broker: str) -> float:
     from matching.services.runs import run_full
 
     env = dict(os.environ, CELERY_BROKER_URL=broker)
+    log = (BASE_DIR / "var" / "bench-match-worker.log").open("a")
     worker = subprocess.Popen(  # noqa: S603  -- this interpreter, fixed arguments
         [
             sys.executable,
@@ -564,10 +565,13 @@ def full_with_workers(concurrency: int, broker: str) -> float:
         ],
         cwd=BASE_DIR,
         env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         from config.celery import app
 
+        app.control.purge()  # nothing left over from an earlier bench
         deadline = time.time() + 60
         while not app.control.ping(timeout=1.0):
             if time.time() > deadline:
@@ -586,6 +590,7 @@ def full_with_workers(concurrency: int, broker: str) -> float:
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+        log.close()
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -700,16 +705,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, default=RESULTS_PATH)
     args = parser.parse_args()
     config = configure_environment()
+    os.environ.pop("CELERY_BROKER_URL", None)
+    if args.workers:
+        # The bench process sends the fan-out to the broker; its own runs stay in-process.
+        os.environ["CELERY_BROKER_URL"] = args.broker
     global TODAY
     import django
     from django.utils import timezone
 
     django.setup()
     TODAY = timezone.localdate()
-    os.environ.pop("CELERY_BROKER_URL", None)
-    if args.workers:
-        # The bench process sends the fan-out to the broker; its own runs stay in-process.
-        os.environ["CELERY_BROKER_URL"] = args.broker
     results = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),

@@ -50,6 +50,11 @@ class Listing(models.Model):
     price_per_t = models.DecimalField(
         _("unit price (CNY/t)"), max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
     )
+    # What orders hold of the offer (changed in the database by the orders' services): the
+    # listing still offers quantity_kg − ordered_kg.
+    ordered_kg = models.DecimalField(
+        _("ordered (kg)"), max_digits=16, decimal_places=3, default=Decimal(0), editable=False
+    )
     min_order_kg = models.DecimalField(
         _("minimum order (kg)"),
         max_digits=16,
@@ -88,6 +93,10 @@ class Listing(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(quantity_kg__gt=0), name="listing_quantity_gt_0"),
             models.CheckConstraint(condition=Q(price_per_t__gte=0), name="listing_price_gte_0"),
+            models.CheckConstraint(
+                condition=Q(ordered_kg__gte=0) & Q(ordered_kg__lte=F("quantity_kg")),
+                name="listing_ordered_within_quantity",
+            ),
             models.CheckConstraint(
                 condition=Q(min_order_kg__gte=0) & Q(min_order_kg__lte=F("quantity_kg")),
                 name="listing_min_order_within_quantity",
@@ -128,6 +137,11 @@ class Need(models.Model):
         max_digits=16,
         decimal_places=3,
         validators=[MinValueValidator(Decimal("0.001"))],
+    )
+    # What orders placed against the need hold (changed by the orders' services): the need
+    # still asks for quantity_kg − ordered_kg.
+    ordered_kg = models.DecimalField(
+        _("ordered (kg)"), max_digits=16, decimal_places=3, default=Decimal(0), editable=False
     )
     max_price_per_t = models.DecimalField(
         _("maximum unit price (CNY/t)"),
@@ -195,6 +209,10 @@ class Need(models.Model):
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity_kg__gt=0), name="need_quantity_gt_0"),
+            models.CheckConstraint(
+                condition=Q(ordered_kg__gte=0) & Q(ordered_kg__lte=F("quantity_kg")),
+                name="need_ordered_within_quantity",
+            ),
             models.CheckConstraint(
                 condition=Q(delivery_zone__isnull=False)
                 | (Q(delivery_latitude__isnull=False) & Q(delivery_longitude__isnull=False)),

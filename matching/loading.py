@@ -156,6 +156,7 @@ _LISTING_COLUMNS = (
     "material_id",
     "price_per_t",
     "quantity_kg",
+    "ordered_kg",
     "min_order_kg",
     "available_from",
     "available_until",
@@ -178,6 +179,7 @@ _NEED_COLUMNS = (
     "enterprise__name_zh",
     "material_id",
     "quantity_kg",
+    "ordered_kg",
     "max_price_per_t",
     "needed_by",
     "min_purity_pct",
@@ -344,7 +346,7 @@ def load_components(
         .order_by()
     ):
         lot_free = r["lot__on_hand_kg"] - r["lot__reserved_kg"] - committed_lot[r["lot_id"]]
-        free = min(r["quantity_kg"] - committed_listing[r["id"]], lot_free)
+        free = min(r["quantity_kg"] - r["ordered_kg"] - committed_listing[r["id"]], lot_free)
         if free <= 0:
             continue
         comp = data[component_of_material[r["material_id"]]]
@@ -398,7 +400,7 @@ def load_components(
     storage: dict[tuple[Any, ...], tuple[tuple[HazardProfile, ...], ...]] = {}
 
     for r in need_rows:
-        free = r["quantity_kg"] - committed_need.get(r["id"], Decimal(0))
+        free = r["quantity_kg"] - r["ordered_kg"] - committed_need.get(r["id"], Decimal(0))
         if free <= 0:
             continue
         home = component_of_material.get(r["material_id"])

@@ -26,6 +26,10 @@ class MatchStatus(models.TextChoices):
     AGREED = "agreed", _("agreed")
     DECLINED = "declined", _("declined")
     SUPERSEDED = "superseded", _("superseded")
+    # An agreed match turned into an order: the order now holds the quantity (the lot's
+    # reservation, the listing's and the need's ordered_kg), so the engine no longer counts
+    # the match and may propose the pair again for what is left.
+    ORDERED = "ordered", _("ordered")
 
 
 # Proposals the engine may replace; the rest are either committed (accepted, agreed) or
@@ -204,7 +208,13 @@ class Match(models.Model):
             models.Index(fields=["material", "status"]),
             models.Index(fields=["seller", "status"]),
             models.Index(fields=["buyer", "status"]),
-            models.Index(fields=["need", "status"]),
+            # What acceptances hold of a need (matching.services.decisions): few rows, so
+            # a partial index, not one more index over every proposal.
+            models.Index(
+                fields=["need"],
+                condition=Q(status__in=["accepted", "agreed"]),
+                name="match_need_committed",
+            ),
         ]
         constraints = [
             # One live match per pair: two engine runs racing on one material cannot both

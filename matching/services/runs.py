@@ -16,7 +16,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 
 from common.exceptions import Conflict
 from matching.loading import Component, StoredHazards, component_of, components_all
-from matching.models import MatchRun, PendingRematch, RunKind, RunStatus, RunTrigger
+from matching.models import Match, MatchRun, PendingRematch, RunKind, RunStatus, RunTrigger
 from matching.services.engine import Totals, components_rematch, run_add
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,19 @@ def chunked(components: Sequence[Component], *, materials_per_chunk: int) -> lis
     return chunks
 
 
+# A run that rewrote this many proposals refreshes the table's statistics: the planner
+# (and the plans PostgreSQL has cached for the engine's prepared reads) would otherwise
+# keep treating a table that grew by 170k rows as the empty one it last analysed, until
+# autovacuum's next pass.
+ANALYZE_AFTER_ROWS = 10_000
+
+
 def _close(run_id: int) -> None:
     """Mark the run finished: done, or failed if some chunk recorded an error."""
     run = MatchRun.objects.get(pk=run_id)
+    if connection.vendor == "postgresql" and run.created + run.superseded >= ANALYZE_AFTER_ROWS:
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {Match._meta.db_table}")
     run.status = RunStatus.FAILED if run.error else RunStatus.DONE
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])

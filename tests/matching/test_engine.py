@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from inventory.services import stock_adjust
+from marketplace.models import Listing, Need
 from marketplace.services import (
     listing_update,
     listing_withdraw,
@@ -379,6 +380,23 @@ def test_a_kept_proposal_is_reworded_in_place_when_only_its_standing_changes(
 
 
 # --- quantities ---------------------------------------------------------------------------
+
+
+def test_what_orders_hold_of_a_listing_and_a_need_is_not_offered_again(m: Market) -> None:
+    listing = m.offer("a1", kg="800")
+    need = m.need("b", kg="600")
+    Listing.objects.filter(pk=listing.pk).update(ordered_kg=Decimal("500"))
+    m.rematch()
+    assert pairs(live()) == {(listing.pk, need.pk): kg(300)}
+
+    Need.objects.filter(pk=need.pk).update(ordered_kg=Decimal("450"))
+    run = m.rematch()
+    assert pairs(live()) == {(listing.pk, need.pk): kg(150)}
+    assert (run.created, run.superseded) == (1, 1)
+
+    Listing.objects.filter(pk=listing.pk).update(ordered_kg=Decimal("800"))
+    m.rematch()
+    assert live() == []
 
 
 def test_lot_stock_drop_caps_the_listing(m: Market) -> None:
