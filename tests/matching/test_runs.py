@@ -363,3 +363,29 @@ def test_command_reports_a_failed_run_as_an_error(
     with pytest.raises(CommandError, match=r"failed: RuntimeError\('boom'\)"):
         match_command("--material", market["materials"][0].cas)
     assert MatchRun.objects.get().status == RunStatus.FAILED
+
+
+@pytest.mark.postgres
+def test_a_large_run_refreshes_the_match_tables_statistics(
+    market: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Plans of the engine's reads depend on the table's statistics: a run that rewrote
+    many proposals analyses the table (threshold lowered here to the 4 the market makes)."""
+    from django.db import connection
+
+    def analyses() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = %s",
+                [Match._meta.db_table],
+            )
+            return int(cursor.fetchone()[0])
+
+    monkeypatch.setattr(runs, "ANALYZE_AFTER_ROWS", 5)
+    before = analyses()
+    run_full(trigger=RunTrigger.COMMAND)  # 4 proposals: below the threshold
+    assert analyses() == before
+    monkeypatch.setattr(runs, "ANALYZE_AFTER_ROWS", 4)
+    Match.objects.all().delete()
+    run_full(trigger=RunTrigger.COMMAND)
+    assert analyses() == before + 1
