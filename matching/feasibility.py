@@ -23,7 +23,7 @@ VISIBLE_TO_ALL = "all"
 NOT_DANGEROUS = HazardProfile(classes=())
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True, slots=True)  # not frozen: 5× cheaper to build, 200k per full run
 class SupplySide:
     """What feasibility and cost read of one published listing, its lot and warehouse."""
 
@@ -46,7 +46,7 @@ class SupplySide:
     hazard: HazardProfile = NOT_DANGEROUS
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(kw_only=True, slots=True)  # not frozen: 5× cheaper to build, 200k per full run
 class DemandSide:
     """What feasibility and cost read of one open need and its delivery place.
 

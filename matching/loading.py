@@ -340,43 +340,67 @@ def load_components(
 
     infos = material_infos(all_materials)
     lot_free_grams: dict[int, int] = {}
-    for r in (
+    # Tuples, not dicts: a full run reads 100k listings and 100k needs.
+    for (
+        listing_id,
+        lot_id,
+        seller_id,
+        seller_park_id,
+        seller_region,
+        seller_en,
+        seller_zh,
+        material_id,
+        price,
+        quantity,
+        ordered,
+        min_order,
+        available_from,
+        available_until,
+        visibility,
+        purity,
+        grade,
+        expires_on,
+        on_hand,
+        reserved,
+        latitude,
+        longitude,
+    ) in (
         Listing.objects.filter(status=ListingStatus.PUBLISHED, material_id__in=all_materials)
-        .values(*_LISTING_COLUMNS)
+        .values_list(*_LISTING_COLUMNS)
         .order_by()
     ):
-        lot_free = r["lot__on_hand_kg"] - r["lot__reserved_kg"] - committed_lot[r["lot_id"]]
-        free = min(r["quantity_kg"] - r["ordered_kg"] - committed_listing[r["id"]], lot_free)
+        lot_free = on_hand - reserved - committed_lot[lot_id]
+        free = min(quantity - ordered - committed_listing[listing_id], lot_free)
         if free <= 0:
             continue
-        comp = data[component_of_material[r["material_id"]]]
-        comp.lot_of[r["id"]] = r["lot_id"]
-        lot_free_grams[r["lot_id"]] = to_grams(lot_free)
+        comp = data[component_of_material[material_id]]
+        comp.lot_of[listing_id] = lot_id
+        lot_free_grams[lot_id] = to_grams(lot_free)
         comp.supplies.append(
             SupplySide(
-                listing_id=r["id"],
-                seller_id=r["seller_id"],
-                seller_park_id=r["seller__park_id"],
-                seller_region_code=r["seller__park__region_code"],
-                material_id=r["material_id"],
-                price_per_t=r["price_per_t"],
+                listing_id=listing_id,
+                seller_id=seller_id,
+                seller_park_id=seller_park_id,
+                seller_region_code=seller_region,
+                material_id=material_id,
+                price_per_t=price,
                 quantity_kg=free,
-                min_order_kg=r["min_order_kg"],
-                available_from=r["available_from"],
-                available_until=r["available_until"],
-                visibility=r["visibility"],
-                purity_pct=r["lot__purity_pct"],
-                grade=r["lot__grade"],
-                expires_on=r["lot__expires_on"],
-                warehouse_latitude=r["lot__zone__warehouse__latitude"],
-                warehouse_longitude=r["lot__zone__warehouse__longitude"],
-                hazard=infos[r["material_id"]].hazard,
+                min_order_kg=min_order,
+                available_from=available_from,
+                available_until=available_until,
+                visibility=visibility,
+                purity_pct=purity,
+                grade=grade,
+                expires_on=expires_on,
+                warehouse_latitude=latitude,
+                warehouse_longitude=longitude,
+                hazard=infos[material_id].hazard,
             )
         )
-        comp.supply_grams[r["id"]] = to_grams(free)
-        if r["min_order_kg"] > 0:
-            comp.minimum_grams[r["id"]] = to_grams(r["min_order_kg"])
-        comp.seller_names[r["seller_id"]] = (r["seller__name_en"], r["seller__name_zh"])
+        comp.supply_grams[listing_id] = to_grams(free)
+        if min_order > 0:
+            comp.minimum_grams[listing_id] = to_grams(min_order)
+        comp.seller_names[seller_id] = (seller_en, seller_zh)
 
     # Needs of the components: by their material, or by a substitute in the component.
     substitutes: dict[int, set[int]] = defaultdict(set)
@@ -389,64 +413,82 @@ def load_components(
             Q(material_id__in=all_materials) | Q(id__in=list(substitutes)),
             status=NeedStatus.OPEN,
         )
-        .values(*_NEED_COLUMNS)
+        .values_list(*_NEED_COLUMNS)
         .order_by()
     )
-    warehouse_ids = {r["delivery_zone__warehouse_id"] for r in need_rows} - {None}
+    warehouse_ids = {r[14] for r in need_rows} - {None}  # delivery_zone__warehouse_id
     stored = stored if stored is not None else StoredHazards()
     stored.ensure(warehouse_ids)
     # One tuple object per distinct storage situation: the segregation mask evaluates each
     # distinct (material, storage) pair once.
     storage: dict[tuple[Any, ...], tuple[tuple[HazardProfile, ...], ...]] = {}
 
-    for r in need_rows:
-        free = r["quantity_kg"] - r["ordered_kg"] - committed_need.get(r["id"], Decimal(0))
+    for (
+        need_id,
+        enterprise_id,
+        park_id,
+        region,
+        buyer_en,
+        buyer_zh,
+        material_id,
+        quantity,
+        ordered,
+        max_price,
+        needed_by,
+        min_purity,
+        zone_id,
+        building,
+        warehouse_id,
+        zone_latitude,
+        zone_longitude,
+        point_latitude,
+        point_longitude,
+        max_distance,
+    ) in need_rows:
+        free = quantity - ordered - committed_need.get(need_id, Decimal(0))
         if free <= 0:
             continue
-        home = component_of_material.get(r["material_id"])
+        home = component_of_material.get(material_id)
         if home is None:  # needed material outside the batch: reached through a substitute
-            home = component_of_material[next(iter(substitutes[r["id"]]))]
+            home = component_of_material[next(iter(substitutes[need_id]))]
         comp = data[home]
-        zone_id = r["delivery_zone_id"]
         in_zone: tuple[HazardProfile, ...] = ()
         in_building: tuple[HazardProfile, ...] = ()
         in_warehouse: tuple[HazardProfile, ...] = ()
         if zone_id is not None:
-            wh = r["delivery_zone__warehouse_id"]
             zone_set, building_set, warehouse_set = stored.around(
-                zone_id=zone_id, building=r["delivery_zone__building"], warehouse_id=wh
+                zone_id=zone_id, building=building, warehouse_id=warehouse_id
             )
             key = (zone_set, building_set, warehouse_set)
             if key not in storage:
                 storage[key] = (_ordered(zone_set), _ordered(building_set), _ordered(warehouse_set))
             in_zone, in_building, in_warehouse = storage[key]
-            lat = r["delivery_zone__warehouse__latitude"]
-            lon = r["delivery_zone__warehouse__longitude"]
+            latitude, longitude = zone_latitude, zone_longitude
         else:
-            lat, lon = r["delivery_latitude"], r["delivery_longitude"]
+            latitude, longitude = point_latitude, point_longitude
         comp.demands.append(
             DemandSide(
-                need_id=r["id"],
-                enterprise_id=r["enterprise_id"],
-                park_id=r["enterprise__park_id"],
-                region_code=r["enterprise__park__region_code"],
-                material_id=r["material_id"],
-                substitute_ids=frozenset(substitutes.get(r["id"], ())),
+                need_id=need_id,
+                enterprise_id=enterprise_id,
+                park_id=park_id,
+                region_code=region,
+                material_id=material_id,
+                substitute_ids=frozenset(substitutes.get(need_id, ())),
                 quantity_kg=free,
-                max_price_per_t=r["max_price_per_t"],
-                needed_by=r["needed_by"],
-                min_purity_pct=r["min_purity_pct"],
-                delivery_latitude=lat,
-                delivery_longitude=lon,
-                max_distance_km=r["max_distance_km"],
+                max_price_per_t=max_price,
+                needed_by=needed_by,
+                min_purity_pct=min_purity,
+                delivery_latitude=latitude,
+                delivery_longitude=longitude,
+                max_distance_km=max_distance,
                 hazards_in_zone=in_zone,
                 hazards_in_building=in_building,
                 hazards_in_warehouse=in_warehouse,
             )
         )
-        comp.demand_grams[r["id"]] = to_grams(free)
-        comp.zone_of_need[r["id"]] = zone_id
-        comp.buyer_names[r["enterprise_id"]] = (r["enterprise__name_en"], r["enterprise__name_zh"])
+        comp.demand_grams[need_id] = to_grams(free)
+        comp.zone_of_need[need_id] = zone_id
+        comp.buyer_names[enterprise_id] = (buyer_en, buyer_zh)
 
     for comp in data.values():
         listings_of_lot: dict[int, int] = defaultdict(int)

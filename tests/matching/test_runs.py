@@ -367,7 +367,7 @@ def test_command_reports_a_failed_run_as_an_error(
 
 @pytest.mark.postgres
 def test_a_large_run_refreshes_the_match_tables_statistics(
-    market: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    on_postgres: None, market: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Plans of the engine's reads depend on the table's statistics: a run that rewrote
     many proposals analyses the table (threshold lowered here to the 4 the market makes)."""
