@@ -25,7 +25,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from common.exceptions import DomainError
-from common.models import OutboxEvent
+from common.models import IdempotencyKey, OutboxEvent
 from common.tenancy import Scope, request_scope
 
 admin.site.site_header = _("ParkShare administration")
@@ -307,4 +307,42 @@ class OutboxEventAdmin(TenantScopedAdmin):
     def payload_pretty(self, obj: OutboxEvent) -> str:
         return format_html(
             "<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False, default=str)
+        )
+
+
+@admin.register(IdempotencyKey)
+class IdempotencyKeyAdmin(TenantScopedAdmin):
+    """Idempotency keys of API POSTs and their stored responses, for superusers answering
+    "why did my retry not run?"; never edited here (the hourly purge deletes them)."""
+
+    readable_by = READ_SUPERUSER
+    allow_add = False
+    allow_change = False
+    allow_delete = False
+    list_display = ("key", "user", "state", "response_status", "created_at", "completed_at")
+    list_filter = ("state", "created_at")
+    list_select_related = ("user",)
+    search_fields = ("key", "user__username")
+    readonly_fields = (
+        "user",
+        "key",
+        "fingerprint",
+        "state",
+        "response_status",
+        "response_headers",
+        "response_text",
+        "created_at",
+        "completed_at",
+    )
+    fields = readonly_fields
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[IdempotencyKey]:
+        if not scope.is_superuser:
+            return IdempotencyKey.objects.none()
+        return IdempotencyKey.objects.defer("response_body")  # read on the change page only
+
+    @admin.display(description=_("response body"))
+    def response_text(self, obj: IdempotencyKey) -> str:
+        return format_html(
+            "<pre>{}</pre>", bytes(obj.response_body).decode("utf-8", errors="replace")
         )

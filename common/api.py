@@ -1,4 +1,5 @@
-"""Base classes of every REST view: tenancy, write permissions and scoped foreign keys."""
+"""Base classes of every REST view: tenancy, write permissions, scoped foreign keys, and
+``Idempotency-Key`` on every POST (``common.idempotency``)."""
 
 from collections.abc import Callable
 from functools import cache
@@ -11,6 +12,7 @@ from rest_framework import permissions, serializers, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.idempotency import IdempotentPostMixin
 from common.pagination import PageNumberPagination
 from common.serializers import FlatReadSerializer
 from common.tenancy import WRITE_ROLES, Scope, request_scope
@@ -49,13 +51,14 @@ def _value_columns(serializer_class: type[Any]) -> list[str] | None:
     return serializer_class().value_columns
 
 
-class ScopedViewSetMixin:
+class ScopedViewSetMixin(IdempotentPostMixin):
     """Every queryset starts from the caller's :class:`Scope`; a view only says how.
 
     Subclasses implement :meth:`scoped_queryset`. Objects outside it answer 404, for reads
     and writes alike. ``write_roles`` names the enterprise roles that may write (per action
     through ``write_roles_by_action``); ``park_operator_actions`` the actions a park operator
-    may take.
+    may take. Every POST (create or ``@action`` transition) honours ``Idempotency-Key``
+    through :class:`~common.idempotency.IdempotentPostMixin`, with no code in the view.
     """
 
     request: Request

@@ -3,9 +3,13 @@
 A dispatcher task delivers each event to the handlers registered for its topic after commit;
 a periodic sweep re-sends what is still pending, so no event is lost when a worker or the
 broker is down at commit time. Later waves (matching triggers, notifications) subscribe here.
+
+Beside it, the idempotency keys of the API's POSTs (``common.idempotency``).
 """
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -29,3 +33,50 @@ class OutboxEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class IdempotencyState(models.TextChoices):
+    IN_FLIGHT = "in_flight", _("in flight")
+    DONE = "done", _("done")
+
+
+class IdempotencyKey(models.Model):
+    """One ``Idempotency-Key`` a user sent with a POST, and the response it got.
+
+    The row is claimed (``in_flight``) in its own transaction before the view runs, and
+    completed (``done``, with the response) after it; see ``common.idempotency``. Rows
+    older than ``IDEMPOTENCY_KEY_TTL_HOURS`` are free again and purged by a beat task.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="idempotency_keys",
+    )
+    key = models.CharField(_("key"), max_length=255)
+    fingerprint = models.CharField(
+        _("fingerprint"), max_length=64, help_text=_("SHA-256 of method, path and body.")
+    )
+    state = models.CharField(
+        _("state"),
+        max_length=10,
+        choices=IdempotencyState.choices,
+        default=IdempotencyState.IN_FLIGHT,
+    )
+    response_status = models.PositiveSmallIntegerField(_("response status"), null=True)
+    response_body = models.BinaryField(_("response body"), default=b"")
+    response_headers = models.JSONField(_("response headers"), default=dict)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("idempotency key")
+        verbose_name_plural = _("idempotency keys")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_per_user")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_key_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.state})"

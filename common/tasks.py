@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from common.idempotency import idempotency_keys_purge
 from common.services import outbox_deliver, outbox_pending_ids
 
 
@@ -22,3 +23,9 @@ def outbox_sweep() -> int:
     for event_id in ids:
         outbox_dispatch.delay(event_id)
     return len(ids)
+
+
+@shared_task(name="common.tasks.idempotency_purge")
+def idempotency_purge() -> int:
+    """Delete the Idempotency-Key rows older than IDEMPOTENCY_KEY_TTL_HOURS (hourly)."""
+    return idempotency_keys_purge()
