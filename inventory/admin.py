@@ -1,4 +1,5 @@
-"""Admin of the material catalogue, warehouses and zones, stock lots and the stock ledger.
+"""Admin of the material catalogue, warehouses and zones, stock lots, the stock ledger and
+reservations.
 
 Stock changes only through inventory.services: adding a lot is a receipt
 (``stock_receive``), a lot's page offers an adjustment (``stock_adjust``), quantities are
@@ -37,12 +38,20 @@ from common.admin import (
 from common.exceptions import DomainError
 from common.tenancy import Scope, request_scope
 from inventory.hazards import HazardClass
-from inventory.models import Material, StockLot, StockMovement, StorageZone, Warehouse
+from inventory.models import (
+    Material,
+    Reservation,
+    StockLot,
+    StockMovement,
+    StorageZone,
+    Warehouse,
+)
 from inventory.resources import StockLotResource
 from inventory.selectors import (
     lot_list,
     material_list,
     movement_list,
+    reservation_list,
     warehouse_list,
     warehouses_writable,
     zone_list,
@@ -748,4 +757,54 @@ class StockMovementAdmin(TenantScopedAdmin):
 
     @admin.display(description=_("owner"), ordering="lot__owner__name_zh")
     def owner(self, obj: StockMovement) -> str:
+        return str(obj.lot.owner)
+
+
+@admin.register(Reservation)
+class ReservationAdmin(TenantScopedAdmin):
+    """Stock held for enterprises: read-only for everyone. Reservations change only through
+    inventory.services (the orders that hold them), never in a form. An enterprise sees the
+    reservations on its lots and those it holds; park staff those on lots in their parks."""
+
+    allow_add = False
+    allow_change = False
+    allow_delete = False
+    list_display = (
+        "id",
+        "created_at",
+        "lot",
+        "lot_owner",
+        "holder",
+        "quantity_kg",
+        "status",
+        "expires_at",
+        "reference",
+    )
+    list_filter = (
+        "status",
+        ("lot__material", admin.RelatedOnlyFieldListFilter),
+        ("holder", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    )
+    list_select_related = ("lot__material", "lot__owner", "holder")
+    search_fields = ("reference", "lot__material__name_zh", "lot__material__name_en")
+    fields = (
+        "lot",
+        "holder",
+        "quantity_kg",
+        "status",
+        "expires_at",
+        "reference",
+        "created_by",
+        "created_at",
+        "closed_at",
+        "close_reason",
+    )
+    readonly_fields = fields
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[Reservation]:
+        return reservation_list(scope=scope)
+
+    @admin.display(description=_("owner"), ordering="lot__owner__name_zh")
+    def lot_owner(self, obj: Reservation) -> str:
         return str(obj.lot.owner)

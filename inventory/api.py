@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import DecimalField, ExpressionWrapper, F, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
+from django.http import Http404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
@@ -23,15 +24,24 @@ from rest_framework.serializers import BaseSerializer
 from common.api import ScopedModelViewSet, ScopedReadOnlyViewSet, ScopedViewSetMixin
 from common.exceptions import NotPermitted
 from common.tenancy import Scope
-from inventory.filters import LotFilter, MaterialFilter, MovementFilter, WarehouseFilter, ZoneFilter
+from inventory.filters import (
+    LotFilter,
+    MaterialFilter,
+    MovementFilter,
+    ReservationFilter,
+    WarehouseFilter,
+    ZoneFilter,
+)
 from inventory.models import Material, StockLot, StorageZone, Warehouse
 from inventory.selectors import (
     lot_list,
     material_list,
     movement_list,
+    reservation_list,
     warehouse_list,
     warehouses_writable,
     zone_list,
+    zone_occupancy,
     zones_writable,
 )
 from inventory.serializers import (
@@ -43,10 +53,12 @@ from inventory.serializers import (
     LotSerializer,
     MaterialSerializer,
     MovementSerializer,
+    ReservationSerializer,
     WarehouseCreateSerializer,
     WarehouseSerializer,
     WarehouseUpdateSerializer,
     ZoneCreateSerializer,
+    ZoneOccupancySerializer,
     ZoneSerializer,
     ZoneUpdateSerializer,
 )
@@ -193,6 +205,20 @@ class ZoneViewSet(ScopedModelViewSet):
         zone = zone_update(actor=request.user, zone=zone, **serializer.validated_data)
         return Response(self._render(zone))
 
+    @extend_schema(responses={200: ZoneOccupancySerializer})
+    @action(detail=True, methods=["get"])
+    def occupancy(self, request: Request, pk: str | None = None) -> Response:
+        """How full the zone is: every owner's stock on hand, the part of it reserved, the
+        capacity left, and the materials and dangerous-goods classes present."""
+        try:
+            zone_id = int(pk or "")
+        except ValueError:
+            raise Http404 from None
+        rows = zone_occupancy(scope=self.scope, zone_id=zone_id)
+        if not rows:
+            raise Http404
+        return Response(ZoneOccupancySerializer(rows[0]).data)
+
 
 @extend_schema_view(
     create=extend_schema(request=LotReceiveSerializer, responses={201: LotSerializer}),
@@ -308,10 +334,25 @@ class MovementViewSet(ScopedReadOnlyViewSet):
         return movement_list(scope=scope)
 
 
+class ReservationViewSet(ScopedReadOnlyViewSet):
+    """Stock held for an enterprise (by an order): on the caller's lots or held for it; for
+    park staff, on the lots stored in their parks. Read-only: reservations change through
+    the services of what holds them (inventory.services.reservations)."""
+
+    serializer_class = ReservationSerializer
+    filterset_class = ReservationFilter
+    search_fields = ["reference", "lot__material__name_en", "lot__material__cas"]
+    ordering_fields = ["id", "created_at", "expires_at", "quantity_kg"]
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[Any]:
+        return reservation_list(scope=scope)
+
+
 ROUTES: list[tuple[str, Any, str]] = [
     ("materials", MaterialViewSet, "material"),
     ("warehouses", WarehouseViewSet, "warehouse"),
     ("zones", ZoneViewSet, "zone"),
     ("lots", LotViewSet, "lot"),
     ("movements", MovementViewSet, "movement"),
+    ("reservations", ReservationViewSet, "reservation"),
 ]

@@ -19,3 +19,10 @@ class IncompatibleStorage(DomainError):
 class ZoneNotPermitted(NotPermitted):
     code = "zone_not_permitted"
     default_field = "zone"
+
+
+class ReservationNotHeld(Conflict):
+    """The reservation was released, expired or consumed meanwhile (or before)."""
+
+    code = "reservation_not_held"
+    default_field = "status"

@@ -16,6 +16,8 @@ from inventory.models import (
     Material,
     MovementKind,
     PhysicalState,
+    Reservation,
+    ReservationStatus,
     StockLot,
     StockMovement,
     StorageZone,
@@ -170,3 +172,17 @@ class MovementFilter(FilterSet):
     class Meta:
         model = StockMovement
         fields = ["lot", "kind", "material", "reference"]
+
+
+class ReservationFilter(FilterSet):
+    status = django_filters.MultipleChoiceFilter(choices=ReservationStatus.choices)
+    lot = django_filters.NumberFilter(field_name="lot_id")
+    holder = django_filters.NumberFilter(field_name="holder_id")
+    owner = django_filters.NumberFilter(field_name="lot__owner_id")
+    material = django_filters.NumberFilter(field_name="lot__material_id")
+    reference = django_filters.CharFilter()
+    expires_before = django_filters.IsoDateTimeFilter(field_name="expires_at", lookup_expr="lt")
+
+    class Meta:
+        model = Reservation
+        fields = ["status", "lot", "holder", "owner", "material", "reference"]

@@ -1,7 +1,8 @@
-"""Material catalogue, warehouses with zones, stock lots and the stock ledger.
+"""Material catalogue, warehouses with zones, stock lots, the stock ledger and reservations.
 
 Quantities are Decimal kilograms (3 places: one gram). A lot's ``on_hand_kg`` always equals
-the sum of its StockMovement rows; ``reserved_kg`` is held for buyers and never exceeds it.
+the sum of its StockMovement rows; ``reserved_kg`` is held for buyers, never exceeds it, and
+always equals the sum of the lot's held Reservations (``manage.py ledger_check`` proves both).
 """
 
 from decimal import Decimal
@@ -346,3 +347,95 @@ class StockMovement(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise ValueError("Stock movements are append-only.")
+
+
+class ReservationStatus(models.TextChoices):
+    HELD = "held", _("held")
+    RELEASED = "released", _("released")
+    EXPIRED = "expired", _("expired")
+    CONSUMED = "consumed", _("consumed")
+
+
+class Reservation(models.Model):
+    """A quantity of a lot held for an enterprise (the buyer of an order, usually).
+
+    While held, its quantity is part of the lot's ``reserved_kg``. It ends once: released,
+    expired (past ``expires_at``, by the sweep) or consumed (dispatched, or its ownership
+    transferred). Only inventory.services change it; the quantity never changes.
+    """
+
+    lot = models.ForeignKey(
+        StockLot, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("lot")
+    )
+    holder = models.ForeignKey(
+        Enterprise,
+        on_delete=models.PROTECT,
+        related_name="reservations_held",
+        verbose_name=_("held for"),
+    )
+    quantity_kg = models.DecimalField(_("quantity (kg)"), max_digits=16, decimal_places=3)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ReservationStatus.choices,
+        default=ReservationStatus.HELD,
+    )
+    expires_at = models.DateTimeField(
+        _("expires at"),
+        null=True,
+        blank=True,
+        help_text=_("Empty: held until dispatch."),
+    )
+    reference = models.CharField(
+        _("reference"), max_length=64, blank=True, help_text=_("e.g. order:12")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    close_reason = models.CharField(_("close reason"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
+        ordering = ["-id"]
+        indexes = [
+            # The expiry sweep reads held reservations by due time, and only those.
+            models.Index(
+                fields=["status", "expires_at"],
+                condition=Q(status="held"),
+                name="reservation_held_due",
+            ),
+            # ledger_check sums held reservations per lot: an index-only scan on PostgreSQL.
+            models.Index(
+                fields=["lot"],
+                include=["quantity_kg"],
+                condition=Q(status="held"),
+                name="reservation_held_by_lot",
+            ),
+            models.Index(fields=["reference"], name="reservation_reference"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity_kg__gt=0), name="reservation_quantity_gt_0"
+            ),
+            # Held means open; every other status is closed, with the time it closed.
+            models.CheckConstraint(
+                condition=Q(status="held", closed_at__isnull=True)
+                | (~Q(status="held") & Q(closed_at__isnull=False)),
+                name="reservation_closed_when_not_held",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.quantity_kg} kg of lot #{self.lot_id} ({self.status})"
+
+    @property
+    def is_held(self) -> bool:
+        return self.status == ReservationStatus.HELD

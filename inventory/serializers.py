@@ -19,6 +19,7 @@ from inventory.hazards import validate_classes
 from inventory.models import (
     MATERIAL_FIELDS,
     Material,
+    Reservation,
     StockLot,
     StockMovement,
     StorageZone,
@@ -157,6 +158,26 @@ class WarehouseUpdateSerializer(RejectUnknownFieldsMixin, WarehouseSerializer):
 
     class Meta(WarehouseSerializer.Meta):
         read_only_fields = ["id", "park", "park_code", "owner", "owner_name_zh", "is_shared"]
+
+
+class ZoneOccupancySerializer(serializers.Serializer[Any]):
+    """How full a zone is (inventory.selectors.ZoneOccupancy): every owner's stock."""
+
+    zone = serializers.IntegerField(source="zone_id", read_only=True)
+    warehouse = serializers.IntegerField(source="warehouse_id", read_only=True)
+    code = serializers.CharField(read_only=True)
+    capacity_kg = serializers.DecimalField(
+        max_digits=KG_MAX_DIGITS, decimal_places=3, read_only=True
+    )
+    on_hand_kg = serializers.DecimalField(
+        max_digits=SUM_MAX_DIGITS, decimal_places=3, read_only=True
+    )
+    reserved_kg = serializers.DecimalField(
+        max_digits=SUM_MAX_DIGITS, decimal_places=3, read_only=True
+    )
+    free_kg = serializers.DecimalField(max_digits=SUM_MAX_DIGITS, decimal_places=3, read_only=True)
+    materials = serializers.IntegerField(read_only=True)
+    classes = serializers.ListField(child=serializers.CharField(), read_only=True)
 
 
 class ZoneSerializer(serializers.ModelSerializer[StorageZone]):
@@ -358,5 +379,35 @@ class MovementSerializer(FlatReadSerializer):
             "actor",
             "actor_username",
             "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ReservationSerializer(FlatReadSerializer):
+    material = serializers.IntegerField(source="lot.material_id", read_only=True)
+    material_name_en = serializers.CharField(source="lot.material.name_en", read_only=True)
+    owner = serializers.IntegerField(source="lot.owner_id", read_only=True)
+    zone = serializers.IntegerField(source="lot.zone_id", read_only=True)
+    holder_name_zh = serializers.CharField(source="holder.name_zh", read_only=True)
+
+    class Meta:
+        model = Reservation
+        fields = [
+            "id",
+            "lot",
+            "material",
+            "material_name_en",
+            "owner",
+            "zone",
+            "holder",
+            "holder_name_zh",
+            "quantity_kg",
+            "status",
+            "expires_at",
+            "reference",
+            "created_by",
+            "created_at",
+            "closed_at",
+            "close_reason",
         ]
         read_only_fields = fields

@@ -1,7 +1,13 @@
 """Shared fixtures: a small two-park world with one user per role, API clients, and a
-``receive`` helper that puts stock into a lot through the receipt service."""
+``receive`` helper that puts stock into a lot through the receipt service.
 
-from collections.abc import Callable
+Every test that uses the database ends with the ledger check
+(inventory.selectors.ledger_discrepancies): whatever a scenario did, the quantities of
+every lot must agree with the ledger and the reservations. A test that breaks the ledger
+on purpose says so with ``@pytest.mark.ledger_unbalanced``.
+"""
+
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,14 +17,53 @@ from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from inventory.models import StockLot
+from inventory.selectors import ledger_discrepancies
 from inventory.services import stock_receive
 from tests import factories as f
+
+# Fixtures through which a test gets the database (pytest-django).
+DB_FIXTURES = frozenset(
+    {
+        "db",
+        "transactional_db",
+        "django_db_reset_sequences",
+        "django_db_serialized_rollback",
+        "live_server",
+    }
+)
+
+
+def pytest_configure(config: Any) -> None:
+    config.addinivalue_line(
+        "markers",
+        "ledger_unbalanced: the test breaks the ledger on purpose; skip the ledger check "
+        "that ends every test using the database",
+    )
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture(autouse=True)
+def _ledger_balanced_at_teardown(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test using the database, before its rollback or flush: no discrepancy.
+
+    Requesting ``db`` here (the mode, transactional or not, still follows the test's marker
+    and fixtures) makes this fixture's teardown run while the test's data is still there.
+    """
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        DB_FIXTURES & set(request.fixturenames)
+    )
+    if not uses_db or request.node.get_closest_marker("ledger_unbalanced"):
+        yield
+        return
+    request.getfixturevalue("db")
+    yield
+    found = ledger_discrepancies()
+    assert found == [], f"the ledger does not balance after this test: {found}"
 
 
 @pytest.fixture

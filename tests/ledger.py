@@ -1,17 +1,11 @@
-"""Ledger assertions shared by tests: every lot's on hand equals the sum of its movements."""
+"""Ledger assertions shared by tests: every lot's on hand equals the sum of its movements,
+reserved stays within on hand and equals the sum of its held reservations (the rules of
+``manage.py ledger_check``). Every test using the database ends with this check too
+(tests/conftest.py); call it to check in the middle of a scenario."""
 
-from decimal import Decimal
-
-from django.db.models import Sum
-
-from inventory.models import StockLot, StockMovement
+from inventory.selectors import ledger_discrepancies
 
 
 def assert_ledger_balanced() -> None:
-    sums = {
-        row["lot_id"]: row["total"]
-        for row in StockMovement.objects.values("lot_id").annotate(total=Sum("quantity_kg"))
-    }
-    for lot in StockLot.objects.all():
-        assert lot.on_hand_kg == sums.get(lot.pk, Decimal(0)), f"lot {lot.pk} disagrees"
-        assert Decimal(0) <= lot.reserved_kg <= lot.on_hand_kg
+    found = ledger_discrepancies()
+    assert found == [], f"the ledger does not balance: {found}"

@@ -21,6 +21,7 @@ from inventory.models import (
     StorageZone,
     Warehouse,
 )
+from inventory.services import stock_reserve
 from tests import factories as f
 from tests.ledger import assert_ledger_balanced
 
@@ -681,7 +682,13 @@ def stock(world: dict[str, Any], receive: Any) -> dict[str, StockLot]:
     """A lot of each enterprise in park A (one in the shared warehouse), one in park C."""
     material = world["material"]
     a1 = receive(zone=world["zones"]["a1"], material=material, quantity="1000", batch_no="B-1")
-    StockLot.objects.filter(pk=a1.pk).update(reserved_kg=Decimal("250"))
+    stock_reserve(
+        actor=None,
+        lot=a1,
+        holder=world["enterprises"]["b"],
+        quantity_kg=Decimal("250"),
+        expires_at=None,
+    )
     a1.refresh_from_db()
     return {
         "a1": a1,

@@ -16,6 +16,7 @@ from inventory.services import (
     material_create,
     material_update,
     stock_adjust,
+    stock_reserve,
     warehouse_create,
     warehouse_update,
     zone_create,
@@ -419,7 +420,7 @@ def test_receipts_see_the_zone_as_changed_not_as_they_loaded_it(
 
 def test_lot_update_details_changes_details_only(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="1000")
-    StockLot.objects.filter(pk=lot.pk).update(reserved_kg=Decimal(250))
+    stock_reserve(actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal(250), expires_at=None)
     events = OutboxEvent.objects.filter(topic="stock.changed").count()
     updated = lot_update_details(
         actor=world["users"]["warehouse_keeper"],

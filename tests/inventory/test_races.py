@@ -18,6 +18,7 @@ from inventory.services import (
     stock_adjust,
     stock_move,
     stock_receive,
+    stock_reserve,
     warehouse_create,
     zone_create,
     zone_update,
@@ -33,7 +34,7 @@ THREADS = 16
 
 def test_concurrent_decrements_never_oversell(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
-    StockLot.objects.filter(pk=lot.pk).update(reserved_kg=Decimal("20"))
+    stock_reserve(actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal("20"), expires_at=None)
 
     results = run_concurrently(
         THREADS,

@@ -12,11 +12,18 @@ from inventory.exceptions import (
     ZoneNotPermitted,
 )
 from inventory.models import MovementKind, StockLot, StockMovement
-from inventory.services import stock_adjust, stock_move, stock_receive
+from inventory.services import stock_adjust, stock_move, stock_receive, stock_reserve
 from tests import factories as f
 from tests.ledger import assert_ledger_balanced
 
 pytestmark = pytest.mark.django_db
+
+
+def reserve(lot: StockLot, quantity: str) -> None:
+    """Hold stock of ``lot`` for its owner (reserved stock is what these tests need)."""
+    stock_reserve(
+        actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal(quantity), expires_at=None
+    )
 
 
 def counts() -> tuple[int, int, int]:
@@ -150,7 +157,7 @@ def test_pair_rule_acids_and_cyanides_never_share_a_warehouse(
 
 def test_adjust_down_never_below_reserved(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
-    StockLot.objects.filter(pk=lot.pk).update(reserved_kg=Decimal("30"))
+    reserve(lot, "30")
     stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-70"))
     with pytest.raises(InsufficientStock):
         stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-0.001"))
@@ -200,7 +207,7 @@ def test_move_cannot_take_reserved_stock_or_break_rules(
     world: dict[str, Any], receive: Any
 ) -> None:
     source = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
-    StockLot.objects.filter(pk=source.pk).update(reserved_kg=Decimal("80"))
+    reserve(source, "80")
     target_zone = f.StorageZoneFactory.create(
         warehouse=world["zones"]["a1"].warehouse, capacity_kg=50
     )

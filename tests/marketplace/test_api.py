@@ -16,6 +16,7 @@ from rest_framework import serializers
 from common.models import OutboxEvent
 from common.tenancy import Scope
 from inventory.models import StockLot
+from inventory.services import stock_reserve
 from marketplace.models import Listing, Need
 from marketplace.selectors import listing_list, need_list
 from marketplace.serializers import LISTING_READ_COLUMNS, ListingSerializer, NeedSerializer
@@ -309,7 +310,10 @@ def test_foreign_ids_are_answered_like_unknown_ids(ctx: World, admin: Any) -> No
 
 
 def test_publishing_more_than_the_unreserved_stock_is_refused(ctx: World, admin: Any) -> None:
-    StockLot.objects.filter(pk=ctx["lot"].pk).update(reserved_kg=Decimal("700"))
+    lot = ctx["lot"]
+    stock_reserve(
+        actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal("700"), expires_at=None
+    )
     before = written()
     response = admin.post(LISTINGS, listing_body(ctx, quantity="301", publish=True), format="json")
     assert response.status_code == 409

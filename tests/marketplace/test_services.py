@@ -9,6 +9,7 @@ from common.exceptions import DomainError
 from common.models import OutboxEvent
 from inventory.exceptions import InsufficientStock
 from inventory.models import StockLot
+from inventory.services import stock_reserve
 from marketplace.exceptions import InvalidTransition
 from marketplace.models import Listing, Need
 from marketplace.services import (
@@ -58,7 +59,9 @@ def test_listing_starts_as_draft_and_publishes(world: dict[str, Any], lot: Stock
 def test_listing_cannot_offer_more_than_unreserved_stock(
     world: dict[str, Any], lot: StockLot
 ) -> None:
-    StockLot.objects.filter(pk=lot.pk).update(reserved_kg=Decimal("700"))
+    stock_reserve(
+        actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal("700"), expires_at=None
+    )
     listing = create(world, lot, quantity_kg=Decimal("301"))
     with pytest.raises(InsufficientStock):
         listing_publish(actor=None, listing=listing)

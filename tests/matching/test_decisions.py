@@ -8,7 +8,7 @@ import pytest
 
 from common.exceptions import Conflict, DomainError, NotPermitted
 from common.models import OutboxEvent
-from inventory.models import StockLot
+from inventory.services import stock_adjust, stock_reserve
 from marketplace.models import Listing, Need
 from matching.exceptions import InvalidTransition, QuantityExceeded
 from matching.models import Match, MatchStatus
@@ -218,12 +218,13 @@ def test_the_lots_unreserved_stock_bounds_all_its_listings(deal: World) -> None:
     second = f.ListingFactory.create(lot=deal["lot"], quantity_kg=Decimal(800), status="published")
     other_match(deal, quantity="800", listing=second, status="agreed")
     assert_refused_on_quantity(deal, deal["match"], deal["seller"], "The lot holds 1000")
-    StockLot.objects.filter(pk=deal["lot"].pk).update(on_hand_kg=Decimal(1100))
+    stock_adjust(actor=None, lot=deal["lot"], delta_kg=Decimal(100))  # 1100 kg on hand
     assert match_accept(actor=deal["seller"], match=deal["match"]).status == "accepted"
 
 
 def test_reserved_stock_is_not_there_to_commit(deal: World) -> None:
-    StockLot.objects.filter(pk=deal["lot"].pk).update(reserved_kg=Decimal(800))
+    lot = deal["lot"]
+    stock_reserve(actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal(800), expires_at=None)
     assert_refused_on_quantity(deal, deal["match"], deal["seller"], "200.000 kg unreserved")
 
 

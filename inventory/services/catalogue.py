@@ -1,295 +1,29 @@
-"""Every write of the inventory app. Each stock service runs in one transaction, changes
-quantities in the database (never read-modify-write in Python), writes the ledger rows of
-the change, and emits a ``stock.changed`` outbox event delivered after commit. The services
-of the catalogue, warehouses, zones and lot details (at the end) never change a quantity.
-
-Lock order, to stay free of deadlocks: warehouses by primary key, then lots. Inflows (a
-receipt, a positive adjustment, a move) lock the receiving warehouse so that capacity and
-segregation are checked against a stable picture of what it holds; outflows rely on a
-conditional UPDATE whose row count says whether the stock was there.
+"""Writes of the catalogue, warehouses, zones and lot details. None of them changes a
+quantity (see inventory.services.stock for those); each runs in one transaction.
 """
 
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import F
 from django.utils.translation import gettext as _
 
-from common.events import event_emit
 from common.exceptions import DomainError
 from common.services import refuse_unchangeable, save_unique
-from inventory.exceptions import (
-    CapacityExceeded,
-    IncompatibleStorage,
-    InsufficientStock,
-    ZoneNotPermitted,
-)
+from inventory.exceptions import CapacityExceeded, IncompatibleStorage
 from inventory.hazards import Separation, required_separation, validate_classes
 from inventory.models import (
     MATERIAL_FIELDS,
     Material,
-    MovementKind,
     PhysicalState,
     StockLot,
-    StockMovement,
     StorageZone,
     Warehouse,
 )
 from inventory.selectors import zone_hazard_profiles, zone_occupancy_kg
+from inventory.services.stock import _emit_stock_changed, _lock_warehouses
 from inventory.units import MASS_FACTORS_KG, MAX_QUANTITY_KG, Unit
 from parks.models import Enterprise, Park
-
-
-def _positive(quantity_kg: Decimal, *, field: str = "quantity") -> Decimal:
-    if quantity_kg <= 0:
-        raise DomainError(_("Must be greater than zero."), field=field)
-    if quantity_kg > MAX_QUANTITY_KG:
-        raise DomainError(_("Must not exceed %s kg.") % MAX_QUANTITY_KG, field=field)
-    return quantity_kg
-
-
-def _lock_warehouses(*warehouse_ids: int) -> None:
-    list(
-        Warehouse.objects.select_for_update()
-        .filter(pk__in=sorted(set(warehouse_ids)))
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
-
-
-def zone_may_store_for(*, zone: StorageZone, owner: Enterprise) -> bool:
-    """An enterprise stores in its own warehouses and in its park's shared ones."""
-    wh = zone.warehouse
-    if wh.owner_id is not None:
-        return wh.owner_id == owner.pk
-    return wh.park_id == owner.park_id
-
-
-def zone_check_admission(*, zone: StorageZone, material: Material, quantity_kg: Decimal) -> None:
-    """Raise unless ``quantity_kg`` of ``material`` may be added to ``zone`` now.
-
-    Checks the zone's licence (allowed classes), its free capacity and segregation against
-    what the warehouse holds: within the zone (codes X and 1), within the building (up to
-    code 2) and within the warehouse (pair rules). The caller holds the warehouse lock.
-    """
-    # The zone's licence and capacity are read again under that lock: the caller's zone
-    # may have been loaded before it, and zone_update changes them under the same lock.
-    allowed_classes, capacity_kg = (
-        StorageZone.objects.filter(pk=zone.pk).values_list("allowed_classes", "capacity_kg").get()
-    )
-    unlicensed = [c for c in material.classes if c not in (allowed_classes or [])]
-    if unlicensed:
-        raise IncompatibleStorage(
-            _("Zone %(zone)s is not licensed for class %(classes)s.")
-            % {"zone": zone, "classes": ", ".join(unlicensed)}
-        )
-    occupied = Decimal(zone_occupancy_kg(zone_id=zone.pk))
-    if occupied + quantity_kg > capacity_kg:
-        raise CapacityExceeded(
-            _("Zone %(zone)s has %(free)s kg free; %(asked)s kg asked.")
-            % {"zone": zone, "free": capacity_kg - occupied, "asked": quantity_kg}
-        )
-    incoming = material.hazard_profile
-    if not incoming.classes and not incoming.family:
-        return
-    zones = {
-        z.pk: z
-        for z in StorageZone.objects.filter(warehouse_id=zone.warehouse_id).only("pk", "building")
-    }
-    for zone_id, present in zone_hazard_profiles(zone_ids=list(zones)):
-        verdict = required_separation(incoming, present)
-        other = zones[zone_id]
-        if zone_id == zone.pk:
-            allowed = Separation.DISTANCE
-        elif other.building == zone.building:
-            allowed = Separation.ZONE
-        else:
-            allowed = Separation.BUILDING
-        if verdict.separation > allowed:
-            raise IncompatibleStorage(
-                _(
-                    "%(material)s may not be stored here: zone %(other)s holds %(present)s "
-                    "(%(rule)s)."
-                )
-                % {
-                    "material": material.name_en,
-                    "other": other.code,
-                    "present": present.label,
-                    "rule": verdict.rule,
-                }
-            )
-
-
-def _ledger(
-    *,
-    lot: StockLot,
-    quantity_kg: Decimal,
-    kind: str,
-    actor: Any,
-    reference: str = "",
-    note: str = "",
-) -> StockMovement:
-    return StockMovement.objects.create(
-        lot=lot, quantity_kg=quantity_kg, kind=kind, actor=actor, reference=reference, note=note
-    )
-
-
-def _emit_stock_changed(*lots: StockLot) -> None:
-    event_emit(
-        topic="stock.changed",
-        payload={
-            "lot_ids": [lot.pk for lot in lots],
-            "material_ids": sorted({lot.material_id for lot in lots}),
-        },
-    )
-
-
-@transaction.atomic
-def stock_receive(
-    *,
-    actor: Any,
-    owner: Enterprise,
-    material: Material,
-    zone: StorageZone,
-    quantity_kg: Decimal,
-    batch_no: str = "",
-    purity_pct: Decimal | None = None,
-    grade: str = "",
-    produced_on: date | None = None,
-    expires_on: date | None = None,
-    reference: str = "",
-    note: str = "",
-) -> StockLot:
-    """Receive stock into a new lot. Locks the zone's warehouse; writes a receipt."""
-    _positive(quantity_kg)
-    if not zone_may_store_for(zone=zone, owner=owner):
-        raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % zone)
-    if produced_on and expires_on and expires_on < produced_on:
-        raise DomainError(_("Expiry is before production."), field="expires_on")
-    _lock_warehouses(zone.warehouse_id)
-    zone_check_admission(zone=zone, material=material, quantity_kg=quantity_kg)
-    lot = StockLot.objects.create(
-        material=material,
-        owner=owner,
-        zone=zone,
-        on_hand_kg=quantity_kg,
-        batch_no=batch_no,
-        purity_pct=purity_pct,
-        grade=grade,
-        produced_on=produced_on,
-        expires_on=expires_on,
-    )
-    _ledger(
-        lot=lot,
-        quantity_kg=quantity_kg,
-        kind=MovementKind.RECEIPT,
-        actor=actor,
-        reference=reference,
-        note=note,
-    )
-    _emit_stock_changed(lot)
-    return lot
-
-
-@transaction.atomic
-def stock_adjust(*, actor: Any, lot: StockLot, delta_kg: Decimal, note: str = "") -> StockLot:
-    """Correct a lot's on-hand quantity by ``delta_kg`` (a count, a spill, a sample).
-
-    A decrease never takes the lot below what is reserved; an increase locks the warehouse
-    and checks the zone's capacity. Writes an adjustment.
-    """
-    if delta_kg == 0:
-        raise DomainError(_("Must not be zero."), field="delta")
-    if abs(delta_kg) > MAX_QUANTITY_KG:
-        raise DomainError(_("Must not exceed %s kg.") % MAX_QUANTITY_KG, field="delta")
-    if delta_kg > 0:
-        zone = lot.zone
-        _lock_warehouses(zone.warehouse_id)
-        zone_check_admission(zone=zone, material=lot.material, quantity_kg=delta_kg)
-    updated = StockLot.objects.filter(
-        pk=lot.pk, on_hand_kg__gte=F("reserved_kg") - delta_kg
-    ).update(on_hand_kg=F("on_hand_kg") + delta_kg)
-    if not updated:
-        raise InsufficientStock(
-            _("Lot %(lot)s has less unreserved stock than %(qty)s kg.")
-            % {"lot": lot.pk, "qty": -delta_kg},
-            field="delta",
-        )
-    _ledger(lot=lot, quantity_kg=delta_kg, kind=MovementKind.ADJUSTMENT, actor=actor, note=note)
-    lot.refresh_from_db()
-    _emit_stock_changed(lot)
-    return lot
-
-
-@transaction.atomic
-def stock_move(
-    *, actor: Any, lot: StockLot, to_zone: StorageZone, quantity_kg: Decimal, note: str = ""
-) -> StockLot:
-    """Move unreserved stock of a lot to another zone, into a lot of the same batch there.
-
-    Locks both warehouses (in key order), checks the target zone's licence, capacity and
-    segregation, takes the quantity off the source with a conditional update and writes a
-    move-out and a move-in. Returns the target lot.
-    """
-    _positive(quantity_kg)
-    if to_zone.pk == lot.zone_id:
-        raise DomainError(_("The lot is already in this zone."), field="to_zone")
-    if not zone_may_store_for(zone=to_zone, owner=lot.owner):
-        raise ZoneNotPermitted(
-            _("This enterprise may not store in zone %s.") % to_zone, field="to_zone"
-        )
-    _lock_warehouses(lot.zone.warehouse_id, to_zone.warehouse_id)
-    try:
-        zone_check_admission(zone=to_zone, material=lot.material, quantity_kg=quantity_kg)
-    except DomainError as exc:
-        exc.field = "to_zone"
-        raise
-    taken = StockLot.objects.filter(
-        pk=lot.pk, on_hand_kg__gte=F("reserved_kg") + quantity_kg
-    ).update(on_hand_kg=F("on_hand_kg") - quantity_kg)
-    if not taken:
-        raise InsufficientStock(
-            _("Lot %(lot)s has less unreserved stock than %(qty)s kg.")
-            % {"lot": lot.pk, "qty": quantity_kg}
-        )
-    same_batch = {
-        "material_id": lot.material_id,
-        "owner_id": lot.owner_id,
-        "zone": to_zone,
-        "batch_no": lot.batch_no,
-        "purity_pct": lot.purity_pct,
-        "grade": lot.grade,
-        "produced_on": lot.produced_on,
-        "expires_on": lot.expires_on,
-    }
-    target = StockLot.objects.filter(**same_batch).order_by("pk").first()
-    if target is None:
-        target = StockLot.objects.create(**same_batch)
-    StockLot.objects.filter(pk=target.pk).update(on_hand_kg=F("on_hand_kg") + quantity_kg)
-    reference = f"move:{lot.pk}->{target.pk}"
-    _ledger(
-        lot=lot,
-        quantity_kg=-quantity_kg,
-        kind=MovementKind.MOVE_OUT,
-        actor=actor,
-        reference=reference,
-        note=note,
-    )
-    _ledger(
-        lot=target,
-        quantity_kg=quantity_kg,
-        kind=MovementKind.MOVE_IN,
-        actor=actor,
-        reference=reference,
-        note=note,
-    )
-    lot.refresh_from_db()
-    target.refresh_from_db()
-    _emit_stock_changed(lot, target)
-    return target
-
 
 # --- The catalogue, warehouses, zones and lot details -------------------------------------
 #

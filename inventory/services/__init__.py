@@ -1,0 +1,68 @@
+"""Every write of the inventory app, one transaction each (docs/architecture.md, "Stock and
+the ledger"):
+
+* ``stock``: every change of stock on hand (receipt, adjustment, move, delivery, dispatch,
+  ownership transfer) and the admission rules inflows share;
+* ``reservations``: stock held for an enterprise (reserve, hold, release, expire);
+* ``catalogue``: materials, warehouses, zones and lot details, which change no quantity.
+
+Import from here: ``from inventory.services import stock_reserve``.
+"""
+
+from inventory.models import MATERIAL_FIELDS
+from inventory.services.catalogue import (
+    LOT_DETAIL_FIELDS,
+    MATERIAL_HAZARD_FIELDS,
+    WAREHOUSE_FIELDS,
+    ZONE_FIELDS,
+    lot_update_details,
+    material_create,
+    material_update,
+    warehouse_create,
+    warehouse_update,
+    zone_create,
+    zone_update,
+)
+from inventory.services.reservations import (
+    reservation_hold,
+    reservation_release,
+    reservations_expire_due,
+    stock_reserve,
+)
+from inventory.services.stock import (
+    stock_adjust,
+    stock_deliver,
+    stock_dispatch,
+    stock_move,
+    stock_receive,
+    stock_transfer,
+    zone_check_admission,
+    zone_may_store_for,
+)
+
+__all__ = [
+    "LOT_DETAIL_FIELDS",
+    "MATERIAL_FIELDS",
+    "MATERIAL_HAZARD_FIELDS",
+    "WAREHOUSE_FIELDS",
+    "ZONE_FIELDS",
+    "lot_update_details",
+    "material_create",
+    "material_update",
+    "reservation_hold",
+    "reservation_release",
+    "reservations_expire_due",
+    "stock_adjust",
+    "stock_deliver",
+    "stock_dispatch",
+    "stock_move",
+    "stock_receive",
+    "stock_reserve",
+    "stock_transfer",
+    "warehouse_create",
+    "warehouse_update",
+    "zone_check_admission",
+    "zone_create",
+    "zone_may_store_for",
+    "zone_update",
+]

@@ -1,0 +1,178 @@
+"""Reservations: stock of a lot held for an enterprise (the buyer of an order) until it is
+released, expires, or is consumed by a dispatch or an ownership transfer
+(inventory.services.stock).
+
+A held reservation's quantity is part of its lot's ``reserved_kg``: every service here
+changes both in one transaction, the lot with a conditional UPDATE (never read-modify-write
+in Python), so ``reserved_kg`` equals the sum of the lot's held reservations and never
+exceeds what is on hand. Lock order, as in inventory.services.stock: reservations, then
+lots by primary key. Whenever ``reserved_kg`` changes, a ``stock.changed`` outbox event is
+written in the transaction and delivered after commit.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from common.events import event_emit
+from common.exceptions import DomainError
+from inventory.exceptions import InsufficientStock
+from inventory.models import Reservation, ReservationStatus, StockLot
+from inventory.services.stock import (
+    _close_held,
+    _emit_stock_changed,
+    _not_held,
+    _positive,
+    _unreserve,
+)
+from parks.models import Enterprise
+
+REFERENCE_MAX_LENGTH = 64
+REASON_MAX_LENGTH = 255
+
+
+def _check_expiry(expires_at: datetime | None, *, now: datetime | None = None) -> None:
+    if expires_at is None:
+        return
+    if timezone.is_naive(expires_at):
+        raise DomainError(_("A time with its time zone is expected."), field="expires_at")
+    if expires_at <= (now or timezone.now()):
+        raise DomainError(_("Must be in the future."), field="expires_at")
+
+
+def _check_length(value: str, *, limit: int, field: str) -> None:
+    if len(value) > limit:
+        raise DomainError(_("At most %d characters.") % limit, field=field)
+
+
+@transaction.atomic
+def stock_reserve(
+    *,
+    actor: Any,
+    lot: StockLot,
+    holder: Enterprise,
+    quantity_kg: Decimal,
+    expires_at: datetime | None,
+    reference: str = "",
+) -> Reservation:
+    """Hold ``quantity_kg`` of the lot's unreserved stock for ``holder`` until
+    ``expires_at`` (None: until dispatch).
+
+    One conditional UPDATE raises the lot's ``reserved_kg`` only where the stock on hand
+    covers it (InsufficientStock, a 409 on ``quantity``, otherwise); it holds the lot's row
+    lock to commit, so concurrent reservations of a lot never hold more than it has. Then
+    the reservation row is written. After commit: ``stock.changed``.
+    """
+    _positive(quantity_kg)
+    _check_expiry(expires_at)
+    _check_length(reference, limit=REFERENCE_MAX_LENGTH, field="reference")
+    taken = StockLot.objects.filter(
+        pk=lot.pk, on_hand_kg__gte=F("reserved_kg") + quantity_kg
+    ).update(reserved_kg=F("reserved_kg") + quantity_kg)
+    if not taken:
+        raise InsufficientStock(
+            _("Lot %(lot)s has less unreserved stock than %(qty)s kg.")
+            % {"lot": lot.pk, "qty": quantity_kg}
+        )
+    reservation = Reservation.objects.create(
+        lot=lot,
+        holder=holder,
+        quantity_kg=quantity_kg,
+        expires_at=expires_at,
+        reference=reference,
+        created_by=actor,
+    )
+    _emit_stock_changed(lot)
+    return reservation
+
+
+@transaction.atomic
+def reservation_release(*, actor: Any, reservation: Reservation, reason: str = "") -> Reservation:
+    """Give a held reservation's quantity back to the lot's unreserved stock.
+
+    Locks the reservation's row (held → released, conditionally: releasing it twice, or
+    after it expired or was consumed, is ReservationNotHeld, a 409 on ``status``), then the
+    lot's (``reserved_kg`` −= quantity). After commit: ``stock.changed``. Returns the
+    reservation as stored.
+    """
+    _check_length(reason, limit=REASON_MAX_LENGTH, field="reason")
+    _close_held(reservation, status=ReservationStatus.RELEASED, reason=reason or "released")
+    _unreserve(lot_id=reservation.lot_id, quantity_kg=reservation.quantity_kg, on_hand_too=False)
+    lot = StockLot.objects.get(pk=reservation.lot_id)
+    _emit_stock_changed(lot)
+    reservation.refresh_from_db()
+    return reservation
+
+
+@transaction.atomic
+def reservation_hold(
+    *, actor: Any, reservation: Reservation, expires_at: datetime | None
+) -> Reservation:
+    """Change how long a held reservation lasts (None: until dispatch, as when its order is
+    confirmed). No quantity changes, so no event.
+
+    One conditional UPDATE of the reservation's row (held only). If the expiry sweep has
+    locked the row first, this waits for it and then finds the reservation expired
+    (ReservationNotHeld, a 409 on ``status``); if this comes first, the sweep skips the
+    locked row, and after commit no longer finds it due.
+    """
+    _check_expiry(expires_at)
+    updated = Reservation.objects.filter(pk=reservation.pk, status=ReservationStatus.HELD).update(
+        expires_at=expires_at
+    )
+    if not updated:
+        raise _not_held(reservation)
+    reservation.refresh_from_db()
+    return reservation
+
+
+@transaction.atomic
+def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Expire held reservations whose ``expires_at`` is before ``now``, at most ``limit``
+    of them (oldest first); returns their ids.
+
+    Locks the due reservations' rows with SKIP LOCKED: a row that another transaction
+    holds (a confirmation extending it, a release, a dispatch) is left for that
+    transaction, never waited for or fought over. Then each lot's ``reserved_kg`` drops by
+    its expired quantity, lot by lot in key order. Writes, in the transaction, one
+    ``stock.changed`` for the lots and one ``reservation.expired`` per reservation
+    (``reservation_id``, ``reference``, ``material_ids``: the orders app expires the order);
+    all are delivered after commit.
+    """
+    now = now or timezone.now()
+    due = list(
+        Reservation.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=ReservationStatus.HELD, expires_at__lt=now)
+        .order_by("pk")
+        .values_list("pk", "lot_id", "quantity_kg", "reference", "lot__material_id")[:limit]
+    )
+    if not due:
+        return []
+    ids = [pk for pk, *_rest in due]
+    Reservation.objects.filter(pk__in=ids).update(
+        status=ReservationStatus.EXPIRED, closed_at=timezone.now(), close_reason="expired"
+    )
+    per_lot: dict[int, Decimal] = defaultdict(Decimal)
+    for _pk, lot_id, quantity_kg, _reference, _material_id in due:
+        per_lot[lot_id] += quantity_kg
+    for lot_id in sorted(per_lot):
+        _unreserve(lot_id=lot_id, quantity_kg=per_lot[lot_id], on_hand_too=False)
+    event_emit(
+        topic="stock.changed",
+        payload={
+            "lot_ids": sorted(per_lot),
+            "material_ids": sorted({material_id for *_rest, material_id in due}),
+        },
+    )
+    for pk, _lot_id, _quantity_kg, reference, material_id in due:
+        event_emit(
+            topic="reservation.expired",
+            payload={"reservation_id": pk, "reference": reference, "material_ids": [material_id]},
+        )
+    return ids

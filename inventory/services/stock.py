@@ -1,0 +1,498 @@
+"""Every change of a lot's on-hand quantity: receipts, adjustments, moves, deliveries,
+dispatches and ownership transfers, with the admission rules they share.
+
+Each service runs in one transaction, changes quantities in the database (never
+read-modify-write in Python), writes the ledger rows of the change, and emits a
+``stock.changed`` outbox event delivered after commit.
+
+Lock order, to stay free of deadlocks: warehouses by primary key, then reservations, then
+lots by primary key. Inflows (a receipt, a positive adjustment, a move, a delivery, a
+transfer into another zone) lock the receiving warehouse so that capacity and segregation
+are checked against a stable picture of what it holds; outflows rely on a conditional
+UPDATE whose row count says whether the stock was there. A reservation is consumed by a
+conditional UPDATE (held → consumed) before its lot is touched, so a concurrent release,
+expiry or second dispatch finds it closed.
+"""
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from common.events import event_emit
+from common.exceptions import DomainError
+from inventory.exceptions import (
+    CapacityExceeded,
+    IncompatibleStorage,
+    InsufficientStock,
+    ReservationNotHeld,
+    ZoneNotPermitted,
+)
+from inventory.hazards import Separation, required_separation
+from inventory.models import (
+    Material,
+    MovementKind,
+    Reservation,
+    ReservationStatus,
+    StockLot,
+    StockMovement,
+    StorageZone,
+    Warehouse,
+)
+from inventory.selectors import zone_hazard_profiles, zone_occupancy_kg
+from inventory.units import MAX_QUANTITY_KG
+from parks.models import Enterprise
+
+
+def _positive(quantity_kg: Decimal, *, field: str = "quantity") -> Decimal:
+    if quantity_kg <= 0:
+        raise DomainError(_("Must be greater than zero."), field=field)
+    if quantity_kg > MAX_QUANTITY_KG:
+        raise DomainError(_("Must not exceed %s kg.") % MAX_QUANTITY_KG, field=field)
+    return quantity_kg
+
+
+def _lock_warehouses(*warehouse_ids: int) -> None:
+    list(
+        Warehouse.objects.select_for_update()
+        .filter(pk__in=sorted(set(warehouse_ids)))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def zone_may_store_for(*, zone: StorageZone, owner: Enterprise) -> bool:
+    """An enterprise stores in its own warehouses and in its park's shared ones."""
+    wh = zone.warehouse
+    if wh.owner_id is not None:
+        return wh.owner_id == owner.pk
+    return wh.park_id == owner.park_id
+
+
+def zone_check_admission(*, zone: StorageZone, material: Material, quantity_kg: Decimal) -> None:
+    """Raise unless ``quantity_kg`` of ``material`` may be added to ``zone`` now.
+
+    Checks the zone's licence (allowed classes), its free capacity and segregation against
+    what the warehouse holds: within the zone (codes X and 1), within the building (up to
+    code 2) and within the warehouse (pair rules). The caller holds the warehouse lock.
+    """
+    # The zone's licence and capacity are read again under that lock: the caller's zone
+    # may have been loaded before it, and zone_update changes them under the same lock.
+    allowed_classes, capacity_kg = (
+        StorageZone.objects.filter(pk=zone.pk).values_list("allowed_classes", "capacity_kg").get()
+    )
+    unlicensed = [c for c in material.classes if c not in (allowed_classes or [])]
+    if unlicensed:
+        raise IncompatibleStorage(
+            _("Zone %(zone)s is not licensed for class %(classes)s.")
+            % {"zone": zone, "classes": ", ".join(unlicensed)}
+        )
+    occupied = Decimal(zone_occupancy_kg(zone_id=zone.pk))
+    if occupied + quantity_kg > capacity_kg:
+        raise CapacityExceeded(
+            _("Zone %(zone)s has %(free)s kg free; %(asked)s kg asked.")
+            % {"zone": zone, "free": capacity_kg - occupied, "asked": quantity_kg}
+        )
+    incoming = material.hazard_profile
+    if not incoming.classes and not incoming.family:
+        return
+    zones = {
+        z.pk: z
+        for z in StorageZone.objects.filter(warehouse_id=zone.warehouse_id).only("pk", "building")
+    }
+    for zone_id, present in zone_hazard_profiles(zone_ids=list(zones)):
+        verdict = required_separation(incoming, present)
+        other = zones[zone_id]
+        if zone_id == zone.pk:
+            allowed = Separation.DISTANCE
+        elif other.building == zone.building:
+            allowed = Separation.ZONE
+        else:
+            allowed = Separation.BUILDING
+        if verdict.separation > allowed:
+            raise IncompatibleStorage(
+                _(
+                    "%(material)s may not be stored here: zone %(other)s holds %(present)s "
+                    "(%(rule)s)."
+                )
+                % {
+                    "material": material.name_en,
+                    "other": other.code,
+                    "present": present.label,
+                    "rule": verdict.rule,
+                }
+            )
+
+
+def _ledger(
+    *,
+    lot: StockLot,
+    quantity_kg: Decimal,
+    kind: str,
+    actor: Any,
+    reference: str = "",
+    note: str = "",
+) -> StockMovement:
+    return StockMovement.objects.create(
+        lot=lot, quantity_kg=quantity_kg, kind=kind, actor=actor, reference=reference, note=note
+    )
+
+
+def _emit_stock_changed(*lots: StockLot) -> None:
+    event_emit(
+        topic="stock.changed",
+        payload={
+            "lot_ids": [lot.pk for lot in lots],
+            "material_ids": sorted({lot.material_id for lot in lots}),
+        },
+    )
+
+
+@transaction.atomic
+def stock_receive(
+    *,
+    actor: Any,
+    owner: Enterprise,
+    material: Material,
+    zone: StorageZone,
+    quantity_kg: Decimal,
+    batch_no: str = "",
+    purity_pct: Decimal | None = None,
+    grade: str = "",
+    produced_on: date | None = None,
+    expires_on: date | None = None,
+    reference: str = "",
+    note: str = "",
+) -> StockLot:
+    """Receive stock into a new lot. Locks the zone's warehouse; writes a receipt."""
+    _positive(quantity_kg)
+    if not zone_may_store_for(zone=zone, owner=owner):
+        raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % zone)
+    if produced_on and expires_on and expires_on < produced_on:
+        raise DomainError(_("Expiry is before production."), field="expires_on")
+    _lock_warehouses(zone.warehouse_id)
+    zone_check_admission(zone=zone, material=material, quantity_kg=quantity_kg)
+    lot = StockLot.objects.create(
+        material=material,
+        owner=owner,
+        zone=zone,
+        on_hand_kg=quantity_kg,
+        batch_no=batch_no,
+        purity_pct=purity_pct,
+        grade=grade,
+        produced_on=produced_on,
+        expires_on=expires_on,
+    )
+    _ledger(
+        lot=lot,
+        quantity_kg=quantity_kg,
+        kind=MovementKind.RECEIPT,
+        actor=actor,
+        reference=reference,
+        note=note,
+    )
+    _emit_stock_changed(lot)
+    return lot
+
+
+@transaction.atomic
+def stock_adjust(*, actor: Any, lot: StockLot, delta_kg: Decimal, note: str = "") -> StockLot:
+    """Correct a lot's on-hand quantity by ``delta_kg`` (a count, a spill, a sample).
+
+    A decrease never takes the lot below what is reserved; an increase locks the warehouse
+    and checks the zone's capacity. Writes an adjustment.
+    """
+    if delta_kg == 0:
+        raise DomainError(_("Must not be zero."), field="delta")
+    if abs(delta_kg) > MAX_QUANTITY_KG:
+        raise DomainError(_("Must not exceed %s kg.") % MAX_QUANTITY_KG, field="delta")
+    if delta_kg > 0:
+        zone = lot.zone
+        _lock_warehouses(zone.warehouse_id)
+        zone_check_admission(zone=zone, material=lot.material, quantity_kg=delta_kg)
+    updated = StockLot.objects.filter(
+        pk=lot.pk, on_hand_kg__gte=F("reserved_kg") - delta_kg
+    ).update(on_hand_kg=F("on_hand_kg") + delta_kg)
+    if not updated:
+        raise InsufficientStock(
+            _("Lot %(lot)s has less unreserved stock than %(qty)s kg.")
+            % {"lot": lot.pk, "qty": -delta_kg},
+            field="delta",
+        )
+    _ledger(lot=lot, quantity_kg=delta_kg, kind=MovementKind.ADJUSTMENT, actor=actor, note=note)
+    lot.refresh_from_db()
+    _emit_stock_changed(lot)
+    return lot
+
+
+@transaction.atomic
+def stock_move(
+    *, actor: Any, lot: StockLot, to_zone: StorageZone, quantity_kg: Decimal, note: str = ""
+) -> StockLot:
+    """Move unreserved stock of a lot to another zone, into a lot of the same batch there.
+
+    Locks both warehouses (in key order), checks the target zone's licence, capacity and
+    segregation, takes the quantity off the source with a conditional update and writes a
+    move-out and a move-in. Returns the target lot.
+    """
+    _positive(quantity_kg)
+    if to_zone.pk == lot.zone_id:
+        raise DomainError(_("The lot is already in this zone."), field="to_zone")
+    if not zone_may_store_for(zone=to_zone, owner=lot.owner):
+        raise ZoneNotPermitted(
+            _("This enterprise may not store in zone %s.") % to_zone, field="to_zone"
+        )
+    _lock_warehouses(lot.zone.warehouse_id, to_zone.warehouse_id)
+    try:
+        zone_check_admission(zone=to_zone, material=lot.material, quantity_kg=quantity_kg)
+    except DomainError as exc:
+        exc.field = "to_zone"
+        raise
+    taken = StockLot.objects.filter(
+        pk=lot.pk, on_hand_kg__gte=F("reserved_kg") + quantity_kg
+    ).update(on_hand_kg=F("on_hand_kg") - quantity_kg)
+    if not taken:
+        raise InsufficientStock(
+            _("Lot %(lot)s has less unreserved stock than %(qty)s kg.")
+            % {"lot": lot.pk, "qty": quantity_kg}
+        )
+    same_batch = {
+        "material_id": lot.material_id,
+        "owner_id": lot.owner_id,
+        "zone": to_zone,
+        "batch_no": lot.batch_no,
+        "purity_pct": lot.purity_pct,
+        "grade": lot.grade,
+        "produced_on": lot.produced_on,
+        "expires_on": lot.expires_on,
+    }
+    target = StockLot.objects.filter(**same_batch).order_by("pk").first()
+    if target is None:
+        target = StockLot.objects.create(**same_batch)
+    StockLot.objects.filter(pk=target.pk).update(on_hand_kg=F("on_hand_kg") + quantity_kg)
+    reference = f"move:{lot.pk}->{target.pk}"
+    _ledger(
+        lot=lot,
+        quantity_kg=-quantity_kg,
+        kind=MovementKind.MOVE_OUT,
+        actor=actor,
+        reference=reference,
+        note=note,
+    )
+    _ledger(
+        lot=target,
+        quantity_kg=quantity_kg,
+        kind=MovementKind.MOVE_IN,
+        actor=actor,
+        reference=reference,
+        note=note,
+    )
+    lot.refresh_from_db()
+    target.refresh_from_db()
+    _emit_stock_changed(lot, target)
+    return target
+
+
+# --- Reservations consumed: dispatch and transfer; deliveries -----------------------------
+
+
+def _batch_of(lot: StockLot | None) -> dict[str, Any]:
+    """The batch details a lot made from ``lot`` inherits (none without one)."""
+    if lot is None:
+        return {}
+    return {
+        "batch_no": lot.batch_no,
+        "purity_pct": lot.purity_pct,
+        "grade": lot.grade,
+        "produced_on": lot.produced_on,
+        "expires_on": lot.expires_on,
+    }
+
+
+def _not_held(reservation: Reservation) -> ReservationNotHeld:
+    status = Reservation.objects.filter(pk=reservation.pk).values_list("status", flat=True).first()
+    return ReservationNotHeld(
+        _("Reservation %(id)s is %(status)s, no longer held.")
+        % {"id": reservation.pk, "status": status or _("gone")}
+    )
+
+
+def _close_held(reservation: Reservation, *, status: str, reason: str) -> None:
+    """Close a held reservation: one conditional UPDATE, which takes the reservation's row
+    lock. Raises ReservationNotHeld (409 on ``status``) if it was closed meanwhile; a
+    transaction holding the row (the sweep, a release) is waited for first."""
+    closed = Reservation.objects.filter(pk=reservation.pk, status=ReservationStatus.HELD).update(
+        status=status, closed_at=timezone.now(), close_reason=reason
+    )
+    if not closed:
+        raise _not_held(reservation)
+
+
+def _unreserve(*, lot_id: int, quantity_kg: Decimal, on_hand_too: bool) -> None:
+    """Take ``quantity_kg`` off a lot's reserved stock (and its stock on hand, for goods
+    leaving it) with one conditional UPDATE. The reservation was held, so the lot's reserved
+    stock covers it; if not, the ledger is broken and the transaction is refused."""
+    changes: dict[str, Any] = {"reserved_kg": F("reserved_kg") - quantity_kg}
+    if on_hand_too:
+        changes["on_hand_kg"] = F("on_hand_kg") - quantity_kg
+    updated = StockLot.objects.filter(
+        pk=lot_id, reserved_kg__gte=quantity_kg, on_hand_kg__gte=quantity_kg
+    ).update(**changes)
+    if not updated:
+        raise InsufficientStock(
+            _(
+                "Lot %(lot)s holds less reserved stock than %(qty)s kg: its ledger disagrees "
+                "with its reservations (see manage.py ledger_check)."
+            )
+            % {"lot": lot_id, "qty": quantity_kg}
+        )
+
+
+@transaction.atomic
+def stock_dispatch(*, actor: Any, reservation: Reservation) -> StockMovement:
+    """Ship a held reservation's goods: the reservation is consumed and its quantity leaves
+    the lot, on hand and reserved alike.
+
+    Locks the reservation's row (held → consumed, conditionally: a concurrent release,
+    expiry or dispatch of it makes this a 409 on ``status``), then the lot's (one
+    conditional UPDATE). Writes a dispatch of −quantity with the reservation's reference.
+    After commit: ``stock.changed``. ``reservation`` is refreshed in place.
+    """
+    _close_held(reservation, status=ReservationStatus.CONSUMED, reason="dispatched")
+    _unreserve(lot_id=reservation.lot_id, quantity_kg=reservation.quantity_kg, on_hand_too=True)
+    lot = StockLot.objects.get(pk=reservation.lot_id)
+    movement = _ledger(
+        lot=lot,
+        quantity_kg=-reservation.quantity_kg,
+        kind=MovementKind.DISPATCH,
+        actor=actor,
+        reference=reservation.reference,
+        note=f"reservation #{reservation.pk}",
+    )
+    _emit_stock_changed(lot)
+    reservation.refresh_from_db()
+    return movement
+
+
+@transaction.atomic
+def stock_deliver(
+    *,
+    actor: Any,
+    owner: Enterprise,
+    material: Material,
+    zone: StorageZone,
+    quantity_kg: Decimal,
+    source_lot: StockLot | None = None,
+    reference: str = "",
+) -> StockLot:
+    """Goods arriving for ``owner`` (bought elsewhere, dispatched from ``source_lot``) into a
+    new lot in ``zone``: the checks of a receipt (the owner may store there; the zone's
+    licence, capacity and segregation), a delivery in the ledger. Batch number, purity,
+    grade, production and expiry dates are those of ``source_lot`` when given.
+
+    Locks the zone's warehouse. After commit: ``stock.changed``.
+    """
+    _positive(quantity_kg)
+    if source_lot is not None and source_lot.material_id != material.pk:
+        raise DomainError(_("The source lot holds another material."), field="source_lot")
+    if not zone_may_store_for(zone=zone, owner=owner):
+        raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % zone)
+    _lock_warehouses(zone.warehouse_id)
+    zone_check_admission(zone=zone, material=material, quantity_kg=quantity_kg)
+    lot = StockLot.objects.create(
+        material=material, owner=owner, zone=zone, on_hand_kg=quantity_kg, **_batch_of(source_lot)
+    )
+    _ledger(
+        lot=lot,
+        quantity_kg=quantity_kg,
+        kind=MovementKind.DELIVERY,
+        actor=actor,
+        reference=reference,
+        note=f"from lot #{source_lot.pk}" if source_lot is not None else "",
+    )
+    _emit_stock_changed(lot)
+    return lot
+
+
+@transaction.atomic
+def stock_transfer(
+    *,
+    actor: Any,
+    reservation: Reservation,
+    new_owner: Enterprise,
+    zone: StorageZone | None = None,
+) -> StockLot:
+    """Change the owner of a held reservation's goods without their leaving the shared
+    (park-operated) warehouse they lie in: the reservation is consumed, its quantity leaves
+    the seller's lot (a transfer out) and makes a new lot of ``new_owner`` (a transfer in,
+    same batch details) in ``zone``: by default the source lot's zone, where capacity does
+    not change; another zone must be of the same warehouse and admit the goods (licence,
+    capacity, segregation). Refused on ``zone``: a warehouse an enterprise owns, a zone of
+    another warehouse, a new owner who may not store there.
+
+    Locks the warehouse, then the reservation (held → consumed; a 409 on ``status`` if it
+    was closed meanwhile), then the source lot. After commit: ``stock.changed`` for both
+    lots. ``reservation`` is refreshed in place. Returns the new lot.
+    """
+    source = StockLot.objects.select_related("zone__warehouse", "material").get(
+        pk=reservation.lot_id
+    )
+    warehouse = source.zone.warehouse
+    target_zone = zone if zone is not None else source.zone
+    if not warehouse.is_shared:
+        raise DomainError(
+            _(
+                "Goods change owner in place only in a park's shared warehouse; "
+                "warehouse %s belongs to an enterprise."
+            )
+            % warehouse.code,
+            field="zone",
+        )
+    if target_zone.warehouse_id != warehouse.pk:
+        raise DomainError(
+            _("Zone %(zone)s is not in warehouse %(warehouse)s, where the goods lie.")
+            % {"zone": target_zone, "warehouse": warehouse.code},
+            field="zone",
+        )
+    if new_owner.pk == source.owner_id:
+        raise DomainError(_("The goods already belong to this enterprise."), field="new_owner")
+    if not zone_may_store_for(zone=target_zone, owner=new_owner):
+        raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % target_zone)
+    quantity_kg = reservation.quantity_kg
+    _lock_warehouses(warehouse.pk)
+    if target_zone.pk != source.zone_id:
+        zone_check_admission(zone=target_zone, material=source.material, quantity_kg=quantity_kg)
+    _close_held(reservation, status=ReservationStatus.CONSUMED, reason="transferred")
+    _unreserve(lot_id=source.pk, quantity_kg=quantity_kg, on_hand_too=True)
+    target = StockLot.objects.create(
+        material_id=source.material_id,
+        owner=new_owner,
+        zone=target_zone,
+        on_hand_kg=quantity_kg,
+        **_batch_of(source),
+    )
+    reference = reservation.reference or f"transfer:{source.pk}->{target.pk}"
+    _ledger(
+        lot=source,
+        quantity_kg=-quantity_kg,
+        kind=MovementKind.TRANSFER_OUT,
+        actor=actor,
+        reference=reference,
+        note=f"reservation #{reservation.pk} to lot #{target.pk}",
+    )
+    _ledger(
+        lot=target,
+        quantity_kg=quantity_kg,
+        kind=MovementKind.TRANSFER_IN,
+        actor=actor,
+        reference=reference,
+        note=f"reservation #{reservation.pk} from lot #{source.pk}",
+    )
+    source.refresh_from_db()
+    _emit_stock_changed(source, target)
+    reservation.refresh_from_db()
+    return target
