@@ -56,6 +56,8 @@ def _fast_format(field: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any]
     when the field needs DRF's own path."""
     if type(field) in (serializers.IntegerField, serializers.CharField):
         return int if isinstance(field, serializers.IntegerField) else str
+    if type(field) is serializers.BooleanField:
+        return bool  # a model's bool; DRF's own path maps "true"/1 etc., which a column never is
     big_integer = getattr(serializers, "BigIntegerField", None)
     if big_integer is not None and type(field) is big_integer:
         as_text = getattr(field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING)

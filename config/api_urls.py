@@ -5,6 +5,7 @@ from rest_framework.routers import DefaultRouter
 from inventory.api import ROUTES as INVENTORY_ROUTES
 from marketplace.api import ROUTES as MARKETPLACE_ROUTES
 from matching.api import ROUTES as MATCHING_ROUTES
+from orders.api import ROUTES as ORDERS_ROUTES
 from parks.api import ROUTES as PARKS_ROUTES
 
 router = DefaultRouter()
@@ -13,6 +14,7 @@ for prefix, viewset, basename in (
     *INVENTORY_ROUTES,
     *MARKETPLACE_ROUTES,
     *MATCHING_ROUTES,
+    *ORDERS_ROUTES,
 ):
     router.register(prefix, viewset, basename=basename)
 

@@ -10,11 +10,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from common.events import event_emit
-from common.exceptions import DomainError
+from common.exceptions import Conflict, DomainError
 from common.services import refuse_unchangeable
 from inventory.exceptions import InsufficientStock
 from inventory.models import Material, StockLot, StorageZone
@@ -54,14 +55,23 @@ def _check_listing(listing: Listing) -> None:
         raise DomainError(_("Must not be before available_from."), field="available_until")
     if listing.lot.owner_id != listing.seller_id:
         raise DomainError(_("The lot belongs to another enterprise."), field="lot")
+    if listing.quantity_kg < listing.ordered_kg:
+        raise DomainError(
+            _("Orders already hold %(ordered)s kg of this listing.")
+            % {"ordered": listing.ordered_kg},
+            field="quantity",
+        )
 
 
 def _check_listing_stock(listing: Listing) -> None:
+    """What the listing still offers (beyond what orders hold, which the lot has reserved
+    already) must be unreserved in its lot."""
     lot = StockLot.objects.get(pk=listing.lot_id)
-    if listing.quantity_kg > lot.available_kg:
+    offered = listing.quantity_kg - listing.ordered_kg
+    if offered > lot.available_kg:
         raise InsufficientStock(
             _("The lot has %(available)s kg unreserved; %(asked)s kg offered.")
-            % {"available": lot.available_kg, "asked": listing.quantity_kg}
+            % {"available": lot.available_kg, "asked": offered}
         )
 
 
@@ -160,9 +170,66 @@ def listing_withdraw(*, actor: Any, listing: Listing) -> Listing:
     return listing
 
 
+# --- What orders hold of a listing or a need -------------------------------------------------
+#
+# Called by the orders' services inside their transactions. Each is one conditional UPDATE
+# (the row count says whether it fitted; the check constraints ordered_kg between 0 and
+# quantity_kg are the last guard) and emits ``listing.updated`` / ``need.updated``, so the
+# matching engine offers only what is left.
+
+
+def _order_quantity(quantity_kg: Decimal) -> Decimal:
+    if quantity_kg <= 0 or quantity_kg > MAX_QUANTITY_KG:
+        raise DomainError(_("Must be between 0.001 and %s kg.") % MAX_QUANTITY_KG, field="quantity")
+    return quantity_kg
+
+
+@transaction.atomic
+def listing_order(*, listing: Listing, quantity_kg: Decimal) -> Listing:
+    """Add ``quantity_kg`` to what orders hold of ``listing``; a Conflict on ``quantity``
+    if the listing does not offer that much more. Takes the listing's row lock (the UPDATE)."""
+    _order_quantity(quantity_kg)
+    changed = Listing.objects.filter(
+        pk=listing.pk, ordered_kg__lte=F("quantity_kg") - quantity_kg
+    ).update(ordered_kg=F("ordered_kg") + quantity_kg, updated_at=timezone.now())
+    listing.refresh_from_db(fields=["quantity_kg", "ordered_kg", "updated_at"])
+    if not changed:
+        raise Conflict(
+            _("The listing offers %(left)s kg more; %(asked)s kg asked.")
+            % {"left": listing.quantity_kg - listing.ordered_kg, "asked": quantity_kg},
+            field="quantity",
+        )
+    _emit_listing("listing.updated", listing)
+    return listing
+
+
+@transaction.atomic
+def listing_unorder(*, listing: Listing, quantity_kg: Decimal) -> Listing:
+    """Give back ``quantity_kg`` of what orders hold of ``listing`` (an order cancelled,
+    rejected or expired); never below zero (a Conflict on ``quantity``)."""
+    _order_quantity(quantity_kg)
+    changed = Listing.objects.filter(pk=listing.pk, ordered_kg__gte=quantity_kg).update(
+        ordered_kg=F("ordered_kg") - quantity_kg, updated_at=timezone.now()
+    )
+    listing.refresh_from_db(fields=["quantity_kg", "ordered_kg", "updated_at"])
+    if not changed:
+        raise Conflict(
+            _("Orders hold %(held)s kg of the listing; %(asked)s kg cannot be given back.")
+            % {"held": listing.ordered_kg, "asked": quantity_kg},
+            field="quantity",
+        )
+    _emit_listing("listing.updated", listing)
+    return listing
+
+
 def _check_need(need: Need, substitutes: list[Material]) -> None:
     if need.quantity_kg <= 0 or need.quantity_kg > MAX_QUANTITY_KG:
         raise DomainError(_("Must be between 0.001 and %s kg.") % MAX_QUANTITY_KG, field="quantity")
+    if need.quantity_kg < need.ordered_kg:
+        raise DomainError(
+            _("Orders already hold %(ordered)s kg of this need.") % {"ordered": need.ordered_kg},
+            field="quantity",
+        )
     if need.delivery_zone_id is None and (
         need.delivery_latitude is None or need.delivery_longitude is None
     ):
@@ -265,3 +332,40 @@ def need_reopen(*, actor: Any, need: Need) -> Need:
     return _need_transition(
         need=need, source=NeedStatus.CLOSED, target=NeedStatus.OPEN, topic="need.opened"
     )
+
+
+@transaction.atomic
+def need_order(*, need: Need, quantity_kg: Decimal) -> Need:
+    """Add ``quantity_kg`` to what orders hold of ``need``; a Conflict on ``quantity`` if the
+    need does not ask for that much more. Takes the need's row lock (the UPDATE)."""
+    _order_quantity(quantity_kg)
+    changed = Need.objects.filter(
+        pk=need.pk, ordered_kg__lte=F("quantity_kg") - quantity_kg
+    ).update(ordered_kg=F("ordered_kg") + quantity_kg, updated_at=timezone.now())
+    need.refresh_from_db(fields=["quantity_kg", "ordered_kg", "updated_at"])
+    if not changed:
+        raise Conflict(
+            _("The need asks for %(left)s kg more; %(asked)s kg ordered.")
+            % {"left": need.quantity_kg - need.ordered_kg, "asked": quantity_kg},
+            field="quantity",
+        )
+    _emit_need("need.updated", need, list(need.substitutes.values_list("pk", flat=True)))
+    return need
+
+
+@transaction.atomic
+def need_unorder(*, need: Need, quantity_kg: Decimal) -> Need:
+    """Give back ``quantity_kg`` of what orders hold of ``need``; never below zero."""
+    _order_quantity(quantity_kg)
+    changed = Need.objects.filter(pk=need.pk, ordered_kg__gte=quantity_kg).update(
+        ordered_kg=F("ordered_kg") - quantity_kg, updated_at=timezone.now()
+    )
+    need.refresh_from_db(fields=["quantity_kg", "ordered_kg", "updated_at"])
+    if not changed:
+        raise Conflict(
+            _("Orders hold %(held)s kg of the need; %(asked)s kg cannot be given back.")
+            % {"held": need.ordered_kg, "asked": quantity_kg},
+            field="quantity",
+        )
+    _emit_need("need.updated", need, list(need.substitutes.values_list("pk", flat=True)))
+    return need

@@ -12,6 +12,7 @@ from common.identifiers import cas_check_digit, uscc_check_char
 from inventory.models import Material, StockLot, StorageZone, Warehouse
 from marketplace.models import Listing, Need
 from matching.models import Match, MatchRun
+from orders.models import Order
 from parks.models import Enterprise, Membership, Park, ParkRole
 
 
@@ -196,3 +197,27 @@ class MatchFactory(factory.django.DjangoModelFactory[Match]):
     explanation = "Same material, 12.5 km away, within the buyer's price."
     explanation_zh = "同一物料，距离 12.5 公里，价格在买方上限以内。"
     inputs_hash = factory.Sequence(lambda n: f"{n:064x}")
+
+
+class OrderFactory(factory.django.DjangoModelFactory[Order]):
+    """An order row written directly, in the status asked for, without its reservation or
+    the listing's ``ordered_kg`` (rows to read, list or refuse). Orders that go through
+    their steps are made by ``orders.services`` (``order_place``, ``order_from_match``)."""
+
+    class Meta:
+        model = Order
+
+    listing = factory.SubFactory(ListingFactory, status="published")
+    seller = factory.LazyAttribute(lambda o: o.listing.seller)
+    buyer = factory.SubFactory(EnterpriseFactory)
+    material = factory.LazyAttribute(lambda o: o.listing.material)
+    lot = factory.LazyAttribute(lambda o: o.listing.lot)
+    status = "reserved"
+    quantity_kg = Decimal("10")
+    price_per_t = factory.LazyAttribute(lambda o: o.listing.price_per_t)
+    transport_per_t = Decimal("0")
+    total_yuan = factory.LazyAttribute(
+        lambda o: ((o.price_per_t + o.transport_per_t) * o.quantity_kg / 1000).quantize(
+            Decimal("0.01")
+        )
+    )

@@ -23,7 +23,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.api_urls import router
-from marketplace.services import listing_create, need_create
+from inventory.services import stock_reserve
+from marketplace.services import listing_create, listing_publish, need_create
+from orders.services import order_from_match
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +71,27 @@ def _match(world: dict[str, Any], receive: Any) -> Any:
     return f.MatchFactory.create(listing=listing, need=need, quantity_kg=Decimal(5))
 
 
+def _order(world: dict[str, Any], receive: Any) -> Any:
+    """A reserved order in which a1 (park A) sells to b (park B), from an agreed match."""
+    match = _match(world, receive)
+    listing_publish(actor=None, listing=match.listing)
+    type(match)._default_manager.filter(pk=match.pk).update(status="agreed")
+    match.refresh_from_db()
+    return order_from_match(actor=world["users"]["park_b_admin"], match=match)
+
+
+def _reservation(world: dict[str, Any], receive: Any) -> Any:
+    """Stock of a1 (park A) held for b (park B): a2 and park C take no part."""
+    return stock_reserve(
+        actor=None,
+        lot=_lot(world, receive),
+        holder=world["enterprises"]["b"],
+        quantity_kg=Decimal(5),
+        expires_at=None,
+        reference="order:1",
+    )
+
+
 # Routes whose objects belong to one enterprise (a draft listing is private too).
 PRIVATE_OBJECTS: dict[str, Maker] = {
     "warehouse": lambda world, receive: world["zones"]["a1"].warehouse,
@@ -78,6 +101,8 @@ PRIVATE_OBJECTS: dict[str, Maker] = {
     "listing": _listing,
     "need": _need,
     "match": _match,
+    "reservation": _reservation,
+    "order": _order,
 }
 # Directories every user reads; only writes are restricted.
 PUBLIC_ROUTES: dict[str, Maker] = {

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "inventory",
     "marketplace",
     "matching",
+    "orders",
 ]
 
 MIDDLEWARE = [
@@ -168,7 +169,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's AutoSchema, plus the Idempotency-Key header on POST operations.
+    "DEFAULT_SCHEMA_CLASS": "common.idempotency.IdempotentAutoSchema",
     "EXCEPTION_HANDLER": "common.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
@@ -182,7 +184,16 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # An order's status appears in two components (the order and its detail with steps).
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
 }
+# Idempotency-Key on POSTs (docs/architecture.md, "Idempotency"): how long a key and its
+# stored response are kept, and after how long a claim whose request never finished (the
+# process was killed) may be taken over. The timeout must exceed the longest request.
+IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=24)
+IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS = env.int(
+    "IDEMPOTENCY_IN_FLIGHT_TIMEOUT_SECONDS", default=300
+)
 REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Bearer",
     "TOKEN_TTL": timedelta(days=env.int("API_TOKEN_TTL_DAYS", default=365)),
@@ -206,7 +217,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {"task": "common.tasks.outbox_sweep", "schedule": 60.0},
+    "idempotency-purge": {"task": "common.tasks.idempotency_purge", "schedule": 3600.0},
     "matching-sweep": {"task": "matching.tasks.matching_sweep", "schedule": 60.0},
+    "reservations-expire": {"task": "inventory.tasks.reservations_expire", "schedule": 60.0},
     "matching-full": {
         "task": "matching.tasks.matching_full",
         "schedule": env.float("MATCHING_FULL_EVERY_SECONDS", default=3600.0),
@@ -225,6 +238,9 @@ MATCHING_PENDING_SWEEP_SECONDS = env.float("MATCHING_PENDING_SWEEP_SECONDS", def
 MATCHING_CHUNK_MATERIALS = env.int("MATCHING_CHUNK_MATERIALS", default=25)
 MATCHING_RUN_STALE_SECONDS = env.int("MATCHING_RUN_STALE_SECONDS", default=1800)
 MATCHING_MOQ_TIME_LIMIT_SECONDS = env.float("MATCHING_MOQ_TIME_LIMIT_SECONDS", default=2.0)
+# Orders (docs/architecture.md, "Orders"): how long a new order's reservation holds the
+# seller's stock unless the seller confirms it.
+ORDER_HOLD_MINUTES = env.int("ORDER_HOLD_MINUTES", default=120)
 
 # --- Security (production) --------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

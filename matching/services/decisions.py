@@ -77,13 +77,15 @@ def _check_quantity(*, match: Match, listing: Listing, lot: StockLot, need: Need
     )
     demand = _committed(others.filter(need_id=need.pk), need=Q())
     quantity = match.quantity_kg
-    if supply["listing"] + quantity > listing.quantity_kg:
+    # What orders hold is no longer offered (and the lot has it reserved already).
+    offered = listing.quantity_kg - listing.ordered_kg
+    if supply["listing"] + quantity > offered:
         raise QuantityExceeded(
             _(
                 "The listing offers %(offered)s kg and %(committed)s kg of it are already "
                 "committed; %(quantity)s kg more do not fit."
             )
-            % {"offered": listing.quantity_kg, "committed": supply["listing"], "quantity": quantity}
+            % {"offered": offered, "committed": supply["listing"], "quantity": quantity}
         )
     available = lot.on_hand_kg - lot.reserved_kg
     if supply["lot"] + quantity > available:
@@ -94,13 +96,17 @@ def _check_quantity(*, match: Match, listing: Listing, lot: StockLot, need: Need
             )
             % {"available": available, "committed": supply["lot"], "quantity": quantity}
         )
-    if demand["need"] + quantity > need.quantity_kg:
+    if demand["need"] + quantity > need.quantity_kg - need.ordered_kg:
         raise QuantityExceeded(
             _(
                 "The need asks for %(needed)s kg and %(committed)s kg of it are already "
                 "committed; %(quantity)s kg more would exceed it."
             )
-            % {"needed": need.quantity_kg, "committed": demand["need"], "quantity": quantity}
+            % {
+                "needed": need.quantity_kg - need.ordered_kg,
+                "committed": demand["need"],
+                "quantity": quantity,
+            }
         )
 
 

@@ -1,0 +1,565 @@
+"""Every write of orders: creation (from an agreed match, or directly on a listing) and each
+step of the state machine, one transaction each.
+
+Creating an order holds its quantity three ways in the same transaction: the listing's
+``ordered_kg`` (``marketplace.services.listing_order``), a reservation on the seller's lot
+(``inventory.services.stock_reserve``, expiring after ``ORDER_HOLD_MINUTES``) and, for a
+match, the need's ``ordered_kg``. Locks are taken in one order everywhere, the order the
+matching decisions take too: (the match,) the listing, the lot, the need. A step locks the
+order row first (``SELECT ... FOR NO KEY UPDATE``), checks the status, calls the inventory
+service that moves the stock, and changes the status with a conditional UPDATE; two
+concurrent steps of one order are serialised and the second sees the first's status.
+
+Every step writes an OrderTransition (who, when, from, to, why) and an outbox event
+``order.<new status>`` with ``{"order_id", "material_ids"}``, delivered after commit.
+Quantities are never touched here: the inventory services write the ledger.
+
+Who may take each step is the table ``STEPS``: the side of the deal (seller or buyer) and
+the enterprise roles of that side. Anyone who does not act for one of the two parties is
+refused (a superuser too: an order binds an enterprise).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from common.events import event_emit
+from common.exceptions import Conflict, DomainError, NotPermitted
+from common.tenancy import Scope, resolve_scope
+from inventory.exceptions import InsufficientStock, ReservationNotHeld
+from inventory.models import ReservationStatus, StockLot, StorageZone
+from inventory.services import (
+    reservation_hold,
+    reservation_release,
+    stock_deliver,
+    stock_dispatch,
+    stock_reserve,
+    stock_transfer,
+)
+from inventory.units import MAX_QUANTITY_KG
+from marketplace.models import Listing, ListingStatus, Need, NeedStatus
+from marketplace.selectors import listing_visibility_q
+from marketplace.services import listing_order, listing_unorder, need_order, need_unorder
+from matching.models import COMMITTED, Match, MatchStatus
+from orders.exceptions import InvalidTransition
+from orders.models import Order, OrderStatus, OrderTransition
+from parks.models import EnterpriseRole
+
+SELLER, BUYER = "seller", "buyer"
+# Enterprise roles that commit their enterprise (as for listings, needs and matches).
+TRADERS = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.TRADER})
+# Enterprise roles that move stock.
+KEEPERS = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.WAREHOUSE_KEEPER})
+REASON_MAX_LENGTH = 500
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Step:
+    """A step of the state machine: from which statuses to which, taken by which side."""
+
+    sources: tuple[str, ...]
+    target: str
+    side: str
+    roles: frozenset[str]
+    refused_side: Promise | str  # the message for the other side of the deal
+
+
+STEPS: dict[str, Step] = {
+    "confirm": Step(
+        (OrderStatus.RESERVED,),
+        OrderStatus.CONFIRMED,
+        SELLER,
+        TRADERS,
+        gettext_lazy("Only the seller confirms an order."),
+    ),
+    "reject": Step(
+        (OrderStatus.RESERVED,),
+        OrderStatus.REJECTED,
+        SELLER,
+        TRADERS,
+        gettext_lazy("Only the seller rejects an order."),
+    ),
+    "cancel": Step(
+        (OrderStatus.RESERVED, OrderStatus.CONFIRMED),
+        OrderStatus.CANCELLED,
+        BUYER,
+        TRADERS,
+        gettext_lazy("Only the buyer cancels an order."),
+    ),
+    "dispatch": Step(
+        (OrderStatus.CONFIRMED,),
+        OrderStatus.DISPATCHED,
+        SELLER,
+        KEEPERS,
+        gettext_lazy("Only the seller dispatches an order."),
+    ),
+    "receive": Step(
+        (OrderStatus.DISPATCHED,),
+        OrderStatus.RECEIVED,
+        BUYER,
+        KEEPERS,
+        gettext_lazy("Only the buyer receives an order."),
+    ),
+    "transfer": Step(
+        (OrderStatus.CONFIRMED,),
+        OrderStatus.RECEIVED,
+        BUYER,
+        KEEPERS,
+        gettext_lazy("Only the buyer takes over the goods of an order."),
+    ),
+    "complete": Step(
+        (OrderStatus.RECEIVED,),
+        OrderStatus.COMPLETED,
+        BUYER,
+        TRADERS,
+        gettext_lazy("Only the buyer completes an order."),
+    ),
+}
+# The system's step when the reservation runs out (orders.handlers); nobody takes it.
+EXPIRE = Step((OrderStatus.RESERVED,), OrderStatus.EXPIRED, "system", frozenset(), "")
+
+
+# --- Who may act ------------------------------------------------------------------------
+
+
+def order_side(*, actor: Any, order: Order, scope: Scope | None = None) -> str:
+    """``"seller"`` or ``"buyer"``: the side ``actor``'s enterprise takes in ``order``;
+    NotPermitted for anyone who acts for neither party."""
+    enterprise_id = (scope or resolve_scope(actor)).enterprise_id
+    if enterprise_id is None or enterprise_id not in (order.seller_id, order.buyer_id):
+        raise NotPermitted(_("Only the seller or the buyer acts on an order."))
+    return SELLER if enterprise_id == order.seller_id else BUYER
+
+
+def _check_actor(*, actor: Any, order: Order, action: str) -> None:
+    """Raise NotPermitted unless ``actor`` acts for the side that takes ``action``, with
+    one of the roles that take it."""
+    step = STEPS[action]
+    scope = resolve_scope(actor)
+    if order_side(actor=actor, order=order, scope=scope) != step.side:
+        raise NotPermitted(str(step.refused_side))
+    if not scope.has_role(*step.roles):
+        raise NotPermitted(_("Your role may not take this step of an order."))
+
+
+def _buyer_scope(actor: Any) -> Scope:
+    """The scope of an enterprise's admin or trader placing an order for it."""
+    scope = resolve_scope(actor)
+    if scope.enterprise is None:
+        raise NotPermitted(_("Orders are placed by an enterprise's staff."))
+    if not scope.has_role(*TRADERS):
+        raise NotPermitted(_("Your role may not place orders."))
+    return scope
+
+
+def _clean_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if len(reason) > REASON_MAX_LENGTH:
+        raise DomainError(
+            _("At most %(max)d characters.") % {"max": REASON_MAX_LENGTH}, field="reason"
+        )
+    return reason
+
+
+# --- Transitions ------------------------------------------------------------------------
+
+
+def _emit(order: Order) -> None:
+    event_emit(
+        topic=f"order.{order.status}",
+        payload={"order_id": order.pk, "material_ids": [order.material_id]},
+    )
+
+
+def _record(*, order: Order, from_status: str, actor: Any, reason: str = "") -> None:
+    OrderTransition.objects.create(
+        order=order, from_status=from_status, to_status=order.status, actor=actor, reason=reason
+    )
+    _emit(order)
+
+
+def _lock(order: Order, step: Step) -> Order:
+    """The order's row, locked, in a status ``step`` starts from (else 409 on status)."""
+    current = (
+        Order.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("reservation", "lot__zone__warehouse", "listing", "need")
+        .get(pk=order.pk)
+    )
+    if current.status not in step.sources:
+        raise InvalidTransition(
+            _("The order is %(status)s; it cannot become %(target)s.")
+            % {
+                "status": current.get_status_display(),
+                "target": OrderStatus(step.target).label,
+            }
+        )
+    return current
+
+
+def _advance(*, order: Order, step: Step, actor: Any, reason: str = "", **changes: Any) -> Order:
+    """Move the locked ``order`` to ``step.target`` with ``changes``; record and emit."""
+    source = order.status
+    changed = Order.objects.filter(pk=order.pk, status__in=step.sources).update(
+        status=step.target, updated_at=timezone.now(), **changes
+    )
+    if not changed:  # cannot happen under the row lock; the conditional UPDATE says so anyway
+        raise InvalidTransition(_("The order changed meanwhile."))
+    order.refresh_from_db()
+    _record(order=order, from_status=source, actor=actor, reason=reason)
+    return order
+
+
+def _give_back(*, actor: Any, order: Order, release: bool) -> None:
+    """What a cancelled, rejected or expired order held: the listing's and the need's
+    ``ordered_kg`` and (unless it already ran out) the reservation. Listing, lot, need:
+    the lock order of creation."""
+    listing_unorder(listing=order.listing, quantity_kg=order.quantity_kg)
+    reservation = order.reservation
+    if release and reservation is not None:
+        try:
+            reservation_release(actor=actor, reservation=reservation, reason=order.reference)
+        except ReservationNotHeld:
+            # The hold ran out and the sweep released the stock before this step: nothing
+            # is reserved any more (the expiry event will find the order closed).
+            reservation.refresh_from_db(fields=["status"])
+            if reservation.status != ReservationStatus.EXPIRED:
+                raise
+    if order.need is not None:
+        need_unorder(need=order.need, quantity_kg=order.quantity_kg)
+
+
+@transaction.atomic
+def order_confirm(*, actor: Any, order: Order, reason: str = "") -> Order:
+    """The seller confirms a reserved order: the reservation is held until dispatch.
+
+    Refused once the hold time has passed (the order is about to expire)."""
+    _check_actor(actor=actor, order=order, action="confirm")
+    reason = _clean_reason(reason)
+    step = STEPS["confirm"]
+    current = _lock(order, step)
+    if current.hold_until is not None and current.hold_until <= timezone.now():
+        raise InvalidTransition(_("The reservation has run out; the order expires."))
+    assert current.reservation is not None
+    reservation_hold(actor=actor, reservation=current.reservation, expires_at=None)
+    return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
+
+
+@transaction.atomic
+def order_reject(*, actor: Any, order: Order, reason: str = "") -> Order:
+    """The seller rejects a reserved order; what it held is given back."""
+    _check_actor(actor=actor, order=order, action="reject")
+    reason = _clean_reason(reason)
+    step = STEPS["reject"]
+    current = _lock(order, step)
+    _give_back(actor=actor, order=current, release=True)
+    return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
+
+
+@transaction.atomic
+def order_cancel(*, actor: Any, order: Order, reason: str = "") -> Order:
+    """The buyer cancels a reserved or confirmed order; what it held is given back."""
+    _check_actor(actor=actor, order=order, action="cancel")
+    reason = _clean_reason(reason)
+    step = STEPS["cancel"]
+    current = _lock(order, step)
+    _give_back(actor=actor, order=current, release=True)
+    return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
+
+
+@transaction.atomic
+def order_dispatch(*, actor: Any, order: Order) -> Order:
+    """The seller's warehouse dispatches a confirmed order: the stock leaves the seller's
+    lot (``stock_dispatch`` consumes the reservation and writes the DISPATCH movement)."""
+    _check_actor(actor=actor, order=order, action="dispatch")
+    step = STEPS["dispatch"]
+    current = _lock(order, step)
+    assert current.reservation is not None
+    stock_dispatch(actor=actor, reservation=current.reservation)
+    return _advance(order=current, step=step, actor=actor)
+
+
+@transaction.atomic
+def order_receive(*, actor: Any, order: Order, zone: StorageZone) -> Order:
+    """The buyer's warehouse receives a dispatched order into ``zone``: a new lot of the
+    buyer's (``stock_deliver``: the zone must be one the buyer stores in, its licence,
+    free capacity and segregation are checked under the warehouse lock). A refusal names
+    ``zone`` and changes nothing."""
+    _check_actor(actor=actor, order=order, action="receive")
+    step = STEPS["receive"]
+    current = _lock(order, step)
+    buyer_lot = stock_deliver(
+        actor=actor,
+        owner=current.buyer,
+        material=current.material,
+        zone=zone,
+        quantity_kg=current.quantity_kg,
+        source_lot=current.lot,
+        reference=current.reference,
+    )
+    return _advance(order=current, step=step, actor=actor, delivery_zone=zone, buyer_lot=buyer_lot)
+
+
+@transaction.atomic
+def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None) -> Order:
+    """The buyer's warehouse takes over a confirmed order in the park's shared warehouse
+    (共享仓) where the seller's lot lies: the owner changes without the goods leaving
+    (``stock_transfer``), in the same zone or in ``zone``, another zone of that warehouse
+    (its licence, capacity and segregation checked). Confirmed → received in one step."""
+    _check_actor(actor=actor, order=order, action="transfer")
+    step = STEPS["transfer"]
+    current = _lock(order, step)
+    warehouse = current.lot.zone.warehouse
+    if not warehouse.is_shared or warehouse.park_id != current.buyer.park_id:
+        raise Conflict(
+            _(
+                "The seller's lot is not in a shared warehouse of the buyer's park; "
+                "dispatch and receive the order instead."
+            ),
+            field="lot",
+        )
+    if zone is not None and zone.warehouse_id != warehouse.pk:
+        raise DomainError(
+            _("Choose a zone of warehouse %(warehouse)s, where the goods are.")
+            % {"warehouse": warehouse.code},
+            field="zone",
+        )
+    assert current.reservation is not None
+    buyer_lot = stock_transfer(
+        actor=actor, reservation=current.reservation, new_owner=current.buyer, zone=zone
+    )
+    return _advance(
+        order=current,
+        step=step,
+        actor=actor,
+        delivery_zone_id=buyer_lot.zone_id,
+        buyer_lot=buyer_lot,
+        shared_transfer=True,
+    )
+
+
+@transaction.atomic
+def order_complete(*, actor: Any, order: Order) -> Order:
+    """The buyer completes a received order."""
+    _check_actor(actor=actor, order=order, action="complete")
+    step = STEPS["complete"]
+    current = _lock(order, step)
+    return _advance(order=current, step=step, actor=actor)
+
+
+@transaction.atomic
+def order_expire(*, reservation_id: int) -> Order | None:
+    """The system expires the reserved order whose reservation ran out (the inventory's
+    sweep has already released the stock): the listing and the need get their quantity
+    back. Idempotent: an order no longer reserved, or no order at all, is left alone
+    (None), so a redelivered ``reservation.expired`` event changes nothing."""
+    order = (
+        Order.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("listing", "need")
+        .filter(reservation_id=reservation_id)
+        .first()
+    )
+    if order is None or order.status not in EXPIRE.sources:
+        return None
+    _give_back(actor=None, order=order, release=False)
+    return _advance(
+        order=order,
+        step=EXPIRE,
+        actor=None,
+        reason=_("The reservation ran out before the seller confirmed."),
+        hold_until=None,
+    )
+
+
+# --- Creation ---------------------------------------------------------------------------
+
+
+def _hold_until() -> datetime:
+    return timezone.now() + timedelta(minutes=settings.ORDER_HOLD_MINUTES)
+
+
+def _committed_kg(matches: Any) -> Decimal:
+    """Kilograms that accepted and agreed matches (not yet orders) hold."""
+    total = matches.filter(status__in=COMMITTED).aggregate(total=Sum("quantity_kg"))["total"]
+    return Decimal(total or 0)
+
+
+def _create(
+    *,
+    actor: Any,
+    listing: Listing,
+    need: Need | None,
+    match: Match | None,
+    buyer_id: int,
+    quantity_kg: Decimal,
+    price_per_t: Decimal,
+    transport_per_t: Decimal,
+    total_yuan: Decimal,
+) -> Order:
+    """Insert the order and hold its quantity: the listing's ordered_kg, a reservation on
+    the lot (for the buyer, naming the order), the need's ordered_kg. Listing, lot, need:
+    the lock order of the matching decisions."""
+    hold_until = _hold_until()
+    order = Order.objects.create(
+        seller_id=listing.seller_id,
+        buyer_id=buyer_id,
+        listing=listing,
+        need=need,
+        match=match,
+        material_id=listing.material_id,
+        lot_id=listing.lot_id,
+        quantity_kg=quantity_kg,
+        price_per_t=price_per_t,
+        transport_per_t=transport_per_t,
+        total_yuan=total_yuan,
+        hold_until=hold_until,
+        created_by=actor,
+    )
+    listing_order(listing=listing, quantity_kg=quantity_kg)
+    reservation = stock_reserve(
+        actor=actor,
+        lot=order.lot,
+        holder=order.buyer,
+        quantity_kg=quantity_kg,
+        expires_at=hold_until,
+        reference=order.reference,
+    )
+    if need is not None:
+        need_order(need=need, quantity_kg=quantity_kg)
+    Order.objects.filter(pk=order.pk).update(reservation=reservation)
+    order.reservation = reservation
+    _record(order=order, from_status="", actor=actor)
+    return order
+
+
+@transaction.atomic
+def order_from_match(*, actor: Any, match: Match) -> Order:
+    """Turn an agreed match into a reserved order, at the match's quantity and prices
+    (delivered cost: price and transport). The seller's or the buyer's admin or trader
+    asks; the match becomes ``ordered`` by a conditional UPDATE taken first, so a second
+    order of one match waits and is refused (409 on ``match``); the one-to-one key is the
+    last guard. The listing must still be published and the need open. Emits
+    ``match.ordered`` and ``order.reserved`` (and the listing's and need's ``*.updated``),
+    delivered after commit."""
+    scope = resolve_scope(actor)
+    if scope.enterprise_id is None or scope.enterprise_id not in (match.seller_id, match.buyer_id):
+        raise NotPermitted(_("Only the seller or the buyer orders an agreed match."))
+    if not scope.has_role(*TRADERS):
+        raise NotPermitted(_("Your role may not place orders."))
+    changed = Match.objects.filter(pk=match.pk, status=MatchStatus.AGREED).update(
+        status=MatchStatus.ORDERED
+    )
+    current = Match.objects.select_related("listing", "need").get(pk=match.pk)
+    if not changed:
+        if current.status == MatchStatus.ORDERED:
+            raise Conflict(_("This match has already become an order."), field="match")
+        raise Conflict(
+            _("The match is %(status)s; only an agreed match becomes an order.")
+            % {"status": current.get_status_display()},
+            field="match",
+        )
+    listing, need = current.listing, current.need
+    if listing.status != ListingStatus.PUBLISHED:
+        raise Conflict(_("The listing is no longer published."), field="listing")
+    if need.status != NeedStatus.OPEN:
+        raise Conflict(_("The need is no longer open."), field="need")
+    order = _create(
+        actor=actor,
+        listing=listing,
+        need=need,
+        match=current,
+        buyer_id=current.buyer_id,
+        quantity_kg=current.quantity_kg,
+        price_per_t=current.price_per_t,
+        transport_per_t=current.transport_per_t,
+        total_yuan=current.total_yuan,
+    )
+    event_emit(
+        topic="match.ordered",
+        payload={
+            "match_id": current.pk,
+            "material_ids": [current.material_id],
+            "order_id": order.pk,
+        },
+    )
+    return order
+
+
+@transaction.atomic
+def order_place(*, actor: Any, listing: Listing, quantity_kg: Decimal) -> Order:
+    """A direct order (no match) by the buyer's admin or trader on a published listing
+    visible to the buyer's park, not its own.
+
+    Locks the listing and its lot (the matching decisions' order), so the listing's
+    remaining offer — its quantity less what orders and accepted or agreed matches hold —
+    and the lot's unreserved stock less what matches on its listings hold are read stable.
+    The quantity must be at least the listing's minimum order (the whole remainder when
+    less than that is left) and at most the remaining offer (409 on ``quantity``).
+
+    Priced at the listing's price with no transport: a direct order has no delivery point
+    until the buyer chooses the zone at receipt, so carriage is the parties' own
+    arrangement (an order from a match carries the match's transport cost).
+    """
+    scope = _buyer_scope(actor)
+    assert scope.enterprise is not None
+    buyer = scope.enterprise
+    if quantity_kg <= 0 or quantity_kg > MAX_QUANTITY_KG:
+        raise DomainError(_("Must be between 0.001 and %s kg.") % MAX_QUANTITY_KG, field="quantity")
+    listing = Listing.objects.select_for_update(of=("self",), no_key=True).get(pk=listing.pk)
+    if listing.seller_id == buyer.pk:
+        raise DomainError(_("An enterprise does not order from its own listing."), field="listing")
+    if listing.status != ListingStatus.PUBLISHED:
+        raise Conflict(_("The listing is not published."), field="listing")
+    if not Listing.objects.filter(listing_visibility_q(scope=scope), pk=listing.pk).exists():
+        raise NotPermitted(_("The listing is not offered to your park."), field="listing")
+    if listing.available_until is not None and listing.available_until < timezone.localdate():
+        raise Conflict(_("The listing's availability window has ended."), field="listing")
+    lot = StockLot.objects.select_for_update(of=("self",), no_key=True).get(pk=listing.lot_id)
+
+    committed = _committed_kg(Match.objects.filter(listing_id=listing.pk))
+    remaining = listing.quantity_kg - listing.ordered_kg - committed
+    if remaining <= 0:
+        raise Conflict(_("Nothing of this listing is left to order."), field="quantity")
+    if quantity_kg > remaining:
+        raise Conflict(
+            _("The listing has %(left)s kg left to order; %(asked)s kg asked.")
+            % {"left": remaining, "asked": quantity_kg},
+            field="quantity",
+        )
+    if quantity_kg < listing.min_order_kg and quantity_kg != remaining:
+        message = (
+            _("Order at least the minimum of %(min)s kg.")
+            if remaining >= listing.min_order_kg
+            else _("Less than the minimum order is left: order all %(left)s kg.")
+        )
+        raise DomainError(
+            message % {"min": listing.min_order_kg, "left": remaining}, field="quantity"
+        )
+    lot_committed = _committed_kg(Match.objects.filter(listing__lot_id=lot.pk))
+    lot_free = lot.on_hand_kg - lot.reserved_kg - lot_committed
+    if quantity_kg > lot_free:
+        raise InsufficientStock(
+            _("The lot has %(free)s kg unreserved and not promised; %(asked)s kg asked.")
+            % {"free": max(lot_free, Decimal(0)), "asked": quantity_kg}
+        )
+    price = listing.price_per_t
+    return _create(
+        actor=actor,
+        listing=listing,
+        need=None,
+        match=None,
+        buyer_id=buyer.pk,
+        quantity_kg=quantity_kg,
+        price_per_t=price,
+        transport_per_t=Decimal(0),
+        total_yuan=(price * quantity_kg / 1000).quantize(CENT, rounding=ROUND_HALF_UP),
+    )

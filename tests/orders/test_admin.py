@@ -1,0 +1,216 @@
+"""The admin of orders: rows per role, read-only pages with the steps inline, the steps as
+admin actions through the services (refusals reported per row), receiving into a zone
+chosen on an intermediate page, constant queries."""
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from orders.models import Order, OrderStatus, OrderTransition
+from tests import factories as f
+from tests.orders.conftest import World, order_in, place
+
+pytestmark = pytest.mark.django_db
+
+CHANGELIST = reverse("admin:orders_order_changelist")
+STEPS = reverse("admin:orders_ordertransition_changelist")
+
+
+@pytest.fixture
+def staff(deal: World) -> World:
+    users = [*deal["users"].values(), *deal["sellers"].values(), *deal["buyers"].values()]
+    for user in users:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    return deal
+
+
+def client_of(deal: World, who: str) -> Client:
+    side, _, role = who.partition(".")
+    user = deal[f"{side}s"][role] if side in ("seller", "buyer") else deal["users"][who]
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def changelist_pks(client: Client, url: str = CHANGELIST) -> set[int]:
+    response = client.get(url)
+    assert response.status_code == 200
+    return {obj.pk for obj in response.context["cl"].result_list}
+
+
+def action_names(client: Client) -> set[str]:
+    form = client.get(CHANGELIST).context["action_form"]
+    return set() if form is None else {name for name, _ in form.fields["action"].choices if name}
+
+
+def run_action(client: Client, action: str, *orders: Order, **extra: Any) -> list[str]:
+    response = client.post(
+        CHANGELIST,
+        {"action": action, "_selected_action": [o.pk for o in orders], **extra},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"]]
+
+
+@pytest.mark.parametrize(
+    ("who", "sees"),
+    [
+        ("seller.trader", True),
+        ("buyer.viewer", True),
+        ("park_b_admin", False),
+        ("park_operator", True),
+        ("regulator", True),
+        ("regulator_c", False),
+        ("superuser", True),
+    ],
+)
+def test_changelists_show_the_orders_in_scope(who: str, sees: bool, staff: World) -> None:
+    order = place(staff)
+    client = client_of(staff, who)
+    assert changelist_pks(client) == ({order.pk} if sees else set())
+    steps = changelist_pks(client, STEPS)
+    assert steps == (set(order.transitions.values_list("pk", flat=True)) if sees else set())
+    detail = client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert detail.status_code == (200 if sees else 302)
+
+
+def test_the_detail_page_is_read_only_with_its_steps(staff: World) -> None:
+    order = order_in(staff, OrderStatus.CONFIRMED)
+    client = client_of(staff, "seller.admin")
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response.context["has_change_permission"] is False
+    inline = response.context["inline_admin_formsets"][0]
+    assert [form.original.to_status for form in inline] == ["reserved", "confirmed"]
+    assert client.post(url, {"status": "completed"}).status_code == 403
+    assert client.get(reverse("admin:orders_order_add")).status_code == 403
+    assert client.get(reverse("admin:orders_order_delete", args=[order.pk])).status_code == 403
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CONFIRMED
+
+
+STEP_ACTIONS = {"confirm", "reject", "cancel", "dispatch", "receive", "transfer", "complete"}
+
+
+@pytest.mark.parametrize(
+    ("who", "actions"),
+    [
+        ("seller.admin", STEP_ACTIONS),
+        ("seller.trader", STEP_ACTIONS),
+        ("buyer.keeper", STEP_ACTIONS),
+        ("buyer.viewer", set()),
+        ("park_operator", set()),
+        ("regulator", set()),
+        ("superuser", set()),  # not a party to any order
+    ],
+)
+def test_who_is_offered_the_steps(who: str, actions: set[str], staff: World) -> None:
+    place(staff)
+    assert action_names(client_of(staff, who)) == actions
+
+
+def test_steps_go_through_the_services_and_refusals_are_per_row(staff: World) -> None:
+    first, second = place(staff, "10"), place(staff, "10")
+    seller = client_of(staff, "seller.trader")
+    messages = run_action(seller, "confirm", first, second)
+    assert any("2 order(s) confirmed" in m for m in messages), messages
+    # Confirming again: each row says why not; the buyer's trader may not confirm at all.
+    messages = run_action(seller, "confirm", first)
+    assert any(f"#{first.pk}" in m and "confirmed" in m for m in messages), messages
+    messages = run_action(client_of(staff, "buyer.trader"), "confirm", first)
+    assert any("Only the seller confirms" in m for m in messages), messages
+    messages = run_action(client_of(staff, "seller.keeper"), "dispatch", first)
+    assert any("1 order(s) dispatched" in m for m in messages), messages
+    messages = run_action(client_of(staff, "buyer.trader"), "cancel", first, second)
+    assert any("1 order(s) cancelled" in m for m in messages), messages
+    assert any(f"#{first.pk}" in m for m in messages), messages
+    statuses = dict(Order.objects.values_list("pk", "status"))
+    assert statuses == {first.pk: "dispatched", second.pk: "cancelled"}
+    actors = list(OrderTransition.objects.filter(order=second).values_list("actor", flat=True))
+    assert actors[-1] == staff["buyers"]["trader"].pk
+
+
+def test_receiving_asks_for_a_zone_of_the_buyers(staff: World) -> None:
+    order = order_in(staff, OrderStatus.DISPATCHED)
+    keeper = client_of(staff, "buyer.keeper")
+    response = keeper.post(CHANGELIST, {"action": "receive", "_selected_action": [order.pk]})
+    assert response.status_code == 200
+    zones = set(response.context["form"].fields["zone"].queryset)
+    assert staff["zones"]["a2"] in zones and staff["zones"]["shared"] in zones
+    assert staff["zones"]["a1"] not in zones and staff["zones"]["c"] not in zones
+    # A zone outside the choices is refused by the form; nothing happens.
+    response = keeper.post(
+        CHANGELIST,
+        {
+            "action": "receive",
+            "_selected_action": [order.pk],
+            "apply": "1",
+            "zone": staff["zones"]["c"].pk,
+        },
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.DISPATCHED
+    tiny = f.StorageZoneFactory.create(warehouse=staff["zones"]["a2"].warehouse, capacity_kg=1)
+    messages = run_action(keeper, "receive", order, apply="1", zone=tiny.pk)
+    assert any("free" in m for m in messages), messages
+    messages = run_action(keeper, "receive", order, apply="1", zone=staff["zones"]["a2"].pk)
+    assert any("1 order(s) received" in m for m in messages), messages
+    order.refresh_from_db()
+    assert (order.status, order.delivery_zone) == ("received", staff["zones"]["a2"])
+
+
+def test_transfer_and_complete_in_the_admin(staff: World) -> None:
+    order = order_in(staff, OrderStatus.CONFIRMED, listing=staff["shared_listing"])
+    messages = run_action(client_of(staff, "buyer.keeper"), "transfer", order)
+    assert any("taken over" in m for m in messages), messages
+    messages = run_action(client_of(staff, "buyer.trader"), "complete", order)
+    assert any("1 order(s) completed" in m for m in messages), messages
+    order.refresh_from_db()
+    assert (order.status, order.shared_transfer) == ("completed", True)
+
+
+@pytest.mark.parametrize("who", ["buyer.viewer", "regulator", "park_operator"])
+def test_read_only_users_take_no_step(who: str, staff: World) -> None:
+    order = place(staff)
+    client = client_of(staff, who)
+    for action in ("confirm", "cancel", "reject"):
+        client.post(CHANGELIST, {"action": action, "_selected_action": [order.pk]})
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.RESERVED
+    assert order.transitions.count() == 1
+
+
+@pytest.mark.parametrize("who", ["seller.trader", "regulator", "superuser"])
+def test_changelist_queries_do_not_grow_with_rows(who: str, staff: World) -> None:
+    client = client_of(staff, who)
+    place(staff, "10")
+
+    def count(url: str) -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries.captured_queries)
+
+    few = (count(CHANGELIST), count(STEPS))
+    for _ in range(5):
+        order_in(staff, OrderStatus.CONFIRMED, kg="10")
+    assert (count(CHANGELIST), count(STEPS)) == few
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("zh-hans", ("订单", "确认所选订单")), ("en", ("Orders", "Confirm selected orders"))],
+)
+def test_the_admin_speaks_chinese_and_english(
+    language: str, words: tuple[str, ...], staff: World
+) -> None:
+    place(staff)
+    client = client_of(staff, "seller.trader")
+    page = client.get(CHANGELIST, headers={"accept-language": language}).content.decode()
+    for word in words:
+        assert word in page, word
