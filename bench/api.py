@@ -406,27 +406,32 @@ def generate_listings(
 def copy_rows(model: Any, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
     """COPY rows into ``model``'s table through Django's psycopg connection; the row count.
 
-    Fails before writing if the model has a required column that ``columns`` leave out (the
-    schema moved on and the generator has not).
+    Columns left out that have a model default get it, as an ORM insert would. Fails before
+    writing if the model has a required column without a default that ``columns`` leave
+    out (the schema moved on and the generator has not).
     """
     from django.db import connection
     from django.db.models import NOT_PROVIDED
     from psycopg import sql
 
+    fields = [f for f in model._meta.concrete_fields if f.column not in columns]
+    defaults = [(f.column, f.get_default()) for f in fields if f.has_default()]
     missing = [
         f.column
-        for f in model._meta.concrete_fields
-        if f.column not in columns and not f.null and f.db_default is NOT_PROVIDED
+        for f in fields
+        if not f.null and not f.has_default() and f.db_default is NOT_PROVIDED
     ]
     if missing:
         sys.exit(f"bench/api.py fills no {model.__name__} column {missing}: update its generator.")
+    names = [*columns, *(column for column, _value in defaults)]
+    tail = tuple(value for _column, value in defaults)
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
+        sql.Identifier(model._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, names))
     )
     written = 0
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row(row)
+            copy.write_row(row + tail)
             written += 1
     return written
 
