@@ -481,7 +481,9 @@ def clear_proposals() -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE matching_match, matching_matchrun, matching_pendingrematch")
+        cursor.execute(
+            "TRUNCATE matching_match, matching_matchrun, matching_pendingrematch CASCADE"
+        )
 
 
 def full_inline() -> dict[str, float]:
