@@ -130,17 +130,30 @@ class MatchRun(models.Model):
 class Match(models.Model):
     """A proposal: ``quantity_kg`` of ``listing`` for ``need``, priced per tonne delivered."""
 
+    # Proposals are derived data that the engine rewrites in bulk (170k rows in a full
+    # rematch of 100k listings). Their keys carry no database constraint: the deferred
+    # checks (a FOR KEY SHARE lock on the listing, need, seller, buyer, material and run
+    # of every inserted row) took a third of a fresh rematch's write time
+    # (docs/performance.md). Django still applies on_delete (PROTECT: listings and needs
+    # are withdrawn and closed, never deleted), the engine writes only keys it has just
+    # read under its locks, and a proposal whose listing or need went away would be
+    # superseded by the next rematch of its material. Orders, which commit stock, keep
+    # their database constraints.
     listing = models.ForeignKey(
-        Listing, on_delete=models.PROTECT, related_name="matches", verbose_name=_("listing")
+        Listing,
+        on_delete=models.PROTECT,
+        related_name="matches",
+        verbose_name=_("listing"),
+        db_constraint=False,
     )
     need = models.ForeignKey(
-        Need, on_delete=models.PROTECT, related_name="matches", verbose_name=_("need")
+        Need,
+        on_delete=models.PROTECT,
+        related_name="matches",
+        verbose_name=_("need"),
+        db_constraint=False,
     )
     # Copied from the listing and need (they never change): scoping and filters need no join.
-    # No database constraint on these copies (nor on ``run``): the listing and need keys
-    # carry the referential integrity, Django still applies on_delete, and a full rematch
-    # inserting 170k proposals spent half its write time in the deferred checks of these
-    # four keys at commit (docs/performance.md).
     seller = models.ForeignKey(
         Enterprise,
         on_delete=models.PROTECT,
