@@ -126,7 +126,7 @@ def build(*, ledger_movements: int) -> dict[str, Any]:
     # the rest of the ledger's movements as adjustments that sum to the lot's on-hand.
     lots, movements, listings = [], [], []
     movement_id = 1
-    per_lot = max(1, (ledger_movements - LISTINGS) // LEDGER_LOTS)
+    per_lot = max(1, -(-(ledger_movements - LISTINGS) // LEDGER_LOTS))  # rounded up
     for lot_id in range(1, LISTINGS + LEDGER_LOTS + 1):
         seller = sellers[lot_id % SELLERS]
         trading = lot_id <= LISTINGS
