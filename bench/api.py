@@ -403,6 +403,51 @@ def generate_listings(
     return rows
 
 
+# Column orders of the rows the bench generators build (bench/api.py, match.py, orders.py).
+LOT_ROW_COLUMNS = (
+    "id",
+    "material_id",
+    "owner_id",
+    "zone_id",
+    "on_hand_kg",
+    "reserved_kg",
+    "batch_no",
+    "purity_pct",
+    "grade",
+    "produced_on",
+    "expires_on",
+    "created_at",
+    "updated_at",
+)
+MOVEMENT_ROW_COLUMNS = (
+    "id",
+    "lot_id",
+    "quantity_kg",
+    "kind",
+    "reference",
+    "note",
+    "actor_id",
+    "created_at",
+)
+LISTING_ROW_COLUMNS = (
+    "id",
+    "seller_id",
+    "lot_id",
+    "material_id",
+    "quantity_kg",
+    "price_per_t",
+    "min_order_kg",
+    "available_from",
+    "available_until",
+    "visibility",
+    "status",
+    "note",
+    "published_at",
+    "created_at",
+    "updated_at",
+)
+
+
 def copy_rows(model: Any, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]) -> int:
     """COPY rows into ``model``'s table through Django's psycopg connection; the row count.
 
@@ -442,7 +487,7 @@ def _next_id(model: Any) -> int:
     return int(model.objects.aggregate(top=Max("id"))["top"] or 0) + 1
 
 
-def _reset_sequence(model: Any) -> None:
+def reset_sequence(model: Any) -> None:
     from django.db import connection
 
     table = model._meta.db_table
@@ -477,53 +522,15 @@ def build_dataset(*, lots: int, listings: int) -> dict[str, Any]:
 
     mark = time.perf_counter()
     with transaction.atomic():
-        copy_rows(
-            StockLot,
-            (
-                "id",
-                "material_id",
-                "owner_id",
-                "zone_id",
-                "on_hand_kg",
-                "reserved_kg",
-                "batch_no",
-                "purity_pct",
-                "grade",
-                "produced_on",
-                "expires_on",
-                "created_at",
-                "updated_at",
-            ),
-            lot_rows,
-        )
+        copy_rows(StockLot, LOT_ROW_COLUMNS, lot_rows)
         copy_rows(
             StockMovement,
-            ("id", "lot_id", "quantity_kg", "kind", "reference", "note", "actor_id", "created_at"),
+            MOVEMENT_ROW_COLUMNS,
             generate_movements(lot_rows, first_id=_next_id(StockMovement)),
         )
-        copy_rows(
-            Listing,
-            (
-                "id",
-                "seller_id",
-                "lot_id",
-                "material_id",
-                "quantity_kg",
-                "price_per_t",
-                "min_order_kg",
-                "available_from",
-                "available_until",
-                "visibility",
-                "status",
-                "note",
-                "published_at",
-                "created_at",
-                "updated_at",
-            ),
-            listing_rows,
-        )
+        copy_rows(Listing, LISTING_ROW_COLUMNS, listing_rows)
     for model in (StockLot, StockMovement, Listing):
-        _reset_sequence(model)
+        reset_sequence(model)
     timings["copy_s"] = time.perf_counter() - mark
 
     mark = time.perf_counter()

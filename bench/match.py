@@ -54,7 +54,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.api import configure_environment, copy_rows, ensure_database  # noqa: E402
+from bench.api import (  # noqa: E402
+    LISTING_ROW_COLUMNS,
+    LOT_ROW_COLUMNS,
+    MOVEMENT_ROW_COLUMNS,
+    configure_environment,
+    copy_rows,
+    ensure_database,
+    reset_sequence,
+)
 
 RESULTS_PATH = BASE_DIR / "var" / "bench-match.json"
 SEED = 20261127
@@ -279,51 +287,9 @@ def build_market(size: int) -> Market:
                 substitutes.append((len(substitutes) + 1, need_id, active[position ^ 1].pk))
 
     with transaction.atomic():
-        copy_rows(
-            StockLot,
-            (
-                "id",
-                "material_id",
-                "owner_id",
-                "zone_id",
-                "on_hand_kg",
-                "reserved_kg",
-                "batch_no",
-                "purity_pct",
-                "grade",
-                "produced_on",
-                "expires_on",
-                "created_at",
-                "updated_at",
-            ),
-            lots,
-        )
-        copy_rows(
-            StockMovement,
-            ("id", "lot_id", "quantity_kg", "kind", "reference", "note", "actor_id", "created_at"),
-            receipts,
-        )
-        copy_rows(
-            Listing,
-            (
-                "id",
-                "seller_id",
-                "lot_id",
-                "material_id",
-                "quantity_kg",
-                "price_per_t",
-                "min_order_kg",
-                "available_from",
-                "available_until",
-                "visibility",
-                "status",
-                "note",
-                "published_at",
-                "created_at",
-                "updated_at",
-            ),
-            listings,
-        )
+        copy_rows(StockLot, LOT_ROW_COLUMNS, lots)
+        copy_rows(StockMovement, MOVEMENT_ROW_COLUMNS, receipts)
+        copy_rows(Listing, LISTING_ROW_COLUMNS, listings)
         copy_rows(
             Need,
             (
@@ -346,18 +312,8 @@ def build_market(size: int) -> Market:
             needs,
         )
         copy_rows(Need.substitutes.through, ("id", "need_id", "material_id"), substitutes)
-        with connection.cursor() as cursor:
-            for table in (
-                "inventory_stocklot",
-                "inventory_stockmovement",
-                "marketplace_listing",
-                "marketplace_need",
-                "marketplace_need_substitutes",
-            ):
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
-                )
+        for model in (StockLot, StockMovement, Listing, Need, Need.substitutes.through):
+            reset_sequence(model)
     connection.close()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)")

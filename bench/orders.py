@@ -40,7 +40,15 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 if str(BASE_DIR) not in sys.path:
     sys.path.insert(0, str(BASE_DIR))
 
-from bench.api import configure_environment, copy_rows, ensure_database  # noqa: E402
+from bench.api import (  # noqa: E402
+    LISTING_ROW_COLUMNS,
+    LOT_ROW_COLUMNS,
+    MOVEMENT_ROW_COLUMNS,
+    configure_environment,
+    copy_rows,
+    ensure_database,
+    reset_sequence,
+)
 
 RESULTS_PATH = BASE_DIR / "var" / "bench-orders.json"
 SEED = 20261127
@@ -174,57 +182,11 @@ def build(*, ledger_movements: int) -> dict[str, Any]:
                 )
             )
     with transaction.atomic():
-        copy_rows(
-            StockLot,
-            (
-                "id",
-                "material_id",
-                "owner_id",
-                "zone_id",
-                "on_hand_kg",
-                "reserved_kg",
-                "batch_no",
-                "purity_pct",
-                "grade",
-                "produced_on",
-                "expires_on",
-                "created_at",
-                "updated_at",
-            ),
-            lots,
-        )
-        copy_rows(
-            StockMovement,
-            ("id", "lot_id", "quantity_kg", "kind", "reference", "note", "actor_id", "created_at"),
-            movements,
-        )
-        copy_rows(
-            Listing,
-            (
-                "id",
-                "seller_id",
-                "lot_id",
-                "material_id",
-                "quantity_kg",
-                "price_per_t",
-                "min_order_kg",
-                "available_from",
-                "available_until",
-                "visibility",
-                "status",
-                "note",
-                "published_at",
-                "created_at",
-                "updated_at",
-            ),
-            listings,
-        )
-        with connection.cursor() as cursor:
-            for table in ("inventory_stocklot", "inventory_stockmovement", "marketplace_listing"):
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
-                    f"(SELECT max(id) FROM {table}))"
-                )
+        copy_rows(StockLot, LOT_ROW_COLUMNS, lots)
+        copy_rows(StockMovement, MOVEMENT_ROW_COLUMNS, movements)
+        copy_rows(Listing, LISTING_ROW_COLUMNS, listings)
+        for model in (StockLot, StockMovement, Listing):
+            reset_sequence(model)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM (ANALYZE)")
     return {
