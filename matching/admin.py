@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from common.admin import READ_SCOPE, TenantScopedAdmin, is_staff_user
 from common.tenancy import Scope, request_scope
-from matching.models import Match, MatchRun
+from matching.models import RUN_FIELDS, Match, MatchRun
 from matching.selectors import match_list, run_list
 from matching.services.decisions import DECIDING_ROLES, match_accept, match_decline
 
@@ -118,33 +118,7 @@ class MatchRunAdmin(TenantScopedAdmin):
     )
     list_filter = ("status", "kind", "trigger")
     list_select_related = ()
-    readonly_fields = (
-        "kind",
-        "trigger",
-        "status",
-        "requested_by",
-        "material_ids",
-        "started_at",
-        "finished_at",
-        "pending_chunks",
-        "components",
-        "listings",
-        "needs",
-        "arcs",
-        "matched_kg",
-        "cost_yuan",
-        "relaxed_matched_kg",
-        "relaxed_cost_yuan",
-        "quantity_gap",
-        "moq_components",
-        "created",
-        "kept",
-        "superseded",
-        "read_seconds",
-        "solve_seconds",
-        "write_seconds",
-        "error",
-    )
+    readonly_fields = RUN_FIELDS
     fields = readonly_fields
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[MatchRun]:

@@ -59,11 +59,6 @@ class ComponentData:
     proposed: dict[tuple[int, int], tuple[int, str, str]] = field(default_factory=dict)
     seller_names: dict[int, tuple[str, str]] = field(default_factory=dict)
     buyer_names: dict[int, tuple[str, str]] = field(default_factory=dict)
-    zone_of_need: dict[int, int | None] = field(default_factory=dict)
-
-    @property
-    def size(self) -> int:
-        return len(self.supplies) + len(self.demands)
 
 
 # --- Components ---------------------------------------------------------------------------
@@ -487,7 +482,6 @@ def load_components(
             )
         )
         comp.demand_grams[need_id] = to_grams(free)
-        comp.zone_of_need[need_id] = zone_id
         comp.buyer_names[enterprise_id] = (buyer_en, buyer_zh)
 
     for comp in data.values():

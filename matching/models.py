@@ -32,12 +32,10 @@ class MatchStatus(models.TextChoices):
     ORDERED = "ordered", _("ordered")
 
 
-# Proposals the engine may replace; the rest are either committed (accepted, agreed) or
-# closed (declined, superseded).
-REPLACEABLE = (MatchStatus.PROPOSED,)
 # Matches that hold quantity of their listing and need: the engine offers only the rest.
 COMMITTED = (MatchStatus.ACCEPTED, MatchStatus.AGREED)
-LIVE = (MatchStatus.PROPOSED, MatchStatus.ACCEPTED, MatchStatus.AGREED)
+# At most one of these per (listing, need): proposed (the engine may replace it) or committed.
+LIVE = (MatchStatus.PROPOSED, *COMMITTED)
 
 
 class RunKind(models.TextChoices):
@@ -125,6 +123,36 @@ class MatchRun(models.Model):
         if not self.relaxed_matched_kg:
             return Decimal(0)
         return (self.relaxed_matched_kg - self.matched_kg) / self.relaxed_matched_kg
+
+
+# What a run reports, in the order the API and the admin show it.
+RUN_FIELDS = (
+    "kind",
+    "trigger",
+    "status",
+    "requested_by",
+    "material_ids",
+    "started_at",
+    "finished_at",
+    "pending_chunks",
+    "components",
+    "listings",
+    "needs",
+    "arcs",
+    "matched_kg",
+    "cost_yuan",
+    "relaxed_matched_kg",
+    "relaxed_cost_yuan",
+    "quantity_gap",
+    "moq_components",
+    "created",
+    "kept",
+    "superseded",
+    "read_seconds",
+    "solve_seconds",
+    "write_seconds",
+    "error",
+)
 
 
 class Match(models.Model):

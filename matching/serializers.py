@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
 from inventory.selectors import material_list
-from matching.models import Match, MatchRun
+from matching.models import RUN_FIELDS, Match, MatchRun
 from matching.services.decisions import REASON_MAX_LENGTH
 
 MAX_RUN_MATERIALS = 200
@@ -99,34 +99,7 @@ class MatchRunSerializer(FlatReadSerializer):
 
     class Meta:
         model = MatchRun
-        fields = (
-            "id",
-            "kind",
-            "trigger",
-            "status",
-            "requested_by",
-            "material_ids",
-            "started_at",
-            "finished_at",
-            "pending_chunks",
-            "components",
-            "listings",
-            "needs",
-            "arcs",
-            "matched_kg",
-            "cost_yuan",
-            "relaxed_matched_kg",
-            "relaxed_cost_yuan",
-            "quantity_gap",
-            "moq_components",
-            "created",
-            "kept",
-            "superseded",
-            "read_seconds",
-            "solve_seconds",
-            "write_seconds",
-            "error",
-        )
+        fields = ("id", *RUN_FIELDS)
         read_only_fields = fields
 
 

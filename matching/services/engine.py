@@ -77,13 +77,6 @@ class Totals:
     write_seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
 
-    def add(self, other: Totals) -> None:
-        for name in self.__dataclass_fields__:
-            if name == "errors":
-                self.errors.extend(other.errors)
-            else:
-                setattr(self, name, getattr(self, name) + getattr(other, name))
-
 
 def inputs_hash(
     *, listing_id: int, need_id: int, grams: int, price_fen: int, transport_fen: int, metres: int
