@@ -135,8 +135,13 @@ PAIR_RULES = (
 
 @lru_cache(maxsize=65536)  # pure; the matching engine asks for the same pairs many times
 def required_separation(a: HazardProfile, b: HazardProfile) -> SegregationVerdict:
-    """The pair rules first; then, for materials of different primary classes, the strictest
-    separation over every pair of their classes (primary and subsidiary)."""
+    """None between materials of the same hazards; else the pair rules first, then the
+    strictest separation over every pair of the two materials' classes, primary and
+    subsidiary."""
+    if (a.classes, a.family, a.liquid) == (b.classes, b.family, b.liquid):
+        # The same hazards: whatever pairs of classes they combine already sit together in
+        # one substance, so more of it (or of a material just like it) may share its zone.
+        return SegregationVerdict(Separation.NONE, "the same hazards")
     families = {a.family, b.family}
     for fam1, fam2, text in PAIR_RULES:
         if families == {fam1, fam2}:
@@ -147,16 +152,10 @@ def required_separation(a: HazardProfile, b: HazardProfile) -> SegregationVerdic
         return SegregationVerdict(
             Separation.FORBIDDEN, "class 4.2 is never stored with liquid class 8"
         )
+    # No allowance for materials of one primary class: IMDG 7.2.6.1 lets them share a hold
+    # only "provided they do not react dangerously", which classes cannot tell (nitric acid,
+    # 8 + 5.1, reacts with acetic acid, 8 + 3), so a chemical park takes the strict reading.
     worst = SegregationVerdict(Separation.NONE, "no segregation rule applies")
-    if (
-        a.classes
-        and b.classes
-        and a.classes[0] == b.classes[0]
-        and not a.classes[0].startswith("1")
-    ):
-        # IMDG 7.2.6.1: substances of the same class may be stowed together regardless of
-        # the segregation their subsidiary hazards would require (pair rules still apply).
-        return worst
     for ca in a.classes:
         for cb in b.classes:
             code = segregation_code(ca, cb)

@@ -11,6 +11,7 @@ from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from common.tenancy import Scope
+from inventory.admission import ZonePicture
 from inventory.hazards import HazardClass, HazardProfile
 from inventory.models import (
     Material,
@@ -137,6 +138,38 @@ def zone_hazard_profiles(*, zone_ids: list[int]) -> list[tuple[int, HazardProfil
             )
         )
     return out
+
+
+def zone_picture(*, zone: StorageZone) -> ZonePicture:
+    """What admission reads of ``zone`` (``inventory.admission``), read now: its licence and
+    free capacity, and the hazards stored in it, in its building and in its warehouse.
+    The caller of a receipt holds the warehouse lock, so the picture stays true."""
+    licensed, capacity_kg, building = (
+        StorageZone.objects.filter(pk=zone.pk)
+        .values_list("allowed_classes", "capacity_kg", "building")
+        .get()
+    )
+    buildings = dict(
+        StorageZone.objects.filter(warehouse_id=zone.warehouse_id).values_list("pk", "building")
+    )
+    in_zone: list[HazardProfile] = []
+    in_building: list[HazardProfile] = []
+    in_warehouse: list[HazardProfile] = []
+    for zone_id, profile in zone_hazard_profiles(zone_ids=list(buildings)):
+        if zone_id == zone.pk:
+            in_zone.append(profile)
+        elif buildings[zone_id] == building:
+            in_building.append(profile)
+        else:
+            in_warehouse.append(profile)
+    return ZonePicture(
+        label=str(zone),
+        licensed=frozenset(licensed or ()),
+        free_kg=capacity_kg - Decimal(zone_occupancy_kg(zone_id=zone.pk)),
+        in_zone=tuple(in_zone),
+        in_building=tuple(in_building),
+        in_warehouse=tuple(in_warehouse),
+    )
 
 
 # --- Zone occupancy ---------------------------------------------------------------------

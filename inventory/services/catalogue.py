@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 
 from common.exceptions import DomainError
 from common.services import refuse_unchangeable, save_unique
+from inventory.admission import allowed_separation
 from inventory.exceptions import CapacityExceeded, IncompatibleStorage
-from inventory.hazards import Separation, required_separation, validate_classes
+from inventory.hazards import required_separation, validate_classes
 from inventory.models import (
     MATERIAL_FIELDS,
     Material,
@@ -284,7 +285,7 @@ def _check_zone_in_building(zone: StorageZone) -> None:
         if zone_id == zone.pk:
             continue
         other = zones[zone_id]
-        allowed = Separation.ZONE if other.building == zone.building else Separation.BUILDING
+        allowed = allowed_separation(same_zone=False, same_building=other.building == zone.building)
         for mine in held:
             verdict = required_separation(mine, present)
             if verdict.separation > allowed:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 
 from common.events import event_emit
 from common.exceptions import DomainError
+from inventory.admission import admission_refusal
 from inventory.exceptions import (
     CapacityExceeded,
     IncompatibleStorage,
@@ -32,7 +33,6 @@ from inventory.exceptions import (
     ReservationNotHeld,
     ZoneNotPermitted,
 )
-from inventory.hazards import Separation, required_separation
 from inventory.models import (
     Material,
     MovementKind,
@@ -43,7 +43,7 @@ from inventory.models import (
     StorageZone,
     Warehouse,
 )
-from inventory.selectors import zone_hazard_profiles, zone_occupancy_kg
+from inventory.selectors import zone_picture
 from inventory.units import MAX_QUANTITY_KG
 from parks.models import Enterprise
 
@@ -74,58 +74,19 @@ def zone_may_store_for(*, zone: StorageZone, owner: Enterprise) -> bool:
 
 
 def zone_check_admission(*, zone: StorageZone, material: Material, quantity_kg: Decimal) -> None:
-    """Raise unless ``quantity_kg`` of ``material`` may be added to ``zone`` now.
-
-    Checks the zone's licence (allowed classes), its free capacity and segregation against
-    what the warehouse holds: within the zone (codes X and 1), within the building (up to
-    code 2) and within the warehouse (pair rules). The caller holds the warehouse lock.
-    """
-    # The zone's licence and capacity are read again under that lock: the caller's zone
-    # may have been loaded before it, and zone_update changes them under the same lock.
-    allowed_classes, capacity_kg = (
-        StorageZone.objects.filter(pk=zone.pk).values_list("allowed_classes", "capacity_kg").get()
+    """Raise unless ``quantity_kg`` of ``material`` may be added to ``zone`` now: the one
+    admission rule of ``inventory.admission`` (licence, free capacity, segregation against
+    the zone, its building and its warehouse). The caller holds the warehouse lock; the
+    zone's licence and capacity are read again under it, since ``zone_update`` changes them
+    under the same lock."""
+    refusal = admission_refusal(
+        picture=zone_picture(zone=zone), incoming=material.hazard_profile, quantity_kg=quantity_kg
     )
-    unlicensed = [c for c in material.classes if c not in (allowed_classes or [])]
-    if unlicensed:
-        raise IncompatibleStorage(
-            _("Zone %(zone)s is not licensed for class %(classes)s.")
-            % {"zone": zone, "classes": ", ".join(unlicensed)}
-        )
-    occupied = Decimal(zone_occupancy_kg(zone_id=zone.pk))
-    if occupied + quantity_kg > capacity_kg:
-        raise CapacityExceeded(
-            _("Zone %(zone)s has %(free)s kg free; %(asked)s kg asked.")
-            % {"zone": zone, "free": capacity_kg - occupied, "asked": quantity_kg}
-        )
-    incoming = material.hazard_profile
-    if not incoming.classes and not incoming.family:
+    if refusal is None:
         return
-    zones = {
-        z.pk: z
-        for z in StorageZone.objects.filter(warehouse_id=zone.warehouse_id).only("pk", "building")
-    }
-    for zone_id, present in zone_hazard_profiles(zone_ids=list(zones)):
-        verdict = required_separation(incoming, present)
-        other = zones[zone_id]
-        if zone_id == zone.pk:
-            allowed = Separation.DISTANCE
-        elif other.building == zone.building:
-            allowed = Separation.ZONE
-        else:
-            allowed = Separation.BUILDING
-        if verdict.separation > allowed:
-            raise IncompatibleStorage(
-                _(
-                    "%(material)s may not be stored here: zone %(other)s holds %(present)s "
-                    "(%(rule)s)."
-                )
-                % {
-                    "material": material.name_en,
-                    "other": other.code,
-                    "present": present.label,
-                    "rule": verdict.rule,
-                }
-            )
+    if refusal.check == "capacity":
+        raise CapacityExceeded(refusal.message)
+    raise IncompatibleStorage(refusal.message)
 
 
 def _ledger(

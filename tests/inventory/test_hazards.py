@@ -77,11 +77,22 @@ def test_non_dangerous_goods_need_no_separation() -> None:
     assert required_separation(p(), p("1.1")).separation == Separation.NONE
 
 
-def test_same_primary_class_stows_together_despite_subsidiaries() -> None:
+def test_the_same_hazards_stow_together() -> None:
     chlorine = p("2.3", "5.1", "8", family="chlorine")
     assert required_separation(chlorine, chlorine).separation == Separation.NONE
+    other_label = HazardProfile(classes=("2.3", "5.1", "8"), family="chlorine", label="y")
+    assert required_separation(chlorine, other_label).separation == Separation.NONE
+
+
+def test_one_primary_class_is_no_allowance_the_strictest_pair_decides() -> None:
+    # domain notes, "Admission to a zone": nitric acid (8 + 5.1) reacts with acetic acid
+    # (8 + 3); 5.1 against 3 is "separated from", so another zone.
     nitric_acid = p("8", "5.1", family="acid", liquid=True)
+    acetic_acid = p("8", "3", family="acid", liquid=True)
+    verdict = required_separation(nitric_acid, acetic_acid)
+    assert verdict.separation == Separation.ZONE
+    assert "class 5.1" in verdict.rule
     sulfuric_acid = p("8", family="acid", liquid=True)
-    assert required_separation(nitric_acid, sulfuric_acid).separation == Separation.NONE
+    assert required_separation(nitric_acid, sulfuric_acid).separation == Separation.ZONE
     # Different primary classes: the subsidiary 5.1 of nitric acid still counts against 3.
     assert required_separation(nitric_acid, p("3")).separation == Separation.ZONE
