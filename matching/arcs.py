@@ -24,6 +24,7 @@ from decimal import Decimal
 import numpy as np
 import numpy.typing as npt
 
+from inventory.admission import ZonePicture
 from inventory.hazards import HazardProfile
 from matching.cost import EARTH_RADIUS_KM, to_fen, transport_rate
 from matching.feasibility import (
@@ -32,7 +33,7 @@ from matching.feasibility import (
     VISIBLE_TO_ALL,
     DemandSide,
     SupplySide,
-    storable_at_delivery,
+    admitted_at_delivery,
 )
 
 Mask = npt.NDArray[np.bool_]
@@ -112,7 +113,7 @@ class DemandArrays:
     lat: npt.NDArray[np.float64]
     lon: npt.NDArray[np.float64]
     accepted: tuple[frozenset[int], ...]  # the material and its substitutes
-    storage: tuple[tuple[tuple[HazardProfile, ...], ...], ...]  # zone, building, warehouse
+    delivery: tuple[ZonePicture | None, ...]  # None: a delivery point
 
     @classmethod
     def of(cls, demands: Sequence[DemandSide]) -> DemandArrays:
@@ -133,9 +134,7 @@ class DemandArrays:
             lat=np.array([float(d.delivery_latitude) for d in demands], dtype=np.float64),
             lon=np.array([float(d.delivery_longitude) for d in demands], dtype=np.float64),
             accepted=tuple(frozenset({d.material_id, *d.substitute_ids}) for d in demands),
-            storage=tuple(
-                (d.hazards_in_zone, d.hazards_in_building, d.hazards_in_warehouse) for d in demands
-            ),
+            delivery=tuple(d.delivery for d in demands),
         )
 
 
@@ -212,35 +211,50 @@ def different_enterprises(g: Grid) -> Mask:
     return g.s.seller_id[:, None] != g.d.enterprise_id[None, :]
 
 
-def storable_at_delivery_mask(g: Grid) -> Mask:
-    """The scalar rule once per distinct (material hazard, delivery storage) pair."""
+def lot_not_expired(g: Grid) -> Mask:
+    return np.broadcast_to((g.s.expires > g.today)[:, None], (len(g.s.expires), len(g.d.need_id)))
+
+
+def need_date_not_passed(g: Grid) -> Mask:
+    return np.broadcast_to(
+        (g.d.needed_by >= g.today)[None, :], (len(g.s.expires), len(g.d.need_id))
+    )
+
+
+def admitted_at_delivery_mask(g: Grid) -> Mask:
+    """The scalar rule (the one admission rule of ``inventory.admission``) evaluated once
+    per distinct (material hazards, delivery zone picture) pair."""
     s_keys: dict[HazardProfile, int] = {}
     s_index = _ints([s_keys.setdefault(h, len(s_keys)) for h in g.s.hazard])
-    d_keys: dict[tuple[tuple[HazardProfile, ...], ...], int] = {}
-    d_index = _ints([d_keys.setdefault(st, len(d_keys)) for st in g.d.storage])
+    d_keys: dict[ZonePicture | None, int] = {}
+    d_index = _ints([d_keys.setdefault(p, len(d_keys)) for p in g.d.delivery])
     table = np.ones((len(s_keys), len(d_keys)), dtype=bool)
     probe_s = {h: g.supplies[i] for i, h in reversed(list(enumerate(g.s.hazard)))}
-    probe_d = {st: g.demands[j] for j, st in reversed(list(enumerate(g.d.storage)))}
-    for st, dj in d_keys.items():
-        if not any(st):
-            continue  # nothing stored there (or a delivery point): always storable
+    probe_d = {p: g.demands[j] for j, p in reversed(list(enumerate(g.d.delivery)))}
+    for picture, dj in d_keys.items():
+        if picture is None:
+            continue  # a delivery point: admission is checked at receipt
         for h, si in s_keys.items():
-            table[si, dj] = storable_at_delivery(probe_s[h], probe_d[st], today=date.min) is None
+            table[si, dj] = (
+                admitted_at_delivery(probe_s[h], probe_d[picture], today=date.min) is None
+            )
     return table[s_index[:, None], d_index[None, :]]
 
 
-storable_at_delivery_mask.__name__ = "storable_at_delivery"
+admitted_at_delivery_mask.__name__ = "admitted_at_delivery"
 
 MASKS: tuple[Callable[[Grid], Mask], ...] = (
     same_material_or_substitute,
     purity_meets_need,
+    lot_not_expired,
+    need_date_not_passed,
     not_expired_before_need,
     available_by_need_date,
     price_within_limit,
     distance_within_limit,
     visible_to_buyer,
     different_enterprises,
-    storable_at_delivery_mask,
+    admitted_at_delivery_mask,
 )
 
 

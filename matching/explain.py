@@ -13,24 +13,28 @@ from matching.feasibility import RULES
 RULE_NAMES_EN = {
     "same_material_or_substitute": "material",
     "purity_meets_need": "purity",
+    "lot_not_expired": "lot not expired",
+    "need_date_not_passed": "need date",
     "not_expired_before_need": "shelf life",
     "available_by_need_date": "availability",
     "price_within_limit": "price limit",
     "distance_within_limit": "distance limit",
     "visible_to_buyer": "visibility",
     "different_enterprises": "different enterprises",
-    "storable_at_delivery": "storage segregation",
+    "admitted_at_delivery": "admission to the delivery zone",
 }
 RULE_NAMES_ZH = {
     "same_material_or_substitute": "物料",
     "purity_meets_need": "纯度",
+    "lot_not_expired": "批次未过期",
+    "need_date_not_passed": "需求日期",
     "not_expired_before_need": "有效期",
     "available_by_need_date": "供货期",
     "price_within_limit": "限价",
     "distance_within_limit": "距离",
     "visible_to_buyer": "可见范围",
     "different_enterprises": "不同企业",
-    "storable_at_delivery": "储存隔离",
+    "admitted_at_delivery": "收货库区准入",
 }
 assert set(RULE_NAMES_EN) == {r.__name__ for r in RULES} == set(RULE_NAMES_ZH)
 _CHECKS_EN = ", ".join(RULE_NAMES_EN[r.__name__] for r in RULES)
@@ -61,6 +65,7 @@ class Facts:
     total_fen: int
     rank: int  # 1 = the cheapest delivered of the need's feasible listings
     feasible: int  # feasible listings for the need
+    delivery_zone: str = ""  # the zone admission was checked at; "" for a delivery point
 
 
 # Integer formatting: a proposal's text is written for every new proposal of a full
@@ -103,8 +108,23 @@ def explain_en(f: Facts) -> str:
         f"covering {share}. Delivered cost {_yuan(f.price_fen + f.transport_fen)} CNY/t = "
         f"price {_yuan(f.price_fen)} + transport {_yuan(f.transport_fen)} "
         f"({_yuan(f.rate_fen)} CNY/t·km × {_km(f.metres)} km); total {_yuan(f.total_fen)} CNY. "
-        f"Passes every check ({_CHECKS_EN}). {standing}"
+        f"Passes every check ({_CHECKS_EN}){_admission_en(f)}. {standing}"
     )
+
+
+def _admission_en(f: Facts) -> str:
+    if f.delivery_zone:
+        return f"; admitted into zone {f.delivery_zone} (licence, room, segregation)"
+    return (
+        "; delivered to a point, not a zone, so the zone's licence, room and segregation "
+        "are checked when the goods are received"
+    )
+
+
+def _admission_zh(f: Facts) -> str:
+    if f.delivery_zone:
+        return f"；可存入库区 {f.delivery_zone}（许可、容量、隔离）"
+    return "；送货至地点而非库区，库区许可、容量与隔离在收货时校验"
 
 
 def explain_zh(f: Facts) -> str:
@@ -130,5 +150,5 @@ def explain_zh(f: Facts) -> str:
         f"{share}。到货成本 {_yuan(f.price_fen + f.transport_fen)} 元/吨 = 单价 "
         f"{_yuan(f.price_fen)} + 运费 {_yuan(f.transport_fen)}（{_yuan(f.rate_fen)} 元/吨·公里 × "
         f"{_km(f.metres)} 公里）；合计 {_yuan(f.total_fen)} 元。"
-        f"通过全部校验（{_CHECKS_ZH}）。{standing}"
+        f"通过全部校验（{_CHECKS_ZH}）{_admission_zh(f)}。{standing}"
     )

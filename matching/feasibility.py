@@ -11,7 +11,8 @@ from datetime import date
 from decimal import Decimal
 from typing import Protocol
 
-from inventory.hazards import HazardProfile, Separation, required_separation
+from inventory.admission import ZonePicture, admission_refusal
+from inventory.hazards import HazardProfile
 from matching.cost import great_circle_km
 
 # marketplace.models.Visibility values, repeated so that this module needs no app registry
@@ -50,9 +51,10 @@ class SupplySide:
 class DemandSide:
     """What feasibility and cost read of one open need and its delivery place.
 
-    For a delivery zone, the coordinates are its warehouse's and the three hazard tuples
-    list what is stored in that zone, in the building's other zones and in the warehouse's
-    other buildings; for a delivery point the tuples are empty.
+    For a delivery zone, the coordinates are its warehouse's and ``delivery`` is what the
+    admission rule reads of the zone (``inventory.admission.ZonePicture``: licence, the
+    free capacity left for this component, what is stored around it); for a delivery point
+    ``delivery`` is None and admission is left to the receipt.
     """
 
     need_id: int
@@ -68,9 +70,8 @@ class DemandSide:
     delivery_latitude: Decimal
     delivery_longitude: Decimal
     max_distance_km: Decimal | None = None
-    hazards_in_zone: tuple[HazardProfile, ...] = ()
-    hazards_in_building: tuple[HazardProfile, ...] = ()
-    hazards_in_warehouse: tuple[HazardProfile, ...] = ()
+    delivery_zone_id: int | None = None
+    delivery: ZonePicture | None = None
 
 
 @dataclass(frozen=True)
@@ -209,44 +210,51 @@ def different_enterprises(supply: SupplySide, demand: DemandSide, *, today: date
     return _refuse(different_enterprises, "The listing is the buyer's own.")
 
 
-_NEEDS = {
-    Separation.ZONE: "a different zone",
-    Separation.BUILDING: "a different building",
-    Separation.FORBIDDEN: "a different warehouse",
-}
+#: The least a proposal can carry (one gram): a zone with less room admits no proposal.
+ONE_GRAM = Decimal("0.001")
 
 
-def storable_at_delivery(supply: SupplySide, demand: DemandSide, *, today: date) -> Refusal | None:
-    """Segregation allows the material next to what the delivery zone's warehouse holds."""
-    # Where the other material is, and the strictest separation that still allows it there.
-    places = (
-        ("in the delivery zone", demand.hazards_in_zone, Separation.DISTANCE),
-        ("in another zone of its building", demand.hazards_in_building, Separation.ZONE),
-        ("in another building of its warehouse", demand.hazards_in_warehouse, Separation.BUILDING),
+def admitted_at_delivery(supply: SupplySide, demand: DemandSide, *, today: date) -> Refusal | None:
+    """The delivery zone admits the material: licence, room and segregation, as at receipt."""
+    # inventory.admission decides, as it does for receipts. The room checked here is one
+    # gram: the proposals into a zone share what it has left, and the engine's flow network
+    # caps their sum (a zone node in matching.solver).
+    if demand.delivery is None:
+        return None
+    refusal = admission_refusal(
+        picture=demand.delivery, incoming=supply.hazard, quantity_kg=ONE_GRAM
     )
-    for where, stored, allowed in places:
-        for other in stored:
-            verdict = required_separation(supply.hazard, other)
-            if verdict.separation > allowed:
-                name = other.label or "a stored material"
-                return _refuse(
-                    storable_at_delivery,
-                    f"It cannot be stored with {name} {where}: it needs "
-                    f"{_NEEDS[verdict.separation]} ({verdict.rule}).",
-                )
-    return None
+    if refusal is None:
+        return None
+    return _refuse(admitted_at_delivery, refusal.message)
+
+
+def lot_not_expired(supply: SupplySide, demand: DemandSide, *, today: date) -> Refusal | None:
+    """The lot has not expired: a lot expiring today or earlier takes no part."""
+    if supply.expires_on is None or supply.expires_on > today:
+        return None
+    return _refuse(lot_not_expired, f"The lot expired on {supply.expires_on:%Y-%m-%d}.")
+
+
+def need_date_not_passed(supply: SupplySide, demand: DemandSide, *, today: date) -> Refusal | None:
+    """The need's date has not passed (today is still in time)."""
+    if demand.needed_by >= today:
+        return None
+    return _refuse(need_date_not_passed, f"The need date {demand.needed_by:%Y-%m-%d} has passed.")
 
 
 RULES: tuple[Rule, ...] = (
     same_material_or_substitute,
     purity_meets_need,
+    lot_not_expired,
+    need_date_not_passed,
     not_expired_before_need,
     available_by_need_date,
     price_within_limit,
     distance_within_limit,
     visible_to_buyer,
     different_enterprises,
-    storable_at_delivery,
+    admitted_at_delivery,
 )
 
 

@@ -17,12 +17,13 @@ from typing import Any
 
 from django.db.models import Q, Sum
 
+from inventory.admission import ZonePicture
 from inventory.hazards import HazardProfile
-from inventory.models import Material, PhysicalState, StockLot
+from inventory.models import Material, PhysicalState, StockLot, StorageZone
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
-from matching.cost import to_grams
+from matching.cost import from_grams, to_grams
 from matching.feasibility import DemandSide, SupplySide
-from matching.models import COMMITTED, Match, MatchStatus
+from matching.models import COMMITTED, LIVE, Match, MatchStatus
 
 Component = tuple[int, ...]  # sorted material ids
 
@@ -54,6 +55,11 @@ class ComponentData:
     # such lot still has free (only lots with more than one listing in the component).
     lot_of: dict[int, int] = field(default_factory=dict)
     shared_lot_grams: dict[int, int] = field(default_factory=dict)
+    # Room left in each delivery zone for this batch's proposals (grams), shared by the
+    # batch's components, which the engine solves one after the other: each takes what the
+    # earlier ones left (``matching.services.engine.solve``).
+    zone_of: dict[int, int] = field(default_factory=dict)  # need -> delivery zone
+    zone_free_grams: dict[int, int] = field(default_factory=dict)
     # Replaceable proposals now in the database: (listing, need) -> (id, inputs hash,
     # wording key).
     proposed: dict[tuple[int, int], tuple[int, str, str]] = field(default_factory=dict)
@@ -238,6 +244,8 @@ class StoredHazards:
         self.by_zone: dict[int, set[HazardProfile]] = defaultdict(set)
         self.by_building: dict[tuple[int, str], set[HazardProfile]] = defaultdict(set)
         self.by_warehouse: dict[int, set[HazardProfile]] = defaultdict(set)
+        # zone -> (label, licensed classes, capacity less stock on hand)
+        self.zones: dict[int, tuple[str, frozenset[str], Decimal]] = {}
         self.loaded: set[int] = set()
 
     def ensure(self, warehouse_ids: set[int]) -> None:
@@ -272,6 +280,20 @@ class StoredHazards:
             self.by_zone[zone_id].add(profile)
             self.by_building[(warehouse_id, building)].add(profile)
             self.by_warehouse[warehouse_id].add(profile)
+        zones = (
+            StorageZone.objects.filter(warehouse_id__in=missing)
+            .annotate(on_hand=Sum("lots__on_hand_kg", default=Decimal(0)))
+            .values_list(
+                "pk", "warehouse__code", "code", "allowed_classes", "capacity_kg", "on_hand"
+            )
+            .order_by()
+        )
+        for zone_id, warehouse_code, code, licensed, capacity, on_hand in zones:
+            self.zones[zone_id] = (
+                f"{warehouse_code}/{code}",
+                frozenset(licensed or ()),
+                capacity - on_hand,
+            )
         self.loaded |= missing
 
     def around(
@@ -289,6 +311,27 @@ class StoredHazards:
 
 def _ordered(profiles: frozenset[HazardProfile]) -> tuple[HazardProfile, ...]:
     return tuple(sorted(profiles, key=lambda p: (p.classes, p.family, p.liquid)))
+
+
+def _zone_free_grams(
+    stored: StoredHazards, zone_ids: set[int], *, batch_materials: set[int]
+) -> dict[int, int]:
+    """The room each zone has for the proposals of this batch, in grams: its capacity less
+    the stock on hand, less what accepted and agreed matches will bring in, less what live
+    proposals of materials outside the batch would (the batch's own are being replaced)."""
+    held: dict[int, Decimal] = defaultdict(Decimal)
+    rows = (
+        Match.objects.filter(need__delivery_zone_id__in=zone_ids, status__in=LIVE)
+        .exclude(status=MatchStatus.PROPOSED, material_id__in=batch_materials)
+        .values_list("need__delivery_zone_id")
+        .annotate(held=Sum("quantity_kg"))
+        .order_by()
+    )
+    for zone_id, quantity in rows:
+        held[zone_id] += quantity
+    return {
+        zone_id: max(0, to_grams(stored.zones[zone_id][2] - held[zone_id])) for zone_id in zone_ids
+    }
 
 
 def load_components(
@@ -414,9 +457,12 @@ def load_components(
     warehouse_ids = {r[14] for r in need_rows} - {None}  # delivery_zone__warehouse_id
     stored = stored if stored is not None else StoredHazards()
     stored.ensure(warehouse_ids)
-    # One tuple object per distinct storage situation: the segregation mask evaluates each
-    # distinct (material, storage) pair once.
-    storage: dict[tuple[Any, ...], tuple[tuple[HazardProfile, ...], ...]] = {}
+    zone_free = _zone_free_grams(
+        stored, {r[12] for r in need_rows} - {None}, batch_materials=all_materials
+    )
+    # One picture per delivery zone: the admission mask evaluates each distinct (material,
+    # picture) pair once.
+    pictures: dict[int, ZonePicture] = {}
 
     for (
         need_id,
@@ -447,17 +493,23 @@ def load_components(
         if home is None:  # needed material outside the batch: reached through a substitute
             home = component_of_material[next(iter(substitutes[need_id]))]
         comp = data[home]
-        in_zone: tuple[HazardProfile, ...] = ()
-        in_building: tuple[HazardProfile, ...] = ()
-        in_warehouse: tuple[HazardProfile, ...] = ()
+        picture = None
         if zone_id is not None:
-            zone_set, building_set, warehouse_set = stored.around(
-                zone_id=zone_id, building=building, warehouse_id=warehouse_id
-            )
-            key = (zone_set, building_set, warehouse_set)
-            if key not in storage:
-                storage[key] = (_ordered(zone_set), _ordered(building_set), _ordered(warehouse_set))
-            in_zone, in_building, in_warehouse = storage[key]
+            picture = pictures.get(zone_id)
+            if picture is None:
+                zone_set, building_set, warehouse_set = stored.around(
+                    zone_id=zone_id, building=building, warehouse_id=warehouse_id
+                )
+                label, licensed, _room = stored.zones[zone_id]
+                picture = pictures[zone_id] = ZonePicture(
+                    label=label,
+                    licensed=licensed,
+                    free_kg=from_grams(zone_free[zone_id]),
+                    in_zone=_ordered(zone_set),
+                    in_building=_ordered(building_set),
+                    in_warehouse=_ordered(warehouse_set),
+                )
+            comp.zone_of[need_id] = zone_id
             latitude, longitude = zone_latitude, zone_longitude
         else:
             latitude, longitude = point_latitude, point_longitude
@@ -476,15 +528,15 @@ def load_components(
                 delivery_latitude=latitude,
                 delivery_longitude=longitude,
                 max_distance_km=max_distance,
-                hazards_in_zone=in_zone,
-                hazards_in_building=in_building,
-                hazards_in_warehouse=in_warehouse,
+                delivery_zone_id=zone_id,
+                delivery=picture,
             )
         )
         comp.demand_grams[need_id] = to_grams(free)
         comp.buyer_names[enterprise_id] = (buyer_en, buyer_zh)
 
     for comp in data.values():
+        comp.zone_free_grams = zone_free  # one dict for the batch (see ComponentData)
         listings_of_lot: dict[int, int] = defaultdict(int)
         for lot_id in comp.lot_of.values():
             listings_of_lot[lot_id] += 1

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Literal
 
@@ -65,6 +65,7 @@ from matching.solver import (
     Arc,
     Demand,
     Flow,
+    Limits,
     Solution,
     Supply,
     _canonical,
@@ -82,6 +83,7 @@ _ABS_GAP = 0.5
 
 Method = Literal["relaxed", "milp", "heuristic"]
 _Key = tuple[int, int]
+_End = tuple[str, int]  # a node or shared limit an arc draws on: ("s" | "d" | "lot" | "zone", key)
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,8 @@ class _Component:
     demands: list[Demand]
     arcs: list[Arc]  # kept arcs, sorted by (supply, demand)
     moq: dict[int, int]  # supply key -> effective minimum, only those ≥ 2 g
-    caps: dict[_Key, int]  # (supply, demand) -> u = min(s, d)
+    caps: dict[_Key, int]  # (supply, demand) -> u = min(s, d, its lot's and zone's grams)
+    limits: Limits = field(default_factory=Limits)  # lots of supplies, zones of demands
 
 
 def _effective_minimums(supplies: Sequence[Supply], minimums: Mapping[int, int]) -> dict[int, int]:
@@ -139,35 +142,51 @@ def _better(a: Solution, b: Solution) -> bool:
     return (a.matched_grams, -a.cost_micro_fen) > (b.matched_grams, -b.cost_micro_fen)
 
 
-def _repair(
-    supplies: Sequence[Supply],
-    demands: Sequence[Demand],
-    arcs: Sequence[Arc],
-    moq: Mapping[int, int],
-    open_: set[_Key],
-) -> set[_Key]:
-    """Close open arcs until the lower bounds fit every node.
+def _rooms(
+    supplies: Sequence[Supply], demands: Sequence[Demand], limits: Limits
+) -> tuple[dict[_End, int], dict[int, tuple[_End, ...]], dict[int, tuple[_End, ...]]]:
+    """What each node and shared limit holds, and which of them an arc's two ends draw on:
+    ("s", key), ("d", key), ("lot", group) and ("zone", group)."""
+    room: dict[_End, int] = {("s", s.key): s.grams for s in supplies}
+    room.update({("d", d.key): d.grams for d in demands})
+    room.update({("lot", g): v for g, v in limits.supply_group_grams.items()})
+    room.update({("zone", g): v for g, v in limits.demand_group_grams.items()})
+    s_ends = {
+        s.key: (("s", s.key),)
+        + ((("lot", limits.supply_group[s.key]),) if s.key in limits.supply_group else ())
+        for s in supplies
+    }
+    d_ends = {
+        d.key: (("d", d.key),)
+        + ((("zone", limits.demand_group[d.key]),) if d.key in limits.demand_group else ())
+        for d in demands
+    }
+    return room, s_ends, d_ends
+
+
+def _repair(comp: _Component, open_: set[_Key]) -> set[_Key]:
+    """Close open arcs until the lower bounds fit every node, lot and zone.
 
     Highest cost first, ties by the larger (supply, demand) key, so the result depends on
-    the component only. One pass suffices: closing arcs only lowers node loads, so an arc
-    kept because its end nodes fitted when it was visited stays feasible.
+    the component only. One pass suffices: closing arcs only lowers loads, so an arc kept
+    because its ends fitted when it was visited stays feasible.
     """
-    room_s = {s.key: s.grams for s in supplies}
-    room_d = {d.key: d.grams for d in demands}
-    for a in arcs:
+    room, s_ends, d_ends = _rooms(comp.supplies, comp.demands, comp.limits)
+    for a in comp.arcs:
         if (a.supply, a.demand) in open_:
-            room_s[a.supply] -= moq[a.supply]
-            room_d[a.demand] -= moq[a.supply]
-    if all(v >= 0 for v in room_s.values()) and all(v >= 0 for v in room_d.values()):
+            for end in s_ends[a.supply] + d_ends[a.demand]:
+                room[end] -= comp.moq[a.supply]
+    if all(v >= 0 for v in room.values()):
         return open_
     kept = set(open_)
-    candidates = [a for a in arcs if (a.supply, a.demand) in open_]
+    candidates = [a for a in comp.arcs if (a.supply, a.demand) in open_]
     candidates.sort(key=lambda a: (a.cost_fen_per_t, a.supply, a.demand), reverse=True)
     for a in candidates:
-        if room_s[a.supply] < 0 or room_d[a.demand] < 0:
+        ends = s_ends[a.supply] + d_ends[a.demand]
+        if any(room[end] < 0 for end in ends):
             kept.discard((a.supply, a.demand))
-            room_s[a.supply] += moq[a.supply]
-            room_d[a.demand] += moq[a.supply]
+            for end in ends:
+                room[end] += comp.moq[a.supply]
     return kept
 
 
@@ -175,13 +194,13 @@ def _polish(comp: _Component, open_: set[_Key]) -> Solution:
     """The exact lexicographic optimum with exactly these MOQ arcs open.
 
     Open MOQ arcs carry at least their minimum (pre-assigned, then the residual problem is
-    solved by ``solve_component``), the other MOQ arcs carry nothing, the arcs of supplies
-    without a minimum are free. Infeasible lower bounds are repaired first (``_repair``).
+    solved by ``solve_component`` within what the lots and zones have left), the other MOQ
+    arcs carry nothing, the arcs of supplies without a minimum are free. Infeasible lower
+    bounds are repaired first (``_repair``).
     """
-    open_ = _repair(comp.supplies, comp.demands, comp.arcs, comp.moq, open_)
+    open_ = _repair(comp, open_)
     lower: dict[_Key, int] = {}
-    room_s = {s.key: s.grams for s in comp.supplies}
-    room_d = {d.key: d.grams for d in comp.demands}
+    room, s_ends, d_ends = _rooms(comp.supplies, comp.demands, comp.limits)
     used: list[Arc] = []
     for a in comp.arcs:
         key = (a.supply, a.demand)
@@ -190,13 +209,20 @@ def _polish(comp: _Component, open_: set[_Key]) -> Solution:
         elif key in open_:
             m = comp.moq[a.supply]
             lower[key] = m
-            room_s[a.supply] -= m
-            room_d[a.demand] -= m
+            for end in s_ends[a.supply] + d_ends[a.demand]:
+                room[end] -= m
             used.append(a)
+    limits = comp.limits
     residual = solve_component(
-        [Supply(k, v) for k, v in room_s.items()],
-        [Demand(k, v) for k, v in room_d.items()],
+        [Supply(s.key, room["s", s.key]) for s in comp.supplies],
+        [Demand(d.key, room["d", d.key]) for d in comp.demands],
         used,
+        Limits(
+            supply_group=limits.supply_group,
+            supply_group_grams={g: room["lot", g] for g in limits.supply_group_grams},
+            demand_group=limits.demand_group,
+            demand_group_grams={g: room["zone", g] for g in limits.demand_group_grams},
+        ),
     )
     grams = dict(lower)
     for f in residual.flows:
@@ -222,7 +248,9 @@ def _open_arcs(sol: Solution, moq: Mapping[int, int]) -> set[_Key]:
 class _Milp:
     """The two-stage HiGHS model: columns x (every kept arc), then y (every MOQ arc).
 
-    Rows: Σ_j x_ij ≤ s_i, Σ_i x_ij ≤ d_j, and per MOQ arc x − m_i y ≥ 0, x − u_ij y ≤ 0.
+    Rows: Σ_j x_ij ≤ s_i, Σ_i x_ij ≤ d_j, Σ over a lot's supplies ≤ the lot's grams,
+    Σ over a zone's demands ≤ the zone's grams, and per MOQ arc x − m_i y ≥ 0,
+    x − u_ij y ≤ 0.
     """
 
     def __init__(self, highspy: ModuleType, comp: _Component, time_limit_s: float) -> None:
@@ -236,8 +264,18 @@ class _Milp:
         m, n = len(comp.supplies), len(comp.demands)
         s_row = {s.key: i for i, s in enumerate(comp.supplies)}
         d_row = {d.key: m + j for j, d in enumerate(comp.demands)}
+        limits = comp.limits
+        lots = sorted(
+            {limits.supply_group[s.key] for s in comp.supplies if s.key in limits.supply_group}
+        )
+        zones = sorted(
+            {limits.demand_group[d.key] for d in comp.demands if d.key in limits.demand_group}
+        )
+        lot_row = {g: m + n + i for i, g in enumerate(lots)}
+        zone_row = {g: m + n + len(lots) + i for i, g in enumerate(zones)}
         y_of = {t: c for c, t in enumerate(moq_arcs)}
-        base = m + n  # rows base + 2c: x - m y >= 0, base + 2c + 1: x - u y <= 0
+        # rows base + 2c: x - m y >= 0, base + 2c + 1: x - u y <= 0
+        base = m + n + len(lots) + len(zones)
         caps = [float(comp.caps[a.supply, a.demand]) for a in arcs]
 
         start: list[int] = [0]
@@ -246,6 +284,12 @@ class _Milp:
         for t, a in enumerate(arcs):
             index += [s_row[a.supply], d_row[a.demand]]
             value += [1.0, 1.0]
+            if a.supply in limits.supply_group:
+                index.append(lot_row[limits.supply_group[a.supply]])
+                value.append(1.0)
+            if a.demand in limits.demand_group:
+                index.append(zone_row[limits.demand_group[a.demand]])
+                value.append(1.0)
             if t in y_of:
                 c = y_of[t]
                 index += [base + 2 * c, base + 2 * c + 1]
@@ -269,6 +313,8 @@ class _Milp:
             [
                 np.array([s.grams for s in comp.supplies], dtype=np.float64),
                 np.array([d.grams for d in comp.demands], dtype=np.float64),
+                np.array([limits.supply_group_grams[g] for g in lots], dtype=np.float64),
+                np.array([limits.demand_group_grams[g] for g in zones], dtype=np.float64),
                 np.tile(np.array([inf, 0.0]), p),
             ]
         )
@@ -372,12 +418,16 @@ def solve_with_minimums(
     arcs: Iterable[Arc],
     minimums: Mapping[int, int],
     *,
+    limits: Limits | None = None,
     time_limit_s: float = 2.0,
 ) -> MinimumsResult:
     """Maximise the matched grams, then minimise the cost, with minimum order quantities.
 
     ``minimums`` maps a supply key to its MOQ in grams (absent or 0: none); keys that are
-    not supplies of this component are ignored. ``time_limit_s`` bounds each of the two
+    not supplies of this component are ignored. ``limits`` are the lots shared by several
+    supplies and the zones shared by several demands (``matching.solver.Limits``): the
+    MILP has a row for each, so a lot is allocated across its listings by the solver, and
+    the relaxed bound respects them too. ``time_limit_s`` bounds each of the two
     HiGHS stages. See the module doc for what is exact. Raises ValueError on malformed
     input (as ``solve_component``, plus a negative or non-int minimum or a non-positive
     time limit) and RuntimeError if a solver fails outright.
@@ -390,13 +440,28 @@ def solve_with_minimums(
     moq = _effective_minimums(sup, minimums)
     s_grams = {s.key: s.grams for s in sup}
     d_grams = {d.key: d.grams for d in dem}
-    caps = {(a.supply, a.demand): min(s_grams[a.supply], d_grams[a.demand]) for a in arc}
+    limits = limits or Limits()
+    lot_grams = {
+        k: limits.supply_group_grams[g] for k, g in limits.supply_group.items() if k in s_grams
+    }
+    zone_grams = {
+        k: limits.demand_group_grams[g] for k, g in limits.demand_group.items() if k in d_grams
+    }
+    caps = {
+        (a.supply, a.demand): min(
+            s_grams[a.supply],
+            d_grams[a.demand],
+            lot_grams.get(a.supply, s_grams[a.supply]),
+            zone_grams.get(a.demand, d_grams[a.demand]),
+        )
+        for a in arc
+    }
     kept = [a for a in arc if caps[a.supply, a.demand] >= moq.get(a.supply, 0)]
-    relaxed = solve_component(sup, dem, kept)  # also refuses int64 overflow
+    relaxed = solve_component(sup, dem, kept, limits)  # also refuses int64 overflow
     if _respects(relaxed.flows, moq):
         return MinimumsResult(solution=relaxed, relaxed=relaxed, method="relaxed", mip_gap=None)
 
-    comp = _Component(supplies=sup, demands=dem, arcs=kept, moq=moq, caps=caps)
+    comp = _Component(supplies=sup, demands=dem, arcs=kept, moq=moq, caps=caps, limits=limits)
     heuristic = _polish(comp, _open_arcs(relaxed, moq))
     fallback = MinimumsResult(solution=heuristic, relaxed=relaxed, method="heuristic", mip_gap=None)
     if sum(1 for a in kept if a.supply in moq) > MAX_MILP_MOQ_ARCS:

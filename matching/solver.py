@@ -29,8 +29,8 @@ What is exact, and why:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 import numpy as np
@@ -87,6 +87,47 @@ class Solution:
 EMPTY = Solution(flows=(), matched_grams=0, cost_micro_fen=0)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Limits shared by several nodes of a component.
+
+    Supplies that draw on one stock lot share what it holds: ``supply_group`` maps a supply
+    key to its lot, ``supply_group_grams`` a lot to its grams. Demands delivered into one
+    storage zone share the room it has: ``demand_group`` maps a demand key to its zone,
+    ``demand_group_grams`` a zone to its grams. Keys absent from the maps are unlimited
+    beyond their own quantity.
+    """
+
+    supply_group: Mapping[int, int] = field(default_factory=dict)
+    supply_group_grams: Mapping[int, int] = field(default_factory=dict)
+    demand_group: Mapping[int, int] = field(default_factory=dict)
+    demand_group_grams: Mapping[int, int] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.supply_group or self.demand_group)
+
+    def indexed(
+        self, keys: Sequence[int], *, demand: bool
+    ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None]:
+        """The group index of each key in ``keys`` (−1: none) and each group's grams, groups
+        in key order: the arrays ``solve_indexed`` takes."""
+        of, grams = (
+            (self.demand_group, self.demand_group_grams)
+            if demand
+            else (self.supply_group, self.supply_group_grams)
+        )
+        if not any(k in of for k in keys):
+            return None, None
+        groups = sorted({of[k] for k in keys if k in of})
+        index = {g: i for i, g in enumerate(groups)}
+        for g in groups:
+            _check_int(grams[g], f"Group {g} grams")
+        return (
+            np.fromiter((index.get(of.get(k, -1), -1) for k in keys), np.int64, len(keys)),
+            np.fromiter((grams[g] for g in groups), np.int64, len(groups)),
+        )
+
+
 def _check_int(value: object, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{what} must be an int, got {type(value).__name__}.")
@@ -126,9 +167,13 @@ def _canonical(
 
 
 def solve_component(
-    supplies: Iterable[Supply], demands: Iterable[Demand], arcs: Iterable[Arc]
+    supplies: Iterable[Supply],
+    demands: Iterable[Demand],
+    arcs: Iterable[Arc],
+    limits: Limits | None = None,
 ) -> Solution:
-    """Maximise the matched grams, then minimise the cost, exactly (see the module doc).
+    """Maximise the matched grams, then minimise the cost, exactly (see the module doc),
+    within the shared ``limits`` of lots and zones if given.
 
     Raises ValueError on malformed input (an arc naming an unknown key, a duplicate key or
     arc, a negative or non-int quantity or cost, or a component whose objective could
@@ -144,47 +189,32 @@ def solve_component(
         )
     if not arc:
         return EMPTY
-
-    m = len(sup)
-    s_index = {s.key: i for i, s in enumerate(sup)}
-    d_index = {d.key: m + j for j, d in enumerate(dem)}
-    s_grams = {s.key: s.grams for s in sup}
-    d_grams = {d.key: d.grams for d in dem}
-
-    smcf = min_cost_flow.SimpleMinCostFlow()
-    for i, s in enumerate(sup):
-        smcf.set_node_supply(i, s.grams)
-    for j, d in enumerate(dem):
-        smcf.set_node_supply(m + j, -d.grams)
-    handles = [
-        smcf.add_arc_with_capacity_and_unit_cost(
-            s_index[a.supply],
-            d_index[a.demand],
-            min(s_grams[a.supply], d_grams[a.demand]),
-            a.cost_fen_per_t,
-        )
-        for a in arc
-    ]
-    status = smcf.solve_max_flow_with_min_cost()
-    if status != smcf.OPTIMAL:
-        name = getattr(status, "name", str(status))
-        raise RuntimeError(f"OR-Tools min-cost flow did not solve the component: {name}.")
-
-    flows: list[Flow] = []
-    matched = 0
-    cost = 0
-    for a, h in zip(arc, handles, strict=True):
-        x = int(smcf.flow(h))
-        if x:
-            flows.append(Flow(supply=a.supply, demand=a.demand, grams=x))
-            matched += x
-            cost += a.cost_fen_per_t * x
-    if matched != int(smcf.maximum_flow()) or cost != int(smcf.optimal_cost()):
-        raise RuntimeError(
-            f"OR-Tools result inconsistent: flows sum to {matched} g at {cost}, it reports "
-            f"{smcf.maximum_flow()} g at {smcf.optimal_cost()}."
-        )
-    return Solution(flows=tuple(flows), matched_grams=matched, cost_micro_fen=cost)
+    s_keys = [s.key for s in sup]
+    d_keys = [d.key for d in dem]
+    s_index = {k: i for i, k in enumerate(s_keys)}
+    d_index = {k: j for j, k in enumerate(d_keys)}
+    limits = limits or Limits()
+    group, group_grams = limits.indexed(s_keys, demand=False)
+    zone, zone_grams = limits.indexed(d_keys, demand=True)
+    tail = np.fromiter((s_index[a.supply] for a in arc), np.int64, len(arc))
+    head = np.fromiter((d_index[a.demand] for a in arc), np.int64, len(arc))
+    flows, matched, cost = solve_indexed(
+        np.fromiter((s.grams for s in sup), np.int64, len(sup)),
+        np.fromiter((d.grams for d in dem), np.int64, len(dem)),
+        tail,
+        head,
+        np.fromiter((a.cost_fen_per_t for a in arc), np.int64, len(arc)),
+        group=group,
+        group_grams=group_grams,
+        demand_group=zone,
+        demand_group_grams=zone_grams,
+    )
+    out = tuple(
+        Flow(supply=a.supply, demand=a.demand, grams=x)
+        for a, x in zip(arc, flows.tolist(), strict=True)
+        if x
+    )
+    return Solution(flows=out, matched_grams=matched, cost_micro_fen=cost)
 
 
 def solve_indexed(
@@ -196,6 +226,8 @@ def solve_indexed(
     *,
     group: npt.NDArray[np.int64] | None = None,
     group_grams: npt.NDArray[np.int64] | None = None,
+    demand_group: npt.NDArray[np.int64] | None = None,
+    demand_group_grams: npt.NDArray[np.int64] | None = None,
 ) -> tuple[npt.NDArray[np.int64], int, int]:
     """``solve_component`` on arrays, for the engine's large components.
 
@@ -203,6 +235,9 @@ def solve_indexed(
     belongs to group ``group[i]`` (−1: none), and the supplies of group g may send at most
     ``group_grams[g]`` between them. The lot is then a source node feeding its listings
     (arcs of capacity ``supply_grams[i]`` at no cost): still a min-cost flow, still exact.
+    ``demand_group`` does the same for demands delivered into one zone: demand j sends at
+    most ``demand_grams[j]`` into its zone's node, which takes at most
+    ``demand_group_grams[g]`` (the room the zone has left).
 
     Supplies and demands are positions 0..m-1 and 0..n-1; arc k goes from supply
     ``tail[k]`` to demand ``head[k]`` at ``cost[k]`` fen per tonne. The caller passes the
@@ -230,9 +265,28 @@ def solve_indexed(
             raise ValueError("group must give each supply a group index (or -1) in range.")
         source = np.where(group >= 0, 0, supply_grams)
         lots = group_grams
+    sink = demand_grams
+    zones = np.zeros(0, dtype=np.int64)
+    if (
+        demand_group is not None
+        and demand_group_grams is not None
+        and bool((demand_group >= 0).any())
+    ):
+        if (
+            len(demand_group) != n
+            or (demand_group >= len(demand_group_grams)).any()
+            or (demand_group_grams < 0).any()
+        ):
+            raise ValueError("demand_group must give each demand a group index (or -1) in range.")
+        sink = np.where(demand_group >= 0, 0, demand_grams)
+        # A zone never takes more than its demands ask for together.
+        asked = np.zeros(len(demand_group_grams), dtype=np.int64)
+        grouped = demand_group >= 0
+        np.add.at(asked, demand_group[grouped], demand_grams[grouped])
+        zones = np.minimum(demand_group_grams, asked)
     total = max(
         int(source.sum(dtype=object)) + int(lots.sum(dtype=object)),
-        int(demand_grams.sum(dtype=object)),
+        int(sink.sum(dtype=object)) + int(zones.sum(dtype=object)),
     )
     max_cost = int(cost.max()) if k else 0
     if max(1, max_cost) * total > INT64_MAX:
@@ -243,7 +297,7 @@ def solve_indexed(
     if not k:
         return np.zeros(0, dtype=np.int64), 0, 0
     smcf = min_cost_flow.SimpleMinCostFlow()
-    nodes = np.concatenate([source, -demand_grams, lots])
+    nodes = np.concatenate([source, -sink, lots, -zones])
     smcf.set_nodes_supplies(np.arange(len(nodes), dtype=np.int32), nodes)
     capacity = np.minimum(supply_grams[tail], demand_grams[head])
     arcs = smcf.add_arcs_with_capacity_and_unit_cost(
@@ -251,12 +305,21 @@ def solve_indexed(
     )
     if len(lots):
         assert group is not None
-        members = np.nonzero(group >= 0)[0]
+        members_s = np.nonzero(group >= 0)[0]
         smcf.add_arcs_with_capacity_and_unit_cost(
-            (group[members] + m + n).astype(np.int32),
-            members.astype(np.int32),
-            supply_grams[members],
-            np.zeros(len(members), dtype=np.int64),
+            (group[members_s] + m + n).astype(np.int32),
+            members_s.astype(np.int32),
+            supply_grams[members_s],
+            np.zeros(len(members_s), dtype=np.int64),
+        )
+    if len(zones):
+        assert demand_group is not None
+        members_d = np.nonzero(demand_group >= 0)[0]
+        smcf.add_arcs_with_capacity_and_unit_cost(
+            (members_d + m).astype(np.int32),
+            (demand_group[members_d] + m + n + len(lots)).astype(np.int32),
+            demand_grams[members_d],
+            np.zeros(len(members_d), dtype=np.int64),
         )
     status = smcf.solve_max_flow_with_min_cost()
     if status != smcf.OPTIMAL:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -47,7 +48,7 @@ from matching.loading import (
 )
 from matching.minimums import solve_with_minimums
 from matching.models import Match, MatchRun, MatchStatus
-from matching.solver import Arc, Demand, Supply, solve_indexed
+from matching.solver import Arc, Demand, Limits, Supply, solve_indexed
 
 logger = logging.getLogger(__name__)
 
@@ -110,11 +111,33 @@ class Solved:
     with_minimums: bool
 
 
+def _limits(comp: ComponentData, listing_ids: list[int], need_ids: list[int]) -> Limits:
+    """The component's shared limits: lots offered by several of its listings, and the
+    delivery zones whose room left is less than their needs ask for together."""
+    asked: dict[int, int] = defaultdict(int)
+    for k in need_ids:
+        zone_id = comp.zone_of.get(k)
+        if zone_id is not None:
+            asked[zone_id] += comp.demand_grams[k]
+    binding = {z: comp.zone_free_grams[z] for z, g in asked.items() if comp.zone_free_grams[z] < g}
+    return Limits(
+        supply_group={
+            k: comp.lot_of[k] for k in listing_ids if comp.lot_of.get(k) in comp.shared_lot_grams
+        },
+        supply_group_grams=comp.shared_lot_grams,
+        demand_group={k: comp.zone_of[k] for k in need_ids if comp.zone_of.get(k) in binding},
+        demand_group_grams=binding,
+    )
+
+
 def solve(comp: ComponentData, *, today: date) -> Solved:
-    """Feasible arcs and the optimal flows of one component."""
+    """Feasible arcs and the optimal flows of one component, within what its lots hold and
+    its delivery zones have room for; the room it takes is taken off
+    ``comp.zone_free_grams`` for the components solved after it."""
     arcs = build_arcs(comp.supplies, comp.demands, today=today, excluded=comp.excluded_pairs)
     listing_ids = [s.listing_id for s in comp.supplies]
     need_ids = [d.need_id for d in comp.demands]
+    limits = _limits(comp, listing_ids, need_ids)
     with_arcs = {listing_ids[i] for i in np.unique(arcs.supply).tolist()}
     minimums = {k: g for k, g in comp.minimum_grams.items() if g > 0 and k in with_arcs}
     if not minimums:
@@ -122,16 +145,8 @@ def solve(comp: ComponentData, *, today: date) -> Solved:
             (comp.supply_grams[k] for k in listing_ids), np.int64, len(listing_ids)
         )
         demand = np.fromiter((comp.demand_grams[k] for k in need_ids), np.int64, len(need_ids))
-        group = group_grams = None
-        if comp.shared_lot_grams:
-            lots = sorted(comp.shared_lot_grams)
-            index = {lot_id: g for g, lot_id in enumerate(lots)}
-            group = np.fromiter(
-                (index.get(comp.lot_of[k], -1) for k in listing_ids), np.int64, len(listing_ids)
-            )
-            group_grams = np.fromiter(
-                (comp.shared_lot_grams[lot_id] for lot_id in lots), np.int64, len(lots)
-            )
+        group, group_grams = limits.indexed(listing_ids, demand=False)
+        zone, zone_grams = limits.indexed(need_ids, demand=True)
         flows, matched, cost = solve_indexed(
             supply,
             demand,
@@ -140,43 +155,45 @@ def solve(comp: ComponentData, *, today: date) -> Solved:
             arcs.cost_fen,
             group=group,
             group_grams=group_grams,
+            demand_group=zone,
+            demand_group_grams=zone_grams,
         )
-        return Solved(comp, arcs, flows, matched, cost, matched, cost, with_minimums=False)
-    # Minimum orders: the MILP of matching.minimums on the component's objects. It knows
-    # no lots, so a lot shared by several listings is shared out first, in listing order
-    # (feasible, not always optimal: minimum orders are best effort).
-    pairs = list(zip(arcs.supply.tolist(), arcs.demand.tolist(), strict=True))
-    grams_of = dict(comp.supply_grams)
-    lot_left = dict(comp.shared_lot_grams)
-    for k in listing_ids:
-        lot_id = comp.lot_of.get(k)
-        if lot_id in lot_left:
-            grams_of[k] = min(grams_of[k], lot_left[lot_id])
-            lot_left[lot_id] -= grams_of[k]
-    result = solve_with_minimums(
-        [Supply(key=k, grams=grams_of[k]) for k in listing_ids],
-        [Demand(key=k, grams=comp.demand_grams[k]) for k in need_ids],
-        [
-            Arc(supply=listing_ids[i], demand=need_ids[j], cost_fen_per_t=c)
-            for (i, j), c in zip(pairs, arcs.cost_fen.tolist(), strict=True)
-        ],
-        minimums,
-        time_limit_s=settings.MATCHING_MOQ_TIME_LIMIT_SECONDS,
-    )
-    grams = {(f.supply, f.demand): f.grams for f in result.solution.flows}
-    flows = np.fromiter(
-        (grams.get((listing_ids[i], need_ids[j]), 0) for i, j in pairs), np.int64, len(pairs)
-    )
-    return Solved(
-        comp,
-        arcs,
-        flows,
-        result.solution.matched_grams,
-        result.solution.cost_micro_fen,
-        result.relaxed.matched_grams,
-        result.relaxed.cost_micro_fen,
-        with_minimums=True,
-    )
+        solved = Solved(comp, arcs, flows, matched, cost, matched, cost, with_minimums=False)
+    else:
+        # Minimum orders: the MILP of matching.minimums, with a row per shared lot and per
+        # binding zone, so the solver allocates a lot across its listings.
+        pairs = list(zip(arcs.supply.tolist(), arcs.demand.tolist(), strict=True))
+        result = solve_with_minimums(
+            [Supply(key=k, grams=comp.supply_grams[k]) for k in listing_ids],
+            [Demand(key=k, grams=comp.demand_grams[k]) for k in need_ids],
+            [
+                Arc(supply=listing_ids[i], demand=need_ids[j], cost_fen_per_t=c)
+                for (i, j), c in zip(pairs, arcs.cost_fen.tolist(), strict=True)
+            ],
+            minimums,
+            limits=limits,
+            time_limit_s=settings.MATCHING_MOQ_TIME_LIMIT_SECONDS,
+        )
+        grams = {(f.supply, f.demand): f.grams for f in result.solution.flows}
+        flows = np.fromiter(
+            (grams.get((listing_ids[i], need_ids[j]), 0) for i, j in pairs), np.int64, len(pairs)
+        )
+        solved = Solved(
+            comp,
+            arcs,
+            flows,
+            result.solution.matched_grams,
+            result.solution.cost_micro_fen,
+            result.relaxed.matched_grams,
+            result.relaxed.cost_micro_fen,
+            with_minimums=True,
+        )
+    if comp.zone_of:
+        for k in np.nonzero(solved.flows)[0].tolist():
+            zone_id = comp.zone_of.get(need_ids[int(arcs.demand[k])])
+            if zone_id is not None:
+                comp.zone_free_grams[zone_id] -= int(solved.flows[k])
+    return solved
 
 
 # Columns of a new proposal, in the order _new_row gives them (and COPY writes them).
@@ -274,6 +291,7 @@ def _diff(
             total_fen=total_fen,
             rank=rank,
             feasible=hi - lo,
+            delivery_zone=d.delivery.label if d.delivery is not None else "",
         )
         english, chinese = explain_en(facts), explain_zh(facts)
         if old is not None and old[1] == digest:

@@ -103,6 +103,10 @@ def run_chunk(*, run_id: int, components: Sequence[Component]) -> Totals:
                 run.save(update_fields=["pending_chunks"])
             if run.pending_chunks == 0 and run.status == RunStatus.RUNNING:
                 _close(run_id)
+        if run.pending_chunks == 0:
+            # The run is over: what it read must not serve another (ids restart after a
+            # rolled-back test, and stock moves on).
+            _stored_of_run.pop(run_id, None)
     return totals
 
 

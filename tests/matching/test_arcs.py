@@ -12,6 +12,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from inventory.admission import ZonePicture
 from inventory.hazards import HAZARD_CLASS_CODES, HazardProfile
 from matching import arcs as arcs_module
 from matching import feasibility as fz
@@ -99,11 +100,16 @@ def supplies(draw: st.DrawFn, listing_id: int, today: date) -> SupplySide:
 @st.composite
 def demands(draw: st.DrawFn, need_id: int, sources: list[SupplySide], today: date) -> DemandSide:
     lat, lon = draw(_coordinates())
-    in_zone: tuple[HazardProfile, ...] = ()
-    in_building: tuple[HazardProfile, ...] = ()
-    in_warehouse: tuple[HazardProfile, ...] = ()
-    if draw(st.booleans()):  # a delivery zone with what its warehouse stores
-        in_zone, in_building, in_warehouse = draw(stored), draw(stored), draw(stored)
+    picture = None
+    if draw(st.booleans()):  # a delivery zone with its licence, room and what it stores
+        picture = ZonePicture(
+            label="WH/Z",
+            licensed=frozenset(draw(st.lists(st.sampled_from(CLASSES), max_size=12))),
+            free_kg=draw(st.sampled_from([Decimal(0), Decimal("0.001"), Decimal("500.000")])),
+            in_zone=draw(stored),
+            in_building=draw(stored),
+            in_warehouse=draw(stored),
+        )
     max_km: Decimal | None = draw(st.none() | st.decimals(min_value=0, max_value=300, places=2))
     at_edge = draw(st.booleans())
     if sources and at_edge:
@@ -125,9 +131,8 @@ def demands(draw: st.DrawFn, need_id: int, sources: list[SupplySide], today: dat
         delivery_latitude=lat,
         delivery_longitude=lon,
         max_distance_km=max_km,
-        hazards_in_zone=in_zone,
-        hazards_in_building=in_building,
-        hazards_in_warehouse=in_warehouse,
+        delivery_zone_id=None if picture is None else draw(st.integers(1, 3)),
+        delivery=picture,
     )
 
 
@@ -289,13 +294,33 @@ def test_a_refusal_by_any_single_rule_removes_the_arc() -> None:
     breakers: dict[str, tuple[SupplySide, DemandSide]] = {
         "same_material_or_substitute": (replace(supply, material_id=9), demand),
         "purity_meets_need": (replace(supply, purity_pct=Decimal("98.999")), demand),
-        "not_expired_before_need": (replace(supply, expires_on=BASE), demand),
+        "lot_not_expired": (
+            replace(supply, expires_on=BASE),
+            replace(demand, needed_by=BASE),
+        ),
+        "need_date_not_passed": (
+            replace(supply, available_from=BASE - timedelta(2)),
+            replace(demand, needed_by=BASE - timedelta(1)),
+        ),
+        "not_expired_before_need": (replace(supply, expires_on=BASE + timedelta(1)), demand),
         "available_by_need_date": (replace(supply, available_until=BASE - timedelta(1)), demand),
         "price_within_limit": (replace(supply, price_per_t=Decimal("5000.01")), demand),
         "distance_within_limit": (supply, replace(demand, max_distance_km=Decimal("1.00"))),
         "visible_to_buyer": (replace(supply, seller_park_id=11), demand),
         "different_enterprises": (replace(supply, seller_id=2), demand),
-        "storable_at_delivery": (supply, replace(demand, hazards_in_zone=(oxidizer,))),
+        "admitted_at_delivery": (
+            supply,
+            replace(
+                demand,
+                delivery_zone_id=1,
+                delivery=ZonePicture(
+                    label="WH/Z",
+                    licensed=frozenset({"3", "5.1"}),
+                    free_kg=Decimal(100),
+                    in_zone=(oxidizer,),
+                ),
+            ),
+        ),
     }
     assert set(breakers) == set(RULE_NAMES)
     assert len(build_arcs([supply], [demand], today=BASE)) == 1
@@ -313,4 +338,4 @@ def test_a_refusal_by_any_single_rule_removes_the_arc() -> None:
 def test_masks_module_names_the_scalar_rules_it_mirrors() -> None:
     for mask in MASKS:
         assert callable(getattr(fz, mask.__name__))
-    assert arcs_module.storable_at_delivery_mask.__name__ == "storable_at_delivery"
+    assert arcs_module.admitted_at_delivery_mask.__name__ == "admitted_at_delivery"

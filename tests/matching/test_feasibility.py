@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from inventory.admission import ZonePicture, admission_refusal
 from inventory.hazards import HazardProfile
 from marketplace.models import Visibility
 from matching import feasibility as fz
@@ -268,56 +269,145 @@ def test_own_listing_is_refused() -> None:
     assert refusal == Refusal("different_enterprises", "The listing is the buyer's own.")
 
 
-# --- storage segregation at the delivery zone -------------------------------------------
+# --- dates ------------------------------------------------------------------------------
 
 
-def test_delivery_point_is_not_checked_for_segregation() -> None:
-    assert refusal_of(fz.storable_at_delivery, SUPPLY, DEMAND) is None
+def test_a_lot_expiring_today_or_earlier_is_refused() -> None:
+    assert refusal_of(fz.lot_not_expired, replace(SUPPLY, expires_on=TODAY), DEMAND) == Refusal(
+        "lot_not_expired", "The lot expired on 2025-02-01."
+    )
+    tomorrow = replace(SUPPLY, expires_on=TODAY + timedelta(days=1))
+    assert refusal_of(fz.lot_not_expired, tomorrow, DEMAND) is None
+    assert refusal_of(fz.lot_not_expired, SUPPLY, DEMAND) is None  # no expiry date
+
+
+def test_a_need_whose_date_has_passed_is_refused() -> None:
+    passed = replace(DEMAND, needed_by=TODAY - timedelta(days=1))
+    assert refusal_of(fz.need_date_not_passed, SUPPLY, passed) == Refusal(
+        "need_date_not_passed", "The need date 2025-01-31 has passed."
+    )
+    assert refusal_of(fz.need_date_not_passed, SUPPLY, replace(DEMAND, needed_by=TODAY)) is None
+
+
+# --- admission to the delivery zone (inventory.admission) --------------------------------
+
+EVERY_CLASS = frozenset({"3", "4.3", "5.1", "6.1", "6.2", "8"})
+
+
+def at_zone(
+    *,
+    licensed: frozenset[str] = EVERY_CLASS,
+    free_kg: Decimal = Decimal("10000.000"),
+    in_zone: tuple[HazardProfile, ...] = (),
+    in_building: tuple[HazardProfile, ...] = (),
+    in_warehouse: tuple[HazardProfile, ...] = (),
+) -> DemandSide:
+    picture = ZonePicture(
+        label="WH1/Z1",
+        licensed=licensed,
+        free_kg=free_kg,
+        in_zone=in_zone,
+        in_building=in_building,
+        in_warehouse=in_warehouse,
+    )
+    return replace(DEMAND, delivery_zone_id=5, delivery=picture)
+
+
+def test_delivery_point_leaves_admission_to_the_receipt() -> None:
+    assert DEMAND.delivery is None
+    assert refusal_of(fz.admitted_at_delivery, SUPPLY, DEMAND) is None
+
+
+def test_a_zone_not_licensed_for_the_class_is_refused() -> None:
+    refusal = refusal_of(fz.admitted_at_delivery, SUPPLY, at_zone(licensed=frozenset({"2.1"})))
+    assert refusal == Refusal("admitted_at_delivery", "Zone WH1/Z1 is not licensed for class 3.")
+    # Every class counts, subsidiary ones too.
+    nitric = replace(SUPPLY, hazard=HazardProfile(classes=("8", "5.1"), label="nitric acid"))
+    refusal = refusal_of(fz.admitted_at_delivery, nitric, at_zone(licensed=frozenset({"8"})))
+    assert refusal is not None and "class 5.1" in refusal.reason
+
+
+def test_a_zone_without_room_is_refused() -> None:
+    refusal = refusal_of(fz.admitted_at_delivery, SUPPLY, at_zone(free_kg=Decimal(0)))
+    assert refusal is not None and "0 kg free" in refusal.reason
+    assert refusal_of(fz.admitted_at_delivery, SUPPLY, at_zone(free_kg=Decimal("0.001"))) is None
+
+
+def test_a_non_dangerous_material_needs_no_licence() -> None:
+    supply = replace(SUPPLY, hazard=fz.NOT_DANGEROUS)
+    assert refusal_of(fz.admitted_at_delivery, supply, at_zone(licensed=frozenset())) is None
 
 
 def test_code_2_is_refused_in_the_same_zone() -> None:
-    demand = replace(DEMAND, hazards_in_zone=(SODIUM_CHLORATE,))
-    refusal = refusal_of(fz.storable_at_delivery, SUPPLY, demand)
+    refusal = refusal_of(fz.admitted_at_delivery, SUPPLY, at_zone(in_zone=(SODIUM_CHLORATE,)))
     assert refusal is not None
-    assert refusal.rule == "storable_at_delivery"
-    assert "sodium chlorate in the delivery zone" in refusal.reason
+    assert refusal.rule == "admitted_at_delivery"
+    assert "sodium chlorate is stored in the zone" in refusal.reason
     assert "segregation code 2" in refusal.reason
 
 
 def test_code_2_is_allowed_in_another_zone_of_the_building() -> None:
-    demand = replace(DEMAND, hazards_in_building=(SODIUM_CHLORATE,))
-    assert refusal_of(fz.storable_at_delivery, SUPPLY, demand) is None
+    demand = at_zone(in_building=(SODIUM_CHLORATE,))
+    assert refusal_of(fz.admitted_at_delivery, SUPPLY, demand) is None
 
 
 def test_code_1_is_allowed_in_the_same_zone_at_a_distance() -> None:
     calcium_carbide = HazardProfile(classes=("4.3",), label="calcium carbide")
-    demand = replace(DEMAND, hazards_in_zone=(calcium_carbide,))  # 3 vs 4.3: code 1
-    assert refusal_of(fz.storable_at_delivery, SUPPLY, demand) is None
+    demand = at_zone(in_zone=(calcium_carbide,))  # 3 vs 4.3: code 1
+    assert refusal_of(fz.admitted_at_delivery, SUPPLY, demand) is None
 
 
 def test_code_3_is_refused_in_the_building_but_allowed_in_another_building() -> None:
     infectious = HazardProfile(classes=("6.2",), label="clinical waste")  # 3 vs 6.2: code 3
-    in_building = replace(DEMAND, hazards_in_building=(infectious,))
-    refusal = refusal_of(fz.storable_at_delivery, SUPPLY, in_building)
+    refusal = refusal_of(fz.admitted_at_delivery, SUPPLY, at_zone(in_building=(infectious,)))
     assert refusal is not None
     assert "another zone of its building" in refusal.reason
     assert "a different building" in refusal.reason
-    in_warehouse = replace(DEMAND, hazards_in_warehouse=(infectious,))
-    assert refusal_of(fz.storable_at_delivery, SUPPLY, in_warehouse) is None
+    in_warehouse = at_zone(in_warehouse=(infectious,))
+    assert refusal_of(fz.admitted_at_delivery, SUPPLY, in_warehouse) is None
 
 
 def test_pair_rule_is_refused_anywhere_in_the_warehouse() -> None:
     supply = replace(SUPPLY, hazard=HYDROCHLORIC_ACID)
-    demand = replace(DEMAND, hazards_in_warehouse=(SODIUM_CYANIDE,))
-    refusal = refusal_of(fz.storable_at_delivery, supply, demand)
+    refusal = refusal_of(fz.admitted_at_delivery, supply, at_zone(in_warehouse=(SODIUM_CYANIDE,)))
     assert refusal is not None
     assert "acids are never stored with cyanides" in refusal.reason
 
 
+def test_one_primary_class_is_no_allowance() -> None:
+    # Nitric acid (8 + 5.1) into a zone holding an organic acid (8 + 3): 5.1 against 3.
+    nitric = replace(
+        SUPPLY, hazard=HazardProfile(classes=("8", "5.1"), family="acid", label="nitric acid")
+    )
+    acetic = HazardProfile(classes=("8", "3"), family="acid", label="acetic acid")
+    refusal = refusal_of(fz.admitted_at_delivery, nitric, at_zone(in_zone=(acetic,)))
+    assert refusal is not None and "acetic acid" in refusal.reason
+
+
 def test_non_dangerous_material_is_storable_next_to_anything() -> None:
     supply = replace(SUPPLY, hazard=fz.NOT_DANGEROUS)
-    demand = replace(DEMAND, hazards_in_zone=(SODIUM_CHLORATE, SODIUM_CYANIDE))
-    assert refusal_of(fz.storable_at_delivery, supply, demand) is None
+    demand = at_zone(in_zone=(SODIUM_CHLORATE, SODIUM_CYANIDE))
+    assert refusal_of(fz.admitted_at_delivery, supply, demand) is None
+
+
+def test_the_rule_is_the_admission_rule_receipts_apply() -> None:
+    # Whatever the picture, the engine's rule refuses exactly when inventory.admission
+    # refuses a gram, with the same message.
+    for demand in (
+        at_zone(),
+        at_zone(licensed=frozenset({"8"})),
+        at_zone(free_kg=Decimal(0)),
+        at_zone(in_zone=(SODIUM_CHLORATE,)),
+        at_zone(in_warehouse=(SODIUM_CYANIDE,)),
+    ):
+        assert demand.delivery is not None
+        expected = admission_refusal(
+            picture=demand.delivery, incoming=SUPPLY.hazard, quantity_kg=Decimal("0.001")
+        )
+        refusal = refusal_of(fz.admitted_at_delivery, SUPPLY, demand)
+        assert (refusal is None) == (expected is None)
+        if refusal is not None and expected is not None:
+            assert refusal.reason == expected.message
 
 
 # --- all rules together -----------------------------------------------------------------
@@ -325,7 +415,7 @@ def test_non_dangerous_material_is_storable_next_to_anything() -> None:
 
 def test_rules_are_named_and_documented() -> None:
     names = [rule.__name__ for rule in fz.RULES]
-    assert len(set(names)) == len(names) == 9
+    assert len(set(names)) == len(names) == 11
     for rule in fz.RULES:
         assert rule.__doc__ and "\n" not in rule.__doc__.strip()
 
@@ -337,8 +427,8 @@ def test_check_pair_returns_every_refusal_in_rules_order() -> None:
         SUPPLY,
         material_id=8,
         purity_pct=Decimal("90.000"),
-        expires_on=NEEDED_BY - timedelta(days=1),
-        available_from=NEEDED_BY + timedelta(days=1),
+        expires_on=TODAY - timedelta(days=2),
+        available_from=TODAY,
         price_per_t=Decimal("6000.00"),
         warehouse_latitude=Decimal("31.230000"),
         warehouse_longitude=Decimal("121.474000"),
@@ -346,7 +436,7 @@ def test_check_pair_returns_every_refusal_in_rules_order() -> None:
         seller_park_id=999,
         seller_id=DEMAND.enterprise_id,
     )
-    demand = replace(DEMAND, hazards_in_zone=(SODIUM_CHLORATE,))
+    demand = replace(at_zone(in_zone=(SODIUM_CHLORATE,)), needed_by=TODAY - timedelta(days=1))
     refusals = check_pair(supply, demand, today=TODAY)
     assert [r.rule for r in refusals] == [rule.__name__ for rule in fz.RULES]
     assert not is_feasible(supply, demand, today=TODAY)
