@@ -135,6 +135,7 @@ def test_the_api_lists_and_filters_released_matches(world: World, api_client: An
 
     rows = client.get(MATCHES, {"status": "released"}).json()["results"]
     assert [(r["id"], r["status"]) for r in rows] == [(released.pk, "released")]
+    assert client.get(f"{MATCHES}{proposed.pk}/").json()["previous"] == released.pk
     rows = client.get(MATCHES, {"status": ["proposed", "accepted", "agreed"]}).json()["results"]
     assert [r["id"] for r in rows] == [proposed.pk]
     assert client.get(MATCHES, {"status": "freed"}).status_code == 400
