@@ -19,9 +19,10 @@ from common.admin import TenantScopedAdmin, owned_by_scope
 from common.tenancy import Scope, request_scope
 from inventory.models import Material
 from inventory.selectors import lot_list, zone_list
-from marketplace.models import Listing, ListingStatus, Need, NeedStatus
+from marketplace.models import Listing, ListingStatus, Need
 from marketplace.selectors import listing_list, need_list
 from marketplace.services import (
+    CHANGEABLE_NEEDS,
     LISTING_FIELDS,
     NEED_FIELDS,
     listing_create,
@@ -220,7 +221,8 @@ class NeedAdmin(MarketplaceAdmin):
         return need_list(scope=scope)
 
     def may_write_object(self, scope: Scope, obj: Need) -> bool:
-        return owned_by_scope(scope, obj.enterprise_id) and obj.status == NeedStatus.OPEN
+        # An expired need stays changeable: its owner gives it a later date to reopen it.
+        return owned_by_scope(scope, obj.enterprise_id) and obj.status in CHANGEABLE_NEEDS
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         terms = ("substitutes", *NEED_FIELDS)

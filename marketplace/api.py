@@ -191,7 +191,8 @@ class NeedViewSet(_MarketViewSet):
     @extend_schema(request=None, responses={200: NeedSerializer})
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str | None = None) -> Response:
-        """Reopen a closed need."""
+        """Reopen a closed or expired need; its date must not have passed (400 on
+        `needed_by`: give an expired need a later date first)."""
         need = need_reopen(actor=request.user, need=self.get_object())
         return self.respond(need)
 

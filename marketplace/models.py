@@ -115,6 +115,10 @@ class Listing(models.Model):
 class NeedStatus(models.TextChoices):
     OPEN = "open", _("open")
     CLOSED = "closed", _("closed")
+    # Closed by the system because its date passed (marketplace.services.needs_expire_due);
+    # like a closed need it takes no part in matching, and its owner may set a later date
+    # and reopen it.
+    EXPIRED = "expired", _("expired")
 
 
 class Need(models.Model):
@@ -206,6 +210,10 @@ class Need(models.Model):
         indexes = [
             models.Index(fields=["material", "status"]),
             models.Index(fields=["enterprise", "status"]),
+            # The hourly expiry (open needs past their date): open needs only, by date.
+            models.Index(
+                fields=["needed_by"], condition=Q(status="open"), name="need_open_by_date"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(quantity_kg__gt=0), name="need_quantity_gt_0"),

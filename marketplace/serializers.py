@@ -367,7 +367,8 @@ class NeedCreateSerializer(_NeedInput):
 
 
 class NeedUpdateSerializer(_NeedInput):
-    """The terms of an open need; its material is fixed."""
+    """The terms of an open need (or of an expired one, to give it a later date before it
+    is reopened); its material is fixed."""
 
     quantity = quantity_input(required=False)
     unit = unit_input()

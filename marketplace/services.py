@@ -33,6 +33,10 @@ LISTING_FIELDS = (
     "visibility",
     "note",
 )
+# A need whose terms may change: open, or expired (to give it a later date and reopen it).
+CHANGEABLE_NEEDS = (NeedStatus.OPEN, NeedStatus.EXPIRED)
+# Needs their owner may reopen (once their date is today or later).
+REOPENABLE_NEEDS = (NeedStatus.CLOSED, NeedStatus.EXPIRED)
 NEED_FIELDS = (
     "quantity_kg",
     "max_price_per_t",
@@ -291,11 +295,12 @@ def need_create(
 def need_update(
     *, actor: Any, need: Need, substitutes: list[Material] | None = None, **changes: Any
 ) -> Need:
-    """Change an open need. The event names the substitutes before and after the change,
-    so that proposals from a dropped substitute's listings are withdrawn too."""
+    """Change an open need, or an expired one (a later date, before reopening it). The
+    event names the substitutes before and after the change, so that proposals from a
+    dropped substitute's listings are withdrawn too."""
     refuse_unchangeable(changes, NEED_FIELDS)
     need = Need.objects.select_for_update(of=("self",)).get(pk=need.pk)
-    if need.status != NeedStatus.OPEN:
+    if need.status not in CHANGEABLE_NEEDS:
         raise InvalidTransition(_("A closed need cannot be changed."))
     for name, value in changes.items():
         setattr(need, name, value)
@@ -329,9 +334,84 @@ def need_close(*, actor: Any, need: Need) -> Need:
 
 @transaction.atomic
 def need_reopen(*, actor: Any, need: Need) -> Need:
-    return _need_transition(
-        need=need, source=NeedStatus.CLOSED, target=NeedStatus.OPEN, topic="need.opened"
+    """Reopen a closed or expired need whose date has not passed (an expired need gets a
+    later ``needed_by`` through ``need_update`` first); a DomainError on ``needed_by``
+    otherwise, since the expiry would close it again. One conditional UPDATE on the status
+    and the date; emits ``need.opened``."""
+    changed = Need.objects.filter(
+        pk=need.pk, status__in=REOPENABLE_NEEDS, needed_by__gte=timezone.localdate()
+    ).update(status=NeedStatus.OPEN, updated_at=timezone.now())
+    if not changed:
+        if Need.objects.filter(pk=need.pk, status__in=REOPENABLE_NEEDS).exists():
+            raise DomainError(
+                _("The need date has passed; set a later date before reopening the need."),
+                field="needed_by",
+            )
+        raise InvalidTransition(_("The need is not %s.") % NeedStatus.CLOSED)
+    need.refresh_from_db()
+    _emit_need("need.opened", need, list(need.substitutes.values_list("pk", flat=True)))
+    return need
+
+
+# Open needs past their date expired per transaction: row locks stay short and a backlog is
+# worked off batch after batch.
+EXPIRE_BATCH = 500
+
+
+def needs_expire_due(*, today: date | None = None, batch: int = EXPIRE_BATCH) -> int:
+    """Expire every open need whose ``needed_by`` is before ``today`` (by default
+    ``timezone.localdate()``); returns how many.
+
+    One transaction per batch of at most ``batch`` needs, in key order: the due rows are
+    locked ``FOR UPDATE SKIP LOCKED`` (a need being changed or closed meanwhile is left to
+    that transaction; the next run finds it if it is still open and due), then expired by
+    one conditional UPDATE (open and before ``today``). Writes in the batch's transaction
+    one ``need.expired`` per need (``need_id``, ``enterprise_id``, ``material_ids``: its
+    material and substitutes), delivered after commit: the matching engine rematches those
+    materials, so the need's proposals are superseded; the owner is told from the outbox.
+    Idempotent: an expired need is not open any more.
+    """
+    today = today or timezone.localdate()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            due, changed = _needs_expire_batch(today=today, limit=batch)
+        expired += changed
+        if due < batch:
+            return expired
+
+
+def _needs_expire_batch(*, today: date, limit: int) -> tuple[int, int]:
+    """Expire at most ``limit`` due needs; (how many were due, how many expired)."""
+    due = list(
+        Need.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(status=NeedStatus.OPEN, needed_by__lt=today)
+        .order_by("pk")
+        .values_list("pk", "enterprise_id", "material_id")[:limit]
     )
+    if not due:
+        return 0, 0
+    ids = [pk for pk, _enterprise_id, _material_id in due]
+    changed = Need.objects.filter(pk__in=ids, status=NeedStatus.OPEN, needed_by__lt=today).update(
+        status=NeedStatus.EXPIRED, updated_at=timezone.now()
+    )
+    # Under the row locks (PostgreSQL) or the write lock taken up front (SQLite's IMMEDIATE
+    # transactions) every due row is still open and due.
+    assert changed == len(ids), "a locked due need changed under its lock"
+    substitutes: dict[int, set[int]] = {pk: set() for pk in ids}
+    links = Need.substitutes.through.objects.filter(need_id__in=ids)
+    for need_id, material_id in links.values_list("need_id", "material_id"):
+        substitutes[need_id].add(material_id)
+    for pk, enterprise_id, material_id in due:
+        event_emit(
+            topic="need.expired",
+            payload={
+                "need_id": pk,
+                "enterprise_id": enterprise_id,
+                "material_ids": sorted({material_id, *substitutes[pk]}),
+            },
+        )
+    return len(due), changed
 
 
 @transaction.atomic

@@ -58,7 +58,7 @@ class MatchAdmin(TenantScopedAdmin):
         ("decided_at", "decided_by"),
         "decline_reason",
         ("created_at", "superseded_at"),
-        "run",
+        ("run", "previous"),
     )
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[Match]:

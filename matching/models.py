@@ -30,6 +30,10 @@ class MatchStatus(models.TextChoices):
     # reservation, the listing's and the need's ordered_kg), so the engine no longer counts
     # the match and may propose the pair again for what is left.
     ORDERED = "ordered", _("ordered")
+    # Its order ended without delivery (rejected, cancelled or expired): the order gave its
+    # quantity back and the engine may propose the pair again (the new proposal's
+    # ``previous`` names this one). Neither live nor committed.
+    RELEASED = "released", _("released")
 
 
 # Matches that hold quantity of their listing and need: the engine offers only the rest.
@@ -240,6 +244,17 @@ class Match(models.Model):
     decline_reason = models.CharField(_("reason for declining"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+    # The released match whose pair this proposal offers again (filled by the engine). No
+    # database constraint, like the other keys of a proposal.
+    previous = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reproposals",
+        verbose_name=_("proposed again after"),
+        db_constraint=False,
+    )
 
     class Meta:
         verbose_name = _("match")
@@ -249,6 +264,10 @@ class Match(models.Model):
             models.Index(fields=["material", "status"]),
             models.Index(fields=["seller", "status"]),
             models.Index(fields=["buyer", "status"]),
+            # An enterprise's match list, newest first (``?role=seller|buyer``: WHERE
+            # seller_id = X ORDER BY id DESC LIMIT n reads the index in order, no sort).
+            models.Index(fields=["seller", "-id"], name="match_seller_recent"),
+            models.Index(fields=["buyer", "-id"], name="match_buyer_recent"),
             # What acceptances hold of a need (matching.services.decisions): few rows, so
             # a partial index, not one more index over every proposal.
             models.Index(

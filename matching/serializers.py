@@ -35,6 +35,7 @@ class MatchSerializer(FlatReadSerializer):
     material_name_zh = serializers.CharField(source="material.name_zh", read_only=True)
     material_cas = serializers.CharField(source="material.cas", read_only=True, allow_null=True)
     run = serializers.IntegerField(source="run_id", read_only=True, allow_null=True)
+    previous = serializers.IntegerField(source="previous_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Match
@@ -67,6 +68,7 @@ class MatchSerializer(FlatReadSerializer):
             "created_at",
             "superseded_at",
             "run",
+            "previous",
         )
         read_only_fields = fields
 

@@ -49,7 +49,8 @@ from inventory.units import MAX_QUANTITY_KG
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from marketplace.selectors import listing_visibility_q
 from marketplace.services import listing_order, listing_unorder, need_order, need_unorder
-from matching.models import COMMITTED, Match, MatchStatus
+from matching.models import COMMITTED, Match
+from matching.services.decisions import match_mark_ordered, match_release
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderStatus, OrderTransition
 from parks.models import EnterpriseRole
@@ -219,10 +220,13 @@ def _advance(*, order: Order, step: Step, actor: Any, reason: str = "", **change
     return order
 
 
-def _give_back(*, actor: Any, order: Order, release: bool) -> None:
-    """What a cancelled, rejected or expired order held: the listing's and the need's
-    ``ordered_kg`` and (unless it already ran out) the reservation. Listing, lot, need:
-    the lock order of creation."""
+def _give_back(*, actor: Any, order: Order, release: bool, ended: str) -> None:
+    """What a cancelled, rejected or expired (``ended``) order held: its match (released:
+    the engine may propose the pair again), the listing's and the need's ``ordered_kg``
+    and (unless it already ran out) the reservation. Match, listing, lot, need: the lock
+    order of creation."""
+    if order.match_id is not None:
+        match_release(match_id=order.match_id, reason=ended)
     listing_unorder(listing=order.listing, quantity_kg=order.quantity_kg)
     reservation = order.reservation
     if release and reservation is not None:
@@ -261,7 +265,7 @@ def order_reject(*, actor: Any, order: Order, reason: str = "") -> Order:
     reason = _clean_reason(reason)
     step = STEPS["reject"]
     current = _lock(order, step)
-    _give_back(actor=actor, order=current, release=True)
+    _give_back(actor=actor, order=current, release=True, ended=step.target)
     return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
 
 
@@ -272,7 +276,7 @@ def order_cancel(*, actor: Any, order: Order, reason: str = "") -> Order:
     reason = _clean_reason(reason)
     step = STEPS["cancel"]
     current = _lock(order, step)
-    _give_back(actor=actor, order=current, release=True)
+    _give_back(actor=actor, order=current, release=True, ended=step.target)
     return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
 
 
@@ -370,7 +374,7 @@ def order_expire(*, reservation_id: int) -> Order | None:
     )
     if order is None or order.status not in EXPIRE.sources:
         return None
-    _give_back(actor=None, order=order, release=False)
+    _give_back(actor=None, order=order, release=False, ended=EXPIRE.target)
     return _advance(
         order=order,
         step=EXPIRE,
@@ -455,18 +459,7 @@ def order_from_match(*, actor: Any, match: Match) -> Order:
         raise NotPermitted(_("Only the seller or the buyer orders an agreed match."))
     if not scope.has_role(*TRADERS):
         raise NotPermitted(_("Your role may not place orders."))
-    changed = Match.objects.filter(pk=match.pk, status=MatchStatus.AGREED).update(
-        status=MatchStatus.ORDERED
-    )
-    current = Match.objects.select_related("listing", "need").get(pk=match.pk)
-    if not changed:
-        if current.status == MatchStatus.ORDERED:
-            raise Conflict(_("This match has already become an order."), field="match")
-        raise Conflict(
-            _("The match is %(status)s; only an agreed match becomes an order.")
-            % {"status": current.get_status_display()},
-            field="match",
-        )
+    current = match_mark_ordered(match_id=match.pk)
     listing, need = current.listing, current.need
     if listing.status != ListingStatus.PUBLISHED:
         raise Conflict(_("The listing is no longer published."), field="listing")

@@ -220,6 +220,7 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-purge": {"task": "common.tasks.idempotency_purge", "schedule": 3600.0},
     "matching-sweep": {"task": "matching.tasks.matching_sweep", "schedule": 60.0},
     "reservations-expire": {"task": "inventory.tasks.reservations_expire", "schedule": 60.0},
+    "needs-expire": {"task": "marketplace.tasks.needs_expire", "schedule": 3600.0},
     "matching-full": {
         "task": "matching.tasks.matching_full",
         "schedule": env.float("MATCHING_FULL_EVERY_SECONDS", default=3600.0),

@@ -7,6 +7,9 @@ changes are conditional UPDATEs on the current status, so a decision raced by an
 decision or by the engine superseding the proposal is refused, never lost. Each decision
 writes an outbox event (``match.accepted``, ``match.agreed``, ``match.declined``) in its
 transaction; the rematch trigger subscribes to ``match.``.
+
+The orders app changes a match only through ``match_mark_ordered`` (an agreed match
+becomes an order) and ``match_release`` (that order ended without delivery).
 """
 
 from decimal import Decimal
@@ -187,3 +190,49 @@ def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
         )
     _emit("match.declined", current, reason=reason)
     return current
+
+
+# --- Orders made from a match ------------------------------------------------------------
+
+
+@transaction.atomic
+def match_mark_ordered(*, match_id: int) -> Match:
+    """The agreed match ``match_id`` becomes ``ordered``, by one conditional UPDATE taken
+    first in the order's transaction: a second order of the same match waits for the row
+    lock and is refused with a Conflict on ``match``, as is a match that is not agreed.
+    Returns the match with its listing and need. Emits nothing: the orders app emits
+    ``match.ordered`` once the order exists (its id is in the event)."""
+    changed = Match.objects.filter(pk=match_id, status=MatchStatus.AGREED).update(
+        status=MatchStatus.ORDERED
+    )
+    current = Match.objects.select_related("listing", "need").get(pk=match_id)
+    if not changed:
+        if current.status == MatchStatus.ORDERED:
+            raise Conflict(_("This match has already become an order."), field="match")
+        raise Conflict(
+            _("The match is %(status)s; only an agreed match becomes an order.")
+            % {"status": current.get_status_display()},
+            field="match",
+        )
+    return current
+
+
+@transaction.atomic
+def match_release(*, match_id: int, reason: str) -> None:
+    """The order made from match ``match_id`` ended without delivery (``reason``: how,
+    e.g. ``"cancelled"``): the match goes from ``ordered`` to ``released`` by one
+    conditional UPDATE (the match's row lock, taken before the listing, lot and need, as
+    when the order was made). Emits ``match.released`` (``match_id``, ``material_ids``,
+    ``reason``), delivered after commit: the engine rematches the material and may propose
+    the pair again. A match not ordered (already released) is left alone, with no event,
+    so a repeated release is harmless."""
+    changed = Match.objects.filter(pk=match_id, status=MatchStatus.ORDERED).update(
+        status=MatchStatus.RELEASED
+    )
+    if not changed:
+        return
+    material_id = Match.objects.values_list("material_id", flat=True).get(pk=match_id)
+    event_emit(
+        topic="match.released",
+        payload={"match_id": match_id, "material_ids": [material_id], "reason": reason},
+    )

@@ -144,6 +144,7 @@ def test_a_match_reads_flat(ctx: World, api_client: Any) -> None:
         "created_at": row["created_at"],
         "superseded_at": None,
         "run": None,
+        "previous": None,
     }
     listed = api_client(ctx["users"]["viewer"]).get(MATCHES).json()["results"]
     assert row in listed

@@ -395,8 +395,8 @@ def test_reject_and_cancel_give_everything_back(
     assert lot_kg(deal["lot"]) == (Decimal("1000"), Decimal("0"))
     assert ordered(deal["listing"]) == 0
     assert ordered(deal["need"]) == 0
-    # The match stays ordered: it was turned into this order (the engine may propose anew).
-    assert Match.objects.get(pk=deal["match"].pk).status == MatchStatus.ORDERED
+    # The order ended without delivery: its match is released (the engine may propose anew).
+    assert Match.objects.get(pk=deal["match"].pk).status == MatchStatus.RELEASED
     assert order.transitions.latest("id").reason == "price changed"
     assert StockMovement.objects.filter(reference=order.reference).count() == 0
 
