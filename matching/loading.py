@@ -60,6 +60,9 @@ class ComponentData:
     # earlier ones left (``matching.services.engine.solve``).
     zone_of: dict[int, int] = field(default_factory=dict)  # need -> delivery zone
     zone_free_grams: dict[int, int] = field(default_factory=dict)
+    # Pairs whose order ended without delivery: (listing, need) -> the latest released
+    # match, which a new proposal of the pair names as its ``previous``.
+    released: dict[tuple[int, int], int] = field(default_factory=dict)
     # Replaceable proposals now in the database: (listing, need) -> (id, inputs hash,
     # wording key).
     proposed: dict[tuple[int, int], tuple[int, str, str]] = field(default_factory=dict)
@@ -355,7 +358,7 @@ def load_components(
     )
     matches = Match.objects.filter(
         material_id__in=all_materials,
-        status__in=[*COMMITTED, MatchStatus.DECLINED, MatchStatus.PROPOSED],
+        status__in=[*COMMITTED, MatchStatus.DECLINED, MatchStatus.PROPOSED, MatchStatus.RELEASED],
     ).values_list(
         "id",
         "listing_id",
@@ -370,6 +373,10 @@ def load_components(
         comp = data[component_of_material[material_id]]
         if status == MatchStatus.PROPOSED:
             comp.proposed[(listing_id, need_id)] = (match_id, inputs_hash, wording)
+            continue
+        if status == MatchStatus.RELEASED:
+            pair = (listing_id, need_id)
+            comp.released[pair] = max(match_id, comp.released.get(pair, 0))
             continue
         comp.excluded_pairs.add((listing_id, need_id))
         if status in COMMITTED:

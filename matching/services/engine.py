@@ -215,6 +215,7 @@ _COLUMNS = (
     "inputs_hash",
     "wording",
     "created_at",
+    "previous_id",
 )
 
 
@@ -319,6 +320,7 @@ def _diff(
                 digest,
                 wording,
                 now,
+                comp.released.get((s.listing_id, d.need_id)),
             )
         )
     # Proposals the solution no longer makes.

@@ -8,8 +8,9 @@ import pytest
 
 from common.models import OutboxEvent
 from common.services import outbox_deliver
-from matching.models import Match, MatchStatus, PendingRematch
+from matching.models import Match, MatchStatus, PendingRematch, RunTrigger
 from matching.services.decisions import match_release
+from matching.services.runs import run_materials
 from orders.models import OrderStatus
 from tests.orders.conftest import PATHS, expire, from_match, order_in, take
 
@@ -154,3 +155,20 @@ def test_reject_and_cancel_at_once_release_the_match_once(deal: World) -> None:
     assert match_status(deal) == MatchStatus.RELEASED
     assert len(released_events()) == 1
     assert_ledger_balanced()
+
+
+def test_the_engine_proposes_a_released_pair_again_naming_the_released_match(
+    deal: World,
+) -> None:
+    order = from_match(deal)
+    take(deal, order, "cancel")
+    released = Match.objects.get(pk=deal["match"].pk)
+    assert released.status == MatchStatus.RELEASED
+
+    run_materials(material_ids=[released.material_id], trigger=RunTrigger.COMMAND)
+
+    again = Match.objects.get(
+        listing=released.listing_id, need=released.need_id, status=MatchStatus.PROPOSED
+    )
+    assert again.previous_id == released.pk
+    assert list(released.reproposals.all()) == [again]
