@@ -55,11 +55,11 @@ class ComponentData:
     # such lot still has free (only lots with more than one listing in the component).
     lot_of: dict[int, int] = field(default_factory=dict)
     shared_lot_grams: dict[int, int] = field(default_factory=dict)
-    # Room left in each delivery zone for this batch's proposals (grams), shared by the
-    # batch's components, which the engine solves one after the other: each takes what the
-    # earlier ones left (``matching.services.engine.solve``).
+    # The delivery zones of the batch (room left, hazards coming in), shared by its
+    # components, which the engine solves one after the other: each takes what the earlier
+    # ones left (``matching.services.engine.solve``).
     zone_of: dict[int, int] = field(default_factory=dict)  # need -> delivery zone
-    zone_free_grams: dict[int, int] = field(default_factory=dict)
+    deliveries: Deliveries | None = None
     # Pairs whose order ended without delivery: (listing, need) -> the latest released
     # match, which a new proposal of the pair names as its ``previous``.
     released: dict[tuple[int, int], int] = field(default_factory=dict)
@@ -233,6 +233,15 @@ def material_infos(material_ids: Iterable[int]) -> dict[int, MaterialInfo]:
     }
 
 
+@dataclass(frozen=True)
+class ZoneInfo:
+    label: str
+    warehouse_id: int
+    building: str
+    licensed: frozenset[str]
+    room_kg: Decimal  # capacity less stock on hand
+
+
 class StoredHazards:
     """The hazard profiles with stock on hand per zone, per (warehouse, building) and per
     warehouse, read for the warehouses asked for and kept for the rest of a run.
@@ -247,8 +256,7 @@ class StoredHazards:
         self.by_zone: dict[int, set[HazardProfile]] = defaultdict(set)
         self.by_building: dict[tuple[int, str], set[HazardProfile]] = defaultdict(set)
         self.by_warehouse: dict[int, set[HazardProfile]] = defaultdict(set)
-        # zone -> (label, licensed classes, capacity less stock on hand)
-        self.zones: dict[int, tuple[str, frozenset[str], Decimal]] = {}
+        self.zones: dict[int, ZoneInfo] = {}
         self.loaded: set[int] = set()
 
     def ensure(self, warehouse_ids: set[int]) -> None:
@@ -287,15 +295,24 @@ class StoredHazards:
             StorageZone.objects.filter(warehouse_id__in=missing)
             .annotate(on_hand=Sum("lots__on_hand_kg", default=Decimal(0)))
             .values_list(
-                "pk", "warehouse__code", "code", "allowed_classes", "capacity_kg", "on_hand"
+                "pk",
+                "warehouse_id",
+                "warehouse__code",
+                "code",
+                "building",
+                "allowed_classes",
+                "capacity_kg",
+                "on_hand",
             )
             .order_by()
         )
-        for zone_id, warehouse_code, code, licensed, capacity, on_hand in zones:
-            self.zones[zone_id] = (
-                f"{warehouse_code}/{code}",
-                frozenset(licensed or ()),
-                capacity - on_hand,
+        for zone_id, warehouse_id, warehouse_code, code, building, licensed, cap, on_hand in zones:
+            self.zones[zone_id] = ZoneInfo(
+                label=f"{warehouse_code}/{code}",
+                warehouse_id=warehouse_id,
+                building=building,
+                licensed=frozenset(licensed or ()),
+                room_kg=cap - on_hand,
             )
         self.loaded |= missing
 
@@ -316,25 +333,85 @@ def _ordered(profiles: frozenset[HazardProfile]) -> tuple[HazardProfile, ...]:
     return tuple(sorted(profiles, key=lambda p: (p.classes, p.family, p.liquid)))
 
 
-def _zone_free_grams(
-    stored: StoredHazards, zone_ids: set[int], *, batch_materials: set[int]
-) -> dict[int, int]:
-    """The room each zone has for the proposals of this batch, in grams: its capacity less
-    the stock on hand, less what accepted and agreed matches will bring in, less what live
-    proposals of materials outside the batch would (the batch's own are being replaced)."""
-    held: dict[int, Decimal] = defaultdict(Decimal)
-    rows = (
-        Match.objects.filter(need__delivery_zone_id__in=zone_ids, status__in=LIVE)
-        .exclude(status=MatchStatus.PROPOSED, material_id__in=batch_materials)
-        .values_list("need__delivery_zone_id")
-        .annotate(held=Sum("quantity_kg"))
-        .order_by()
-    )
-    for zone_id, quantity in rows:
-        held[zone_id] += quantity
-    return {
-        zone_id: max(0, to_grams(stored.zones[zone_id][2] - held[zone_id])) for zone_id in zone_ids
-    }
+class Deliveries:
+    """The delivery zones of a batch as the engine proposes into them, component after
+    component: the room each has left and the hazards it will hold.
+
+    A zone's picture (``inventory.admission.ZonePicture``) is what is stored around it
+    (``StoredHazards``) plus what live matches already bring into its warehouse: committed
+    ones and proposals of materials outside the batch (the batch's own are being
+    replaced), and what the batch's earlier components proposed (``take``). So two
+    proposals into one warehouse never bring in materials that may not be stored together,
+    and never more than a zone's room.
+    """
+
+    def __init__(self, stored: StoredHazards, zone_ids: set[int], *, batch_materials: set[int]):
+        self.stored = stored
+        warehouses = {stored.zones[z].warehouse_id for z in zone_ids}
+        # warehouse -> zone -> hazards coming in
+        self.incoming: dict[int, dict[int, set[HazardProfile]]] = defaultdict(
+            lambda: defaultdict(set)
+        )
+        held: dict[int, Decimal] = defaultdict(Decimal)
+        rows = list(
+            Match.objects.filter(need__delivery_zone__warehouse_id__in=warehouses, status__in=LIVE)
+            .exclude(status=MatchStatus.PROPOSED, material_id__in=batch_materials)
+            .values_list("need__delivery_zone_id", "material_id")
+            .annotate(held=Sum("quantity_kg"))
+            .order_by()
+        )
+        infos = material_infos({material_id for _z, material_id, _q in rows})
+        for zone_id, material_id, quantity in rows:
+            held[zone_id] += quantity
+            if zone_id in stored.zones:
+                self._arrive(zone_id, infos[material_id].hazard)
+        self.free_grams = {
+            zone_id: max(0, to_grams(stored.zones[zone_id].room_kg - held[zone_id]))
+            for zone_id in zone_ids
+        }
+        self._pictures: dict[int, ZonePicture] = {}
+
+    def _arrive(self, zone_id: int, hazard: HazardProfile) -> None:
+        if hazard.classes or hazard.family:
+            warehouse_id = self.stored.zones[zone_id].warehouse_id
+            self.incoming[warehouse_id][zone_id].add(hazard)
+
+    def picture(self, zone_id: int) -> ZonePicture:
+        picture = self._pictures.get(zone_id)
+        if picture is None:
+            info = self.stored.zones[zone_id]
+            in_zone, in_building, in_warehouse = map(
+                set,
+                self.stored.around(
+                    zone_id=zone_id, building=info.building, warehouse_id=info.warehouse_id
+                ),
+            )
+            for other, hazards in self.incoming.get(info.warehouse_id, {}).items():
+                if other == zone_id:
+                    in_zone |= hazards
+                elif self.stored.zones[other].building == info.building:
+                    in_building |= hazards
+                else:
+                    in_warehouse |= hazards
+            picture = self._pictures[zone_id] = ZonePicture(
+                label=info.label,
+                licensed=info.licensed,
+                free_kg=from_grams(self.free_grams[zone_id]),
+                in_zone=_ordered(frozenset(in_zone)),
+                in_building=_ordered(frozenset(in_building - in_zone)),
+                in_warehouse=_ordered(frozenset(in_warehouse - in_zone - in_building)),
+            )
+        return picture
+
+    def take(self, zone_id: int, grams: int, hazard: HazardProfile) -> None:
+        """A proposal of ``grams`` of a material with ``hazard`` into the zone."""
+        self.free_grams[zone_id] -= grams
+        self._arrive(zone_id, hazard)
+        warehouse_id = self.stored.zones[zone_id].warehouse_id
+        for other in [
+            z for z in self._pictures if self.stored.zones[z].warehouse_id == warehouse_id
+        ]:
+            del self._pictures[other]
 
 
 def load_components(
@@ -464,12 +541,9 @@ def load_components(
     warehouse_ids = {r[14] for r in need_rows} - {None}  # delivery_zone__warehouse_id
     stored = stored if stored is not None else StoredHazards()
     stored.ensure(warehouse_ids)
-    zone_free = _zone_free_grams(
+    deliveries = Deliveries(
         stored, {r[12] for r in need_rows} - {None}, batch_materials=all_materials
     )
-    # One picture per delivery zone: the admission mask evaluates each distinct (material,
-    # picture) pair once.
-    pictures: dict[int, ZonePicture] = {}
 
     for (
         need_id,
@@ -485,8 +559,8 @@ def load_components(
         needed_by,
         min_purity,
         zone_id,
-        building,
-        warehouse_id,
+        _building,
+        _warehouse_id,
         zone_latitude,
         zone_longitude,
         point_latitude,
@@ -502,20 +576,7 @@ def load_components(
         comp = data[home]
         picture = None
         if zone_id is not None:
-            picture = pictures.get(zone_id)
-            if picture is None:
-                zone_set, building_set, warehouse_set = stored.around(
-                    zone_id=zone_id, building=building, warehouse_id=warehouse_id
-                )
-                label, licensed, _room = stored.zones[zone_id]
-                picture = pictures[zone_id] = ZonePicture(
-                    label=label,
-                    licensed=licensed,
-                    free_kg=from_grams(zone_free[zone_id]),
-                    in_zone=_ordered(zone_set),
-                    in_building=_ordered(building_set),
-                    in_warehouse=_ordered(warehouse_set),
-                )
+            picture = deliveries.picture(zone_id)
             comp.zone_of[need_id] = zone_id
             latitude, longitude = zone_latitude, zone_longitude
         else:
@@ -543,7 +604,7 @@ def load_components(
         comp.buyer_names[enterprise_id] = (buyer_en, buyer_zh)
 
     for comp in data.values():
-        comp.zone_free_grams = zone_free  # one dict for the batch (see ComponentData)
+        comp.deliveries = deliveries  # one for the batch (see ComponentData)
         listings_of_lot: dict[int, int] = defaultdict(int)
         for lot_id in comp.lot_of.values():
             listings_of_lot[lot_id] += 1

@@ -119,7 +119,8 @@ def _limits(comp: ComponentData, listing_ids: list[int], need_ids: list[int]) ->
         zone_id = comp.zone_of.get(k)
         if zone_id is not None:
             asked[zone_id] += comp.demand_grams[k]
-    binding = {z: comp.zone_free_grams[z] for z, g in asked.items() if comp.zone_free_grams[z] < g}
+    free = comp.deliveries.free_grams if comp.deliveries is not None else {}
+    binding = {z: free[z] for z, g in asked.items() if free[z] < g}
     return Limits(
         supply_group={
             k: comp.lot_of[k] for k in listing_ids if comp.lot_of.get(k) in comp.shared_lot_grams
@@ -133,7 +134,12 @@ def _limits(comp: ComponentData, listing_ids: list[int], need_ids: list[int]) ->
 def solve(comp: ComponentData, *, today: date) -> Solved:
     """Feasible arcs and the optimal flows of one component, within what its lots hold and
     its delivery zones have room for; the room it takes is taken off
-    ``comp.zone_free_grams`` for the components solved after it."""
+    ``comp.deliveries`` for the components solved after it, with the hazards it brings."""
+    deliveries = comp.deliveries
+    if deliveries is not None:
+        for d in comp.demands:  # as the batch's earlier components left the zones
+            if d.delivery_zone_id is not None:
+                d.delivery = deliveries.picture(d.delivery_zone_id)
     arcs = build_arcs(comp.supplies, comp.demands, today=today, excluded=comp.excluded_pairs)
     listing_ids = [s.listing_id for s in comp.supplies]
     need_ids = [d.need_id for d in comp.demands]
@@ -188,11 +194,12 @@ def solve(comp: ComponentData, *, today: date) -> Solved:
             result.relaxed.cost_micro_fen,
             with_minimums=True,
         )
-    if comp.zone_of:
+    if deliveries is not None and comp.zone_of:
         for k in np.nonzero(solved.flows)[0].tolist():
             zone_id = comp.zone_of.get(need_ids[int(arcs.demand[k])])
             if zone_id is not None:
-                comp.zone_free_grams[zone_id] -= int(solved.flows[k])
+                hazard = comp.supplies[int(arcs.supply[k])].hazard
+                deliveries.take(zone_id, int(solved.flows[k]), hazard)
     return solved
 
 

@@ -4,11 +4,14 @@ ordered and received). Through the database, on the ``world`` of tests/conftest.
 
 from datetime import timedelta
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from marketplace.models import Need
+from matching.audit import admission_violations
 from matching.models import MatchRun
 from tests import factories as f
 from tests.matching.market import Market, live, pairs, today
@@ -165,3 +168,80 @@ def test_a_need_past_its_date_takes_no_part(m: Market) -> None:
     Need.objects.filter(pk=late.pk).update(needed_by=today() - timedelta(days=1))
     m.rematch()
     assert [x.need_id for x in live()] == [in_time.pk]
+
+
+# --- what other proposals bring into the warehouse ---------------------------------------
+
+
+def test_a_proposal_is_refused_beside_what_another_proposal_brings_in(
+    m: Market, world: World
+) -> None:
+    """Acid proposed into one zone of b's warehouse; a cyanide need into another zone of it
+    then gets nothing: acids are never stored with cyanides, in stock or on their way."""
+    acid = f.MaterialFactory.create(primary_class="8", family="acid", physical_state="liquid")
+    cyanide = f.MaterialFactory.create(
+        primary_class="6.1", family="cyanide", physical_state="solid"
+    )
+    m.offer("a1", material=acid)
+    m.offer("a2", material=cyanide)
+    acid_need = m.need("b", material=acid, zone=zone_of(world, "b", building="B1"))
+    m.need("b", material=cyanide, zone=zone_of(world, "b", building="B2"))
+
+    m.rematch(acid)
+    m.rematch(cyanide)
+
+    assert [x.need_id for x in live()] == [acid_need.pk]
+    assert admission_violations().total == 0
+
+
+def test_one_batch_of_two_materials_keeps_them_apart_too(m: Market, world: World) -> None:
+    acid = f.MaterialFactory.create(primary_class="8", family="acid", physical_state="liquid")
+    cyanide = f.MaterialFactory.create(
+        primary_class="6.1", family="cyanide", physical_state="solid"
+    )
+    m.offer("a1", material=acid)
+    m.offer("a2", material=cyanide)
+    m.need("b", material=acid, zone=zone_of(world, "b"))
+    m.need("b", material=cyanide, zone=zone_of(world, "b"))
+
+    m.rematch(acid, cyanide)  # one batch, two components solved one after the other
+
+    assert len(live()) == 1
+    assert admission_violations().total == 0
+
+
+# --- the audit -----------------------------------------------------------------------------
+
+
+def test_the_audit_finds_nothing_wrong_with_the_engines_proposals(m: Market, world: World) -> None:
+    small = zone_of(world, "b", capacity_kg=Decimal("700"))
+    m.offer("a1", kg="2000", lot_kg="2000")
+    m.need("b", kg="500", zone=small)
+    m.need("b", kg="500", zone=small)
+    m.rematch()
+    found = admission_violations()
+    assert (found.checked, found.zones, found.total) == (2, 1, 0)
+    out = StringIO()
+    call_command("match_check", stdout=out)
+    assert "2 live matches into 1 zones checked" in out.getvalue()
+
+
+def test_the_audit_reports_stock_that_arrived_after_the_proposal(m: Market, world: World) -> None:
+    flammable = f.MaterialFactory.create(primary_class="3", un_number="1294")
+    zone = zone_of(world, "b", capacity_kg=Decimal("1000"))
+    m.offer("a1", material=flammable)
+    m.need("b", material=flammable, kg="400", zone=zone)
+    m.rematch(flammable)
+    [match] = live()
+    assert admission_violations().total == 0
+
+    m.lot("b", zone=zone, kg="700")  # not dangerous, but 300 kg left for 400 proposed
+    found = admission_violations()
+    assert (found.capacity, found.licence, found.segregation) == ([zone.pk], [], [])
+
+    oxidizer = f.MaterialFactory.create(primary_class="5.1", physical_state="solid")
+    m.lot("b", material=oxidizer, zone=zone, kg="1")  # 3 against 5.1: another zone
+    found = admission_violations()
+    assert found.segregation == [match.pk]
+    with pytest.raises(CommandError, match="2 admission violations"):
+        call_command("match_check", stdout=StringIO())
