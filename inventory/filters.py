@@ -11,10 +11,12 @@ from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from common.filters import FilterSet
+from inventory.controls import PermitKind
 from inventory.hazards import HazardClass
 from inventory.models import (
     Material,
     MovementKind,
+    Permit,
     PhysicalState,
     Reservation,
     ReservationStatus,
@@ -186,3 +188,29 @@ class ReservationFilter(FilterSet):
     class Meta:
         model = Reservation
         fields = ["status", "lot", "holder", "owner", "material", "reference"]
+
+
+class PermitFilter(FilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=PermitKind.choices)
+    enterprise = django_filters.NumberFilter(field_name="enterprise_id")
+    park = django_filters.NumberFilter(field_name="enterprise__park_id")
+    material = django_filters.NumberFilter(
+        method="filter_material",
+        help_text="Permits that name this material id or name none (cover any of their kind).",
+    )
+    valid_on = django_filters.DateFilter(
+        method="filter_valid_on", help_text="Permits valid on this date (ISO)."
+    )
+    expires_before = django_filters.DateFilter(field_name="expires_on", lookup_expr="lt")
+
+    class Meta:
+        model = Permit
+        fields = ["kind", "enterprise", "park"]
+
+    def filter_material(self, qs: QuerySet[Permit], name: str, value: Any) -> QuerySet[Permit]:
+        named = Permit.materials.through.objects.filter(material_id=value).values("permit_id")
+        unnamed = Permit.materials.through.objects.values("permit_id")
+        return qs.filter(Q(pk__in=named) | ~Q(pk__in=unnamed))
+
+    def filter_valid_on(self, qs: QuerySet[Permit], name: str, value: Any) -> QuerySet[Permit]:
+        return qs.filter(valid_from__lte=value, expires_on__gte=value)
