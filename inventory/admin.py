@@ -837,12 +837,27 @@ class ReservationAdmin(TenantScopedAdmin):
 # --- permits to buy controlled chemicals ---------------------------------------------------
 
 
+class PermitForm(forms.ModelForm):
+    class Meta:
+        model = Permit
+        fields = PERMIT_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        valid_from, expires_on = cleaned.get("valid_from"), cleaned.get("expires_on")
+        if valid_from and expires_on and expires_on < valid_from:
+            # On the field, before the model's check constraint says it on the whole form.
+            self.add_error("expires_on", _("The permit expires before it becomes valid."))
+        return cleaned
+
+
 @admin.register(Permit)
 class PermitAdmin(TenantScopedAdmin):
     """An enterprise's permits to buy controlled chemicals: its staff read them, its admin
     records them (through inventory.services.permit_*); a park's operator and regulators
     read those of its enterprises."""
 
+    form = PermitForm
     write_roles = frozenset({EnterpriseRole.ENTERPRISE_ADMIN})
     list_display = ("id", "enterprise", "kind", "number", "valid_from", "expires_on")
     list_filter = ("kind", ("enterprise", admin.RelatedOnlyFieldListFilter), "expires_on")

@@ -190,11 +190,16 @@ class ReservationFilter(FilterSet):
         fields = ["status", "lot", "holder", "owner", "material", "reference"]
 
 
+# Ids in a query string are bounded before they reach the database (a bigint).
+ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
+
+
 class PermitFilter(FilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=PermitKind.choices)
-    enterprise = django_filters.NumberFilter(field_name="enterprise_id")
-    park = django_filters.NumberFilter(field_name="enterprise__park_id")
+    enterprise = django_filters.NumberFilter(field_name="enterprise_id", **ID_BOUNDS)
+    park = django_filters.NumberFilter(field_name="enterprise__park_id", **ID_BOUNDS)
     material = django_filters.NumberFilter(
+        **ID_BOUNDS,
         method="filter_material",
         help_text="Permits that name this material id or name none (cover any of their kind).",
     )
