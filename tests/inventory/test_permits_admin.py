@@ -98,6 +98,7 @@ def test_staff_read_park_staff_read_others_find_nothing(
     for who in ("viewer", "trader", "regulator", "park_operator"):
         client = client_for(world["users"][who])
         assert changelist_pks(client, "inventory_permit") == {permit.pk}, who
+        assert client.get(change).status_code == 200, who  # read-only page
         assert client.get(reverse("admin:inventory_permit_add")).status_code == 403, who
         assert client.post(change, form(note="x")).status_code == 403, who
         delete = reverse("admin:inventory_permit_delete", args=[permit.pk])
