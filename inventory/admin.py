@@ -39,7 +39,9 @@ from common.exceptions import DomainError
 from common.tenancy import Scope, request_scope
 from inventory.hazards import HazardClass
 from inventory.models import (
+    DRUG_PRECURSOR_CHOICES,
     Material,
+    Permit,
     Reservation,
     StockLot,
     StockMovement,
@@ -51,6 +53,7 @@ from inventory.selectors import (
     lot_list,
     material_list,
     movement_list,
+    permit_list,
     reservation_list,
     warehouse_list,
     warehouses_writable,
@@ -59,11 +62,15 @@ from inventory.selectors import (
 from inventory.services import (
     LOT_DETAIL_FIELDS,
     MATERIAL_FIELDS,
+    PERMIT_FIELDS,
     WAREHOUSE_FIELDS,
     ZONE_FIELDS,
     lot_update_details,
     material_create,
     material_update,
+    permit_create,
+    permit_delete,
+    permit_update,
     stock_adjust,
     stock_receive,
     warehouse_create,
@@ -120,6 +127,15 @@ def quantity_kg_or_error(
 
 class MaterialForm(forms.ModelForm):
     subsidiary_classes = HazardClassesField(label=_("subsidiary classes"))
+    # Not posted: not a drug precursor (as for the two unticked boxes beside it).
+    drug_precursor_category = forms.TypedChoiceField(
+        label=_("drug-precursor category (易制毒)"),
+        choices=DRUG_PRECURSOR_CHOICES,
+        coerce=int,
+        required=False,
+        empty_value=0,  # type: ignore[arg-type]  # the stubs allow str only; Django any value
+        help_text=Material._meta.get_field("drug_precursor_category").help_text,
+    )
 
     class Meta:
         model = Material
@@ -142,7 +158,15 @@ class MaterialAdmin(TenantScopedAdmin):
         "default_unit",
         "is_active",
     )
-    list_filter = ("primary_class", "physical_state", "family", "is_active")
+    list_filter = (
+        "primary_class",
+        "physical_state",
+        "family",
+        "is_active",
+        "highly_toxic",
+        "explosive_precursor",
+        "drug_precursor_category",
+    )
     list_select_related = ()
     search_fields = ("name_zh", "name_en", "cas", "un_number")
 
@@ -808,3 +832,94 @@ class ReservationAdmin(TenantScopedAdmin):
     @admin.display(description=_("owner"), ordering="lot__owner__name_zh")
     def lot_owner(self, obj: Reservation) -> str:
         return str(obj.lot.owner)
+
+
+# --- permits to buy controlled chemicals ---------------------------------------------------
+
+
+class PermitForm(forms.ModelForm):
+    class Meta:
+        model = Permit
+        fields = PERMIT_FIELDS
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        valid_from, expires_on = cleaned.get("valid_from"), cleaned.get("expires_on")
+        if valid_from and expires_on and expires_on < valid_from:
+            # On the field, before the model's check constraint says it on the whole form.
+            self.add_error("expires_on", _("The permit expires before it becomes valid."))
+        return cleaned
+
+
+@admin.register(Permit)
+class PermitAdmin(TenantScopedAdmin):
+    """An enterprise's permits to buy controlled chemicals: its staff read them, its admin
+    records them (through inventory.services.permit_*); a park's operator and regulators
+    read those of its enterprises."""
+
+    form = PermitForm
+    write_roles = frozenset({EnterpriseRole.ENTERPRISE_ADMIN})
+    list_display = ("id", "enterprise", "kind", "number", "valid_from", "expires_on")
+    list_filter = ("kind", ("enterprise", admin.RelatedOnlyFieldListFilter), "expires_on")
+    list_select_related = ("enterprise",)
+    search_fields = ("number", "note", "enterprise__name_zh", "enterprise__name_en")
+    autocomplete_fields = ("materials",)
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[Permit]:
+        return permit_list(scope=scope)
+
+    def may_add(self, scope: Scope) -> bool:
+        # A permit belongs to an enterprise: the user's (a superuser names one).
+        return scope.is_superuser or (scope.enterprise is not None and self.may_write(scope))
+
+    def may_write_object(self, scope: Scope, obj: Permit) -> bool:
+        return owned_by_scope(scope, obj.enterprise_id)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            owner = ("enterprise",) if request_scope(request).is_superuser else ()
+            return (*owner, *PERMIT_FIELDS)
+        return ("enterprise", *PERMIT_FIELDS, "created_by", "created_at", "updated_at")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ()
+        return ("enterprise", "created_by", "created_at", "updated_at")
+
+    def save_model(self, request: HttpRequest, obj: Permit, form: Any, change: bool) -> None:
+        fields = [name for name in PERMIT_FIELDS if name != "materials"]
+        materials = list(form.cleaned_data.get("materials") or [])
+        if change:
+            changes = {n: form.cleaned_data[n] for n in form.changed_data if n in fields}
+            if "materials" in form.changed_data:
+                changes["materials"] = materials
+            if changes:
+                self.call_service(permit_update, actor=request.user, permit=obj, **changes)
+            return
+        scope = request_scope(request)
+        permit = self.call_service(
+            permit_create,
+            actor=request.user,
+            enterprise=scope.enterprise if scope.enterprise is not None else obj.enterprise,
+            materials=materials,
+            **{name: getattr(obj, name) for name in fields},
+        )
+        obj.pk = permit.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        # permit_create / permit_update already set the materials.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request: HttpRequest, obj: Permit) -> None:
+        permit_delete(actor=request.user, permit=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Permit]) -> None:
+        self.run_for_each(
+            request,
+            queryset,
+            lambda permit: permit_delete(actor=request.user, permit=permit),
+            done_message=gettext("%(count)d permit(s) deleted."),
+        )

@@ -28,15 +28,18 @@ from inventory.filters import (
     LotFilter,
     MaterialFilter,
     MovementFilter,
+    PermitFilter,
     ReservationFilter,
     WarehouseFilter,
     ZoneFilter,
 )
-from inventory.models import Material, StockLot, StorageZone, Warehouse
+from inventory.models import Material, Permit, StockLot, StorageZone, Warehouse
 from inventory.selectors import (
     lot_list,
     material_list,
     movement_list,
+    permit_list,
+    permits_writable,
     reservation_list,
     warehouse_list,
     warehouses_writable,
@@ -53,6 +56,9 @@ from inventory.serializers import (
     LotSerializer,
     MaterialSerializer,
     MovementSerializer,
+    PermitCreateSerializer,
+    PermitSerializer,
+    PermitUpdateSerializer,
     ReservationSerializer,
     WarehouseCreateSerializer,
     WarehouseSerializer,
@@ -65,6 +71,9 @@ from inventory.serializers import (
 from inventory.services import (
     material_create,
     material_update,
+    permit_create,
+    permit_delete,
+    permit_update,
     stock_adjust,
     stock_move,
     stock_receive,
@@ -348,6 +357,61 @@ class ReservationViewSet(ScopedReadOnlyViewSet):
         return reservation_list(scope=scope)
 
 
+@extend_schema_view(
+    create=extend_schema(request=PermitCreateSerializer, responses={201: PermitSerializer}),
+    partial_update=extend_schema(request=PermitUpdateSerializer, responses={200: PermitSerializer}),
+)
+class PermitViewSet(ScopedModelViewSet):
+    """Permits to buy controlled chemicals (管制类危险化学品): licences, purchase permits,
+    lawful-use documents, filing certificates. An enterprise's staff read its own, its admin
+    records them; a park's operator and regulators read those of its enterprises. Orders of
+    a controlled material are refused to a buyer without a valid one (inventory.controls)."""
+
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+    queryset_model = Permit
+    write_roles = frozenset({EnterpriseRole.ENTERPRISE_ADMIN})
+    filterset_class = PermitFilter
+    search_fields = ["number", "note"]
+    ordering_fields = ["id", "valid_from", "expires_on", "kind", "created_at"]
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[Permit]:
+        if _is_read(self.request):
+            return permit_list(scope=scope)
+        return permits_writable(scope=scope)
+
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        if self.action == "create":
+            return PermitCreateSerializer
+        if self.action == "partial_update":
+            return PermitUpdateSerializer
+        return PermitSerializer
+
+    def _render(self, permit: Permit) -> Any:
+        fresh = permit_list(scope=self.scope).get(pk=permit.pk)
+        return PermitSerializer(fresh, context=self.get_serializer_context()).data
+
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        enterprise = self.scope.enterprise
+        if enterprise is None:
+            raise NotPermitted("Permits are recorded by an enterprise's admin, for it.")
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        permit = permit_create(
+            actor=request.user, enterprise=enterprise, **serializer.validated_data
+        )
+        return Response(self._render(permit), status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        permit = self.get_object()
+        serializer = self.get_serializer(permit, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        permit = permit_update(actor=request.user, permit=permit, **serializer.validated_data)
+        return Response(self._render(permit))
+
+    def perform_destroy(self, instance: Permit) -> None:
+        permit_delete(actor=self.request.user, permit=instance)
+
+
 ROUTES: list[tuple[str, Any, str]] = [
     ("materials", MaterialViewSet, "material"),
     ("warehouses", WarehouseViewSet, "warehouse"),
@@ -355,4 +419,5 @@ ROUTES: list[tuple[str, Any, str]] = [
     ("lots", LotViewSet, "lot"),
     ("movements", MovementViewSet, "movement"),
     ("reservations", ReservationViewSet, "reservation"),
+    ("permits", PermitViewSet, "permit"),
 ]

@@ -26,3 +26,11 @@ class ReservationNotHeld(Conflict):
 
     code = "reservation_not_held"
     default_field = "status"
+
+
+class PermitRequired(Conflict):
+    """A controlled chemical (管制类危险化学品) for a buyer without a valid permit covering
+    it (inventory.controls.permit_refusal names the control and the permit missing)."""
+
+    code = "permit_required"
+    default_field = "listing"

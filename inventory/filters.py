@@ -11,10 +11,12 @@ from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
 from common.filters import FilterSet
+from inventory.controls import PermitKind
 from inventory.hazards import HazardClass
 from inventory.models import (
     Material,
     MovementKind,
+    Permit,
     PhysicalState,
     Reservation,
     ReservationStatus,
@@ -186,3 +188,34 @@ class ReservationFilter(FilterSet):
     class Meta:
         model = Reservation
         fields = ["status", "lot", "holder", "owner", "material", "reference"]
+
+
+# Ids in a query string are bounded before they reach the database (a bigint).
+ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
+
+
+class PermitFilter(FilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=PermitKind.choices)
+    enterprise = django_filters.NumberFilter(field_name="enterprise_id", **ID_BOUNDS)
+    park = django_filters.NumberFilter(field_name="enterprise__park_id", **ID_BOUNDS)
+    material = django_filters.NumberFilter(
+        **ID_BOUNDS,
+        method="filter_material",
+        help_text="Permits that name this material id or name none (cover any of their kind).",
+    )
+    valid_on = django_filters.DateFilter(
+        method="filter_valid_on", help_text="Permits valid on this date (ISO)."
+    )
+    expires_before = django_filters.DateFilter(field_name="expires_on", lookup_expr="lt")
+
+    class Meta:
+        model = Permit
+        fields = ["kind", "enterprise", "park"]
+
+    def filter_material(self, qs: QuerySet[Permit], name: str, value: Any) -> QuerySet[Permit]:
+        named = Permit.materials.through.objects.filter(material_id=value).values("permit_id")
+        unnamed = Permit.materials.through.objects.values("permit_id")
+        return qs.filter(Q(pk__in=named) | ~Q(pk__in=unnamed))
+
+    def filter_valid_on(self, qs: QuerySet[Permit], name: str, value: Any) -> QuerySet[Permit]:
+        return qs.filter(valid_from__lte=value, expires_on__gte=value)

@@ -15,6 +15,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from common.identifiers import validate_cas, validate_un
+from inventory.controls import DRUG_PRECURSOR_CATEGORIES, PermitKind
 from inventory.hazards import HazardClass, HazardProfile, validate_classes
 from inventory.units import MAX_QUANTITY_KG, Unit
 from parks.models import LATITUDE, LONGITUDE, Enterprise, Park
@@ -44,6 +45,14 @@ class ChemicalFamily(models.TextChoices):
     CYANIDE = "cyanide", _("cyanide")
     AMMONIA = "ammonia", _("ammonia")
     CHLORINE = "chlorine", _("chlorine")
+
+
+DRUG_PRECURSOR_CHOICES = [
+    (0, _("not a drug precursor")),
+    (1, _("category 1")),
+    (2, _("category 2")),
+    (3, _("category 3")),
+]
 
 
 class Material(models.Model):
@@ -101,12 +110,50 @@ class Material(models.Model):
         help_text=_("Needed to accept quantities in L or m³."),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # Controlled chemicals (管制类危险化学品): who may buy it (inventory.controls).
+    highly_toxic = models.BooleanField(
+        _("highly toxic (剧毒化学品)"),
+        default=False,
+        help_text=_(
+            "Marked 剧毒 in 《危险化学品目录（2015版）》. The flags follow the official lists "
+            "named in the control source and must be verified against them."
+        ),
+    )
+    explosive_precursor = models.BooleanField(
+        _("explosive precursor (易制爆)"),
+        default=False,
+        help_text=_(
+            "On 《易制爆危险化学品名录（2017年版）》. The flags follow the official lists named "
+            "in the control source and must be verified against them."
+        ),
+    )
+    drug_precursor_category = models.PositiveSmallIntegerField(
+        _("drug-precursor category (易制毒)"),
+        default=0,
+        choices=DRUG_PRECURSOR_CHOICES,
+        help_text=_(
+            "Category of 《易制毒化学品的分类和品种目录》 (1-3), 0 if not listed. The flags "
+            "follow the official lists named in the control source and must be verified "
+            "against them."
+        ),
+    )
+    control_source = models.TextField(
+        _("control source"),
+        blank=True,
+        help_text=_("The official list(s) and edition the control flags were taken from."),
+    )
 
     class Meta:
         verbose_name = _("material")
         verbose_name_plural = _("materials")
         ordering = ["name_en", "id"]
         indexes = [models.Index(fields=["primary_class"]), models.Index(fields=["un_number"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(drug_precursor_category__lte=max(DRUG_PRECURSOR_CATEGORIES)),
+                name="material_drug_precursor_category_0_3",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name_zh} {self.name_en}" + (f" ({self.cas})" if self.cas else "")
@@ -142,6 +189,10 @@ MATERIAL_FIELDS = (
     "default_unit",
     "density_kg_per_l",
     "is_active",
+    "highly_toxic",
+    "explosive_precursor",
+    "drug_precursor_category",
+    "control_source",
 )
 
 
@@ -439,3 +490,54 @@ class Reservation(models.Model):
     @property
     def is_held(self) -> bool:
         return self.status == ReservationStatus.HELD
+
+
+class Permit(models.Model):
+    """A permit an enterprise holds to buy controlled chemicals (管制类危险化学品): a licence,
+    a purchase permit, lawful-use documents or a filing certificate. Which kind satisfies
+    which control, and when a permit is valid, is decided by inventory.controls."""
+
+    enterprise = models.ForeignKey(
+        Enterprise, on_delete=models.PROTECT, related_name="permits", verbose_name=_("enterprise")
+    )
+    kind = models.CharField(_("kind"), max_length=40, choices=PermitKind.choices)
+    number = models.CharField(_("number"), max_length=64)
+    materials = models.ManyToManyField(
+        Material,
+        blank=True,
+        related_name="permits",
+        verbose_name=_("materials"),
+        help_text=_("Empty: every material the kind of permit may cover."),
+    )
+    valid_from = models.DateField(_("valid from"))
+    expires_on = models.DateField(_("expires on"))
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("permit")
+        verbose_name_plural = _("permits")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["enterprise", "expires_on"], name="permit_enterprise_expiry")
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_from__lte=F("expires_on")), name="permit_valid_before_expiry"
+            ),
+            models.UniqueConstraint(
+                fields=["enterprise", "kind", "number"], name="permit_number_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"

@@ -2,19 +2,24 @@
 for the ledger check (``ledger_discrepancies``), which reads the whole database for
 operators and the test suite."""
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from common.tenancy import Scope
 from inventory.admission import ZonePicture
+from inventory.controls import PermitFacts
 from inventory.hazards import HazardClass, HazardProfile
 from inventory.models import (
     Material,
+    Permit,
     Reservation,
     ReservationStatus,
     StockLot,
@@ -104,6 +109,66 @@ def reservation_list(*, scope: Scope) -> QuerySet[Reservation]:
     if scope.enterprise is not None:
         return qs.filter(Q(lot__owner_id=scope.enterprise.pk) | Q(holder_id=scope.enterprise.pk))
     return qs.filter(lot__zone__warehouse__park_id__in=scope.park_ids)
+
+
+def permit_list(*, scope: Scope) -> QuerySet[Permit]:
+    """Permits of the caller's enterprise; for park operators and regulators, those of the
+    enterprises in their parks."""
+    qs = Permit.objects.select_related("enterprise").prefetch_related(
+        Prefetch("materials", queryset=Material.objects.only("id"))
+    )
+    if scope.is_superuser:
+        return qs
+    if scope.enterprise is not None:
+        return qs.filter(enterprise_id=scope.enterprise.pk)
+    return qs.filter(enterprise__park_id__in=scope.park_ids)
+
+
+def permits_writable(*, scope: Scope) -> QuerySet[Permit]:
+    """Permits the caller may change: its own enterprise's (every one for a superuser)."""
+    qs = Permit.objects.select_related("enterprise")
+    if scope.is_superuser:
+        return qs
+    if scope.enterprise is not None:
+        return qs.filter(enterprise_id=scope.enterprise.pk)
+    return qs.none()
+
+
+def permits_of(
+    enterprise_ids: Iterable[int], *, valid_on: date | None = None
+) -> dict[int, tuple[PermitFacts, ...]]:
+    """Every permit of the given enterprises as PermitFacts (for inventory.controls), keyed
+    by enterprise id; an enterprise without permits maps to (). With ``valid_on``, only the
+    permits valid that day. Two queries: the permits, and the materials they name."""
+    ids = set(enterprise_ids)
+    out: dict[int, tuple[PermitFacts, ...]] = dict.fromkeys(ids, ())
+    if not ids:
+        return out
+    permits = Permit.objects.filter(enterprise_id__in=ids)
+    if valid_on is not None:
+        permits = permits.filter(valid_from__lte=valid_on, expires_on__gte=valid_on)
+    rows = list(
+        permits.order_by("id").values_list(
+            "id", "enterprise_id", "kind", "valid_from", "expires_on"
+        )
+    )
+    named: dict[int, set[int]] = defaultdict(set)
+    if rows:
+        through = Permit.materials.through.objects.filter(permit_id__in=[r[0] for r in rows])
+        for permit_id, material_id in through.values_list("permit_id", "material_id"):
+            named[permit_id].add(material_id)
+    grouped: dict[int, list[PermitFacts]] = defaultdict(list)
+    for permit_id, enterprise_id, kind, valid_from, expires_on in rows:
+        grouped[enterprise_id].append(
+            PermitFacts(
+                kind=kind,
+                material_ids=frozenset(named.get(permit_id, ())),
+                valid_from=valid_from,
+                expires_on=expires_on,
+            )
+        )
+    out.update({pk: tuple(facts) for pk, facts in grouped.items()})
+    return out
 
 
 def zone_occupancy_kg(*, zone_id: int) -> Any:

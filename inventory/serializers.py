@@ -6,6 +6,7 @@ Write serializers take quantities as ``quantity`` + ``unit`` (inventory.serializ
 and look every foreign id up through the caller's scope.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import F, QuerySet
@@ -15,10 +16,12 @@ from rest_framework import serializers
 from common.api import ScopedRelatedField
 from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
 from common.tenancy import Scope
+from inventory.controls import PermitKind
 from inventory.hazards import validate_classes
 from inventory.models import (
     MATERIAL_FIELDS,
     Material,
+    Permit,
     Reservation,
     StockLot,
     StockMovement,
@@ -27,6 +30,11 @@ from inventory.models import (
 )
 from inventory.selectors import warehouses_writable, zone_list
 from inventory.serializer_fields import percent_input, pop_quantity, quantity_input, unit_input
+from inventory.services.permits import (
+    MAX_PERMIT_MATERIALS,
+    PERMIT_NOTE_MAX_LENGTH,
+    PERMIT_NUMBER_MAX_LENGTH,
+)
 from parks.models import Enterprise, Park
 
 KG_MAX_DIGITS = 16  # StockLot.on_hand_kg and friends: 13 integer digits, 3 decimals
@@ -411,3 +419,86 @@ class ReservationSerializer(FlatReadSerializer):
             "close_reason",
         ]
         read_only_fields = fields
+
+
+# --- Permits ------------------------------------------------------------------------------
+
+
+class PermitSerializer(FlatReadSerializer):
+    """A permit to buy controlled chemicals, as its enterprise and its park's staff read it.
+    ``materials`` empty: every material the kind of permit may cover."""
+
+    enterprise = serializers.IntegerField(source="enterprise_id", read_only=True)
+    enterprise_name_zh = serializers.CharField(source="enterprise.name_zh", read_only=True)
+    materials: "serializers.PrimaryKeyRelatedField[Material]" = serializers.PrimaryKeyRelatedField(
+        many=True, read_only=True
+    )
+
+    class Meta:
+        model = Permit
+        fields = (
+            "id",
+            "enterprise",
+            "enterprise_name_zh",
+            "kind",
+            "number",
+            "materials",
+            "valid_from",
+            "expires_on",
+            "note",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = fields
+
+
+def _catalogue(scope: Scope) -> QuerySet[Material]:
+    return Material.objects.all()
+
+
+class _PermitInput(RejectUnknownFieldsMixin, serializers.Serializer):
+    kind = serializers.ChoiceField(choices=PermitKind.choices)
+    number = serializers.CharField(max_length=PERMIT_NUMBER_MAX_LENGTH)
+    materials = ScopedRelatedField(
+        scoped=_catalogue,
+        many=True,
+        required=False,
+        help_text="Ids of the materials the permit names; none: every material its kind covers.",
+    )
+    valid_from = serializers.DateField()
+    expires_on = serializers.DateField()
+    note = serializers.CharField(
+        max_length=PERMIT_NOTE_MAX_LENGTH, allow_blank=True, required=False
+    )
+
+    def to_internal_value(self, data: Any) -> Any:
+        # Bounded before each id is looked up.
+        materials = data.get("materials") if isinstance(data, Mapping) else None
+        if isinstance(materials, list) and len(materials) > MAX_PERMIT_MATERIALS:
+            raise serializers.ValidationError(
+                {"materials": [_("At most %(max)d materials.") % {"max": MAX_PERMIT_MATERIALS}]}
+            )
+        return super().to_internal_value(data)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        instance = self.instance
+        valid_from = attrs.get("valid_from", getattr(instance, "valid_from", None))
+        expires_on = attrs.get("expires_on", getattr(instance, "expires_on", None))
+        if valid_from and expires_on and expires_on < valid_from:
+            raise serializers.ValidationError(
+                {"expires_on": [_("The permit expires before it becomes valid.")]}
+            )
+        return attrs
+
+
+class PermitCreateSerializer(_PermitInput):
+    """A permit of the caller's enterprise."""
+
+
+class PermitUpdateSerializer(_PermitInput):
+    """A permit's fields (``materials`` replaces the list); its enterprise is fixed."""
+
+    kind = serializers.ChoiceField(choices=PermitKind.choices, required=False)
+    number = serializers.CharField(max_length=PERMIT_NUMBER_MAX_LENGTH, required=False)
+    valid_from = serializers.DateField(required=False)
+    expires_on = serializers.DateField(required=False)

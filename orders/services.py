@@ -35,8 +35,10 @@ from django.utils.translation import gettext_lazy
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
 from common.tenancy import Scope, resolve_scope
-from inventory.exceptions import InsufficientStock, ReservationNotHeld
-from inventory.models import ReservationStatus, StockLot, StorageZone
+from inventory.controls import Controls, permit_refusal
+from inventory.exceptions import InsufficientStock, PermitRequired, ReservationNotHeld
+from inventory.models import Material, ReservationStatus, StockLot, StorageZone
+from inventory.selectors import permits_of
 from inventory.services import (
     reservation_hold,
     reservation_release,
@@ -161,6 +163,26 @@ def _buyer_scope(actor: Any) -> Scope:
     if not scope.has_role(*TRADERS):
         raise NotPermitted(_("Your role may not place orders."))
     return scope
+
+
+def _check_permits(*, buyer_id: int, material_id: int, field: str) -> None:
+    """Refuse (409 on ``field``) a controlled material to a buyer whose permits on today's
+    date do not cover it (inventory.controls: the rule the matching engine applies too)."""
+    material = Material.objects.get(pk=material_id)
+    controls = Controls.of(material)
+    if not controls.any:
+        return
+    today = timezone.localdate()
+    refusal = permit_refusal(
+        material_id=material_id,
+        controls=controls,
+        permits=permits_of([buyer_id], valid_on=today)[buyer_id],
+        today=today,
+        name=material.name_en,
+        translate=True,
+    )
+    if refusal is not None:
+        raise PermitRequired(refusal, field=field)
 
 
 def _clean_reason(reason: str) -> str:
@@ -465,6 +487,8 @@ def order_from_match(*, actor: Any, match: Match) -> Order:
         raise Conflict(_("The listing is no longer published."), field="listing")
     if need.status != NeedStatus.OPEN:
         raise Conflict(_("The need is no longer open."), field="need")
+    # Controlled chemicals: the buyer's permits (kept apart from the match's status).
+    _check_permits(buyer_id=current.buyer_id, material_id=listing.material_id, field="match")
     order = _create(
         actor=actor,
         listing=listing,
@@ -516,6 +540,8 @@ def order_place(*, actor: Any, listing: Listing, quantity_kg: Decimal) -> Order:
         raise NotPermitted(_("The listing is not offered to your park."), field="listing")
     if listing.available_until is not None and listing.available_until < timezone.localdate():
         raise Conflict(_("The listing's availability window has ended."), field="listing")
+    # Controlled chemicals: the buyer's permits.
+    _check_permits(buyer_id=buyer.pk, material_id=listing.material_id, field="listing")
     lot = StockLot.objects.select_for_update(of=("self",), no_key=True).get(pk=listing.lot_id)
 
     committed = _committed_kg(Match.objects.filter(listing_id=listing.pk))

@@ -23,7 +23,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from config.api_urls import router
-from inventory.services import stock_reserve
+from inventory.services import permit_create, stock_reserve
 from marketplace.services import listing_create, listing_publish, need_create
 from orders.services import order_from_match
 from tests import factories as f
@@ -92,6 +92,19 @@ def _reservation(world: dict[str, Any], receive: Any) -> Any:
     )
 
 
+def _permit(world: dict[str, Any], receive: Any) -> Any:
+    """A safe use licence of a1 (park A), naming the world's material."""
+    return permit_create(
+        actor=world["users"]["enterprise_admin"],
+        enterprise=world["enterprises"]["a1"],
+        kind="safe_use_licence",
+        number="（浙）WH安使证字〔2026〕0001",
+        valid_from=date(2026, 1, 1),
+        expires_on=date(2028, 12, 31),
+        materials=[world["material"]],
+    )
+
+
 # Routes whose objects belong to one enterprise (a draft listing is private too).
 PRIVATE_OBJECTS: dict[str, Maker] = {
     "warehouse": lambda world, receive: world["zones"]["a1"].warehouse,
@@ -103,6 +116,7 @@ PRIVATE_OBJECTS: dict[str, Maker] = {
     "match": _match,
     "reservation": _reservation,
     "order": _order,
+    "permit": _permit,
 }
 # Directories every user reads; only writes are restricted.
 PUBLIC_ROUTES: dict[str, Maker] = {

@@ -4,7 +4,8 @@ the ledger"):
 * ``stock``: every change of stock on hand (receipt, adjustment, move, delivery, dispatch,
   ownership transfer) and the admission rules inflows share;
 * ``reservations``: stock held for an enterprise (reserve, hold, release, expire);
-* ``catalogue``: materials, warehouses, zones and lot details, which change no quantity.
+* ``catalogue``: materials, warehouses, zones and lot details, which change no quantity;
+* ``permits``: enterprises' permits to buy controlled chemicals.
 
 Import from here: ``from inventory.services import stock_reserve``.
 """
@@ -22,6 +23,12 @@ from inventory.services.catalogue import (
     warehouse_update,
     zone_create,
     zone_update,
+)
+from inventory.services.permits import (
+    PERMIT_FIELDS,
+    permit_create,
+    permit_delete,
+    permit_update,
 )
 from inventory.services.reservations import (
     reservation_hold,
@@ -44,11 +51,15 @@ __all__ = [
     "LOT_DETAIL_FIELDS",
     "MATERIAL_FIELDS",
     "MATERIAL_HAZARD_FIELDS",
+    "PERMIT_FIELDS",
     "WAREHOUSE_FIELDS",
     "ZONE_FIELDS",
     "lot_update_details",
     "material_create",
     "material_update",
+    "permit_create",
+    "permit_delete",
+    "permit_update",
     "reservation_hold",
     "reservation_release",
     "reservations_expire_due",

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from common.exceptions import DomainError
 from common.services import refuse_unchangeable, save_unique
 from inventory.admission import allowed_separation
+from inventory.controls import DRUG_PRECURSOR_CATEGORIES
 from inventory.exceptions import CapacityExceeded, IncompatibleStorage
 from inventory.hazards import required_separation, validate_classes
 from inventory.models import (
@@ -63,6 +64,8 @@ def _check_material(material: Material) -> None:
         raise DomainError(
             _("The primary class is not also a subsidiary one."), field="subsidiary_classes"
         )
+    if material.drug_precursor_category not in DRUG_PRECURSOR_CATEGORIES:
+        raise DomainError(_("Must be 0 to 3."), field="drug_precursor_category")
     if material.default_unit not in MASS_FACTORS_KG and not material.density_kg_per_l:
         raise DomainError(_("A volume unit needs the material's density."), field="default_unit")
 
@@ -99,6 +102,10 @@ def material_create(
     default_unit: str = Unit.KG,
     density_kg_per_l: Decimal | None = None,
     is_active: bool = True,
+    highly_toxic: bool = False,
+    explosive_precursor: bool = False,
+    drug_precursor_category: int = 0,
+    control_source: str = "",
 ) -> Material:
     """Add an entry to the catalogue. Checks that its classes fit together and that a volume
     unit comes with a density. Locks nothing (a new row); a CAS number added meanwhile is
@@ -117,6 +124,10 @@ def material_create(
         default_unit=default_unit,
         density_kg_per_l=density_kg_per_l,
         is_active=is_active,
+        highly_toxic=highly_toxic,
+        explosive_precursor=explosive_precursor,
+        drug_precursor_category=drug_precursor_category,
+        control_source=control_source,
     )
     _check_material(material)
     _save_material(material)

@@ -3,7 +3,8 @@
 Four chemical parks on Hangzhou Bay (three in Ningbo, region 3302, and one in Shaoxing,
 region 3306, so that "same region" visibility has something to exclude), 44 enterprises,
 the material catalogue of inventory.data.chemicals, shared and private warehouses with
-zones, a few hundred stock lots, listings, needs and one login per role.
+zones, a few hundred stock lots, listings, needs, the permits that let the enterprises buy
+the controlled chemicals they trade in, and one login per role.
 
 The parks are real places with real division codes; their coordinates and areas are
 approximate. Every enterprise is fictitious, and so are its USCC, licence number and stock.
@@ -15,7 +16,8 @@ Dates are relative to one ``today`` (the local date of the run).
 
 Idempotence: parks, enterprises, materials, warehouses, zones, users and roles are
 ``update_or_create``-d by natural key (park code, USCC, CAS or English name, warehouse code,
-warehouse + zone code, username). Stock lots are identified by their batch number
+warehouse + zone code, username); permits are made once, by enterprise, kind and number.
+Stock lots are identified by their batch number
 (``demo_batch_no``: enterprise, material, number) and skipped when present; a listing is
 made only together with its new lot; needs carry a ``[demo-need-NNN]`` tag in their note
 and are skipped when it is found. A second run therefore changes no row count.
@@ -39,10 +41,12 @@ from django.utils import timezone
 
 from common.exceptions import DomainError
 from common.identifiers import USCC_ALPHABET, uscc_check_char
+from inventory.controls import PermitKind
 from inventory.data.chemicals import CATALOGUE, Chemical
+from inventory.data.controls import CONTROLS, control_fields
 from inventory.hazards import HazardProfile, Separation, required_separation
-from inventory.models import Material, StockLot, StorageZone, Warehouse
-from inventory.services import stock_receive
+from inventory.models import Material, Permit, StockLot, StorageZone, Warehouse
+from inventory.services import permit_create, stock_receive
 from marketplace.models import Listing, Need
 from marketplace.services import listing_create, listing_withdraw, need_close, need_create
 from parks.models import Enterprise, EnterpriseRole, Membership, Park, ParkRole, ParkRoleKind
@@ -637,7 +641,7 @@ class _Builder:
 
     def build_materials(self) -> None:
         for chemical in CATALOGUE:
-            fields = chemical.material_fields()
+            fields = {**chemical.material_fields(), **control_fields(chemical.cas)}
             if chemical.cas:
                 material, created = Material.objects.update_or_create(
                     cas=chemical.cas, defaults=fields
@@ -1047,6 +1051,72 @@ class _Builder:
             if number % 13 == 0:
                 need_close(actor=actor, need=need)
 
+    # Permits to buy controlled chemicals ---------------------------------------------------
+
+    def _permit(self, spec: EnterpriseSpec, *, kind: str, number: str, **terms: Any) -> None:
+        enterprise = self.enterprises[spec.key]
+        if Permit.objects.filter(enterprise=enterprise, kind=kind, number=number).exists():
+            self.report.count("permits", created=False)
+            return
+        permit_create(
+            actor=self._staff(spec), enterprise=enterprise, kind=kind, number=number, **terms
+        )
+        self.report.count("permits", created=True)
+
+    def build_permits(self) -> None:
+        """Every demo enterprise holds a hazardous-chemicals licence (a safety production
+        licence, numbered as its ``hazchem_licence_no``; traders and storage companies a
+        business licence), which lets it buy highly toxic chemicals and explosive
+        precursors; one that handles or needs drug precursors (its industry's materials,
+        its needs and their substitutes) holds a filing certificate naming them. All valid
+        today, so that orders of the demo's controlled materials go through."""
+        needed: dict[int, set[int]] = {}
+        for need in Need.objects.prefetch_related("substitutes"):
+            ids = needed.setdefault(need.enterprise_id, set())
+            ids.add(need.material_id)
+            ids.update(m.pk for m in need.substitutes.all())
+        drug_precursors = {
+            self.materials[cas].pk
+            for cas, flags in CONTROLS.items()
+            if cas in self.materials and any(flag.category for flag in flags)
+        }
+        for number, spec in enumerate(ENTERPRISES, start=1):
+            enterprise = self.enterprises[spec.key]
+            rng = _rng("permits", spec.key)
+            licence_from = self.today - timedelta(days=rng.randint(30, 900))
+            if spec.industry in ("solvents_trading", "hazmat_logistics"):
+                city = "甬" if spec.park != "shangyu" else "绍"
+                self._permit(
+                    spec,
+                    kind=PermitKind.BUSINESS_LICENCE,
+                    number=f"浙{city}安经字〔{licence_from.year}〕{300000 + number:06d}",
+                    valid_from=licence_from,
+                    expires_on=licence_from + timedelta(days=3 * 365),
+                )
+            else:
+                self._permit(
+                    spec,
+                    kind=PermitKind.SAFETY_PRODUCTION_LICENCE,
+                    number=enterprise.hazchem_licence_no,
+                    valid_from=licence_from,
+                    expires_on=licence_from + timedelta(days=3 * 365),
+                )
+            _, portfolio = INDUSTRIES[spec.industry]
+            handled = {self.materials[key].pk for key in portfolio} | needed.get(
+                enterprise.pk, set()
+            )
+            covered = sorted(handled & drug_precursors)
+            if covered:
+                filed_on = self.today - timedelta(days=rng.randint(0, 60))
+                self._permit(
+                    spec,
+                    kind=PermitKind.DRUG_PRECURSOR_FILING_CERTIFICATE,
+                    number=f"浙公易备〔{filed_on.year}〕{5000 + number:05d}",
+                    valid_from=filed_on,
+                    expires_on=filed_on + timedelta(days=364),
+                    materials=covered,
+                )
+
 
 @transaction.atomic
 def build_world(*, today: date | None = None) -> WorldReport:
@@ -1069,4 +1139,5 @@ def build_world(*, today: date | None = None) -> WorldReport:
         lot__batch_no__startswith=BATCH_PREFIX
     ).count() - builder.report.created.get("listings", 0)
     builder.build_needs()
+    builder.build_permits()
     return builder.report

@@ -23,9 +23,12 @@ from django.test import Client
 from django.utils import timezone
 
 from common.identifiers import is_valid_uscc
+from inventory.controls import Controls, PermitKind, permit_refusal
 from inventory.data.chemicals import CATALOGUE
+from inventory.data.controls import control_fields
 from inventory.hazards import Separation, required_separation
-from inventory.models import Material, StockLot, StockMovement, StorageZone, Warehouse
+from inventory.models import Material, Permit, StockLot, StockMovement, StorageZone, Warehouse
+from inventory.selectors import permits_of
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from parks.demo.world import DEMO_PASSWORD, demo_uscc
 from parks.models import Enterprise, Membership, Park, ParkRole
@@ -56,6 +59,7 @@ def _rows() -> dict[str, list[dict[str, Any]]]:
         StockMovement,
         Listing,
         Need,
+        Permit,
         Membership,
         ParkRole,
         get_user_model(),
@@ -138,6 +142,40 @@ def test_the_whole_catalogue_is_loaded(seeded: dict[str, Any]) -> None:
         material = materials[chemical.cas or chemical.name_en]
         for name, value in chemical.material_fields().items():
             assert getattr(material, name) == value, (chemical.name_en, name)
+
+
+def test_materials_carry_their_control_flags(seeded: dict[str, Any]) -> None:
+    materials = {m.cas or m.name_en: m for m in Material.objects.all()}
+    for chemical in CATALOGUE:
+        material = materials[chemical.cas or chemical.name_en]
+        for name, value in control_fields(chemical.cas).items():
+            assert getattr(material, name) == value, (chemical.name_en, name)
+    assert Material.objects.filter(highly_toxic=True).count() == 4
+    assert Material.objects.get(cas="7722-64-7").drug_precursor_category == 3
+
+
+def test_demo_buyers_hold_the_permits_their_needs_ask_for(seeded: dict[str, Any]) -> None:
+    today = timezone.localdate()
+    enterprises = list(Enterprise.objects.all())
+    permits = permits_of([e.pk for e in enterprises], valid_on=today)
+    licences = {PermitKind.SAFETY_PRODUCTION_LICENCE, PermitKind.BUSINESS_LICENCE}
+    for enterprise in enterprises:
+        assert any(p.kind in licences for p in permits[enterprise.pk]), enterprise.name_en
+    assert Permit.objects.filter(kind=PermitKind.DRUG_PRECURSOR_FILING_CERTIFICATE).exists()
+    controlled = 0
+    for need in Need.objects.select_related("material").prefetch_related("substitutes"):
+        for material in (need.material, *need.substitutes.all()):
+            controls = Controls.of(material)
+            controlled += controls.any
+            refusal = permit_refusal(
+                material_id=material.pk,
+                controls=controls,
+                permits=permits[need.enterprise_id],
+                today=today,
+                name=material.name_en,
+            )
+            assert refusal is None, refusal
+    assert controlled > 0
 
 
 def test_every_park_has_shared_warehouses_with_sensible_zones(seeded: dict[str, Any]) -> None:

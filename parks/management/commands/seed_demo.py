@@ -30,6 +30,7 @@ COUNTED = (
     "lots",
     "listings",
     "needs",
+    "permits",
     "users",
     "memberships",
     "park_roles",
