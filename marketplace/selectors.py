@@ -4,7 +4,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from common.tenancy import Scope
 from inventory.models import Material
-from marketplace.models import Listing, ListingStatus, Need, Visibility
+from marketplace.models import Listing, ListingStatus, Need, NeedStatus, Visibility
 from parks.models import Enterprise
 
 
@@ -56,3 +56,15 @@ def need_list(*, scope: Scope) -> QuerySet[Need]:
     if scope.enterprise is not None:
         return qs.filter(enterprise_id=scope.enterprise.pk)
     return qs.filter(enterprise__park_id__in=scope.park_ids)
+
+
+def needed_materials(*, enterprise_id: int) -> list[int]:
+    """The materials an enterprise's open needs ask for, substitutes included."""
+    needs = Need.objects.filter(enterprise_id=enterprise_id, status=NeedStatus.OPEN)
+    wanted = set(needs.values_list("material_id", flat=True))
+    wanted |= set(
+        Need.substitutes.through.objects.filter(need__in=needs).values_list(
+            "material_id", flat=True
+        )
+    )
+    return sorted(wanted)

@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from inventory.admission import ZonePicture
+from inventory.controls import Controls, PermitFacts
 from inventory.hazards import HazardProfile
 from matching.cost import EARTH_RADIUS_KM, to_fen, transport_rate
 from matching.feasibility import (
@@ -34,6 +35,7 @@ from matching.feasibility import (
     DemandSide,
     SupplySide,
     admitted_at_delivery,
+    buyer_permitted,
 )
 
 Mask = npt.NDArray[np.bool_]
@@ -243,6 +245,36 @@ def admitted_at_delivery_mask(g: Grid) -> Mask:
 
 admitted_at_delivery_mask.__name__ = "admitted_at_delivery"
 
+
+def buyer_permitted_mask(g: Grid) -> Mask:
+    """The scalar rule once per distinct (controlled material, buyer's permits) pair; a
+    material under no control passes everywhere."""
+    s_keys: dict[tuple[int, Controls] | None, int] = {None: 0}
+    s_index = _ints(
+        [
+            s_keys.setdefault((s.material_id, s.controls), len(s_keys)) if s.controls.any else 0
+            for s in g.supplies
+        ]
+    )
+    if len(s_keys) == 1:
+        return np.ones((len(g.supplies), len(g.demands)), dtype=bool)
+    d_keys: dict[tuple[PermitFacts, ...], int] = {}
+    d_index = _ints([d_keys.setdefault(d.permits, len(d_keys)) for d in g.demands])
+    table = np.ones((len(s_keys), len(d_keys)), dtype=bool)
+    probe_s = {(s.material_id, s.controls): s for s in reversed(g.supplies) if s.controls.any}
+    probe_d = {d.permits: d for d in reversed(g.demands)}
+    today = date.fromordinal(g.today)
+    for key, si in s_keys.items():
+        if key is None:
+            continue
+        for permits, dj in d_keys.items():
+            refusal = buyer_permitted(probe_s[key], probe_d[permits], today=today)
+            table[si, dj] = refusal is None
+    return table[s_index[:, None], d_index[None, :]]
+
+
+buyer_permitted_mask.__name__ = "buyer_permitted"
+
 MASKS: tuple[Callable[[Grid], Mask], ...] = (
     same_material_or_substitute,
     purity_meets_need,
@@ -254,6 +286,7 @@ MASKS: tuple[Callable[[Grid], Mask], ...] = (
     distance_within_limit,
     visible_to_buyer,
     different_enterprises,
+    buyer_permitted_mask,
     admitted_at_delivery_mask,
 )
 

@@ -21,6 +21,7 @@ RULE_NAMES_EN = {
     "distance_within_limit": "distance limit",
     "visible_to_buyer": "visibility",
     "different_enterprises": "different enterprises",
+    "buyer_permitted": "buyer's permit for controlled chemicals",
     "admitted_at_delivery": "admission to the delivery zone",
 }
 RULE_NAMES_ZH = {
@@ -34,6 +35,7 @@ RULE_NAMES_ZH = {
     "distance_within_limit": "距离",
     "visible_to_buyer": "可见范围",
     "different_enterprises": "不同企业",
+    "buyer_permitted": "管制类化学品许可",
     "admitted_at_delivery": "收货库区准入",
 }
 assert set(RULE_NAMES_EN) == {r.__name__ for r in RULES} == set(RULE_NAMES_ZH)

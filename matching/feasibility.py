@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from inventory.admission import ZonePicture, admission_refusal
+from inventory.controls import Controls, PermitFacts, permit_refusal
 from inventory.hazards import HazardProfile
 from matching.cost import great_circle_km
 
@@ -22,6 +23,7 @@ VISIBLE_IN_REGION = "region"
 VISIBLE_TO_ALL = "all"
 
 NOT_DANGEROUS = HazardProfile(classes=())
+NOT_CONTROLLED = Controls()
 
 
 @dataclass(kw_only=True, slots=True)  # not frozen: 5× cheaper to build, 200k per full run
@@ -45,6 +47,7 @@ class SupplySide:
     warehouse_latitude: Decimal
     warehouse_longitude: Decimal
     hazard: HazardProfile = NOT_DANGEROUS
+    controls: Controls = NOT_CONTROLLED  # who may buy the material (inventory.controls)
 
 
 @dataclass(kw_only=True, slots=True)  # not frozen: 5× cheaper to build, 200k per full run
@@ -72,6 +75,8 @@ class DemandSide:
     max_distance_km: Decimal | None = None
     delivery_zone_id: int | None = None
     delivery: ZonePicture | None = None
+    # The buyer's permits, read only where the component has a controlled material.
+    permits: tuple[PermitFacts, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -210,6 +215,21 @@ def different_enterprises(supply: SupplySide, demand: DemandSide, *, today: date
     return _refuse(different_enterprises, "The listing is the buyer's own.")
 
 
+def buyer_permitted(supply: SupplySide, demand: DemandSide, *, today: date) -> Refusal | None:
+    """A controlled chemical goes only to a buyer with a valid permit that covers it."""
+    # inventory.controls decides, as it does for orders (orders.services).
+    if not supply.controls.any:
+        return None
+    reason = permit_refusal(
+        material_id=supply.material_id,
+        controls=supply.controls,
+        permits=demand.permits,
+        today=today,
+        name=supply.hazard.label or None,
+    )
+    return None if reason is None else _refuse(buyer_permitted, reason)
+
+
 #: The least a proposal can carry (one gram): a zone with less room admits no proposal.
 ONE_GRAM = Decimal("0.001")
 
@@ -254,6 +274,7 @@ RULES: tuple[Rule, ...] = (
     distance_within_limit,
     visible_to_buyer,
     different_enterprises,
+    buyer_permitted,
     admitted_at_delivery,
 )
 

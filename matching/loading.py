@@ -18,8 +18,10 @@ from typing import Any
 from django.db.models import Q, Sum
 
 from inventory.admission import ZonePicture
+from inventory.controls import Controls
 from inventory.hazards import HazardProfile
 from inventory.models import Material, PhysicalState, StockLot, StorageZone
+from inventory.selectors import permits_of
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from matching.cost import from_grams, to_grams
 from matching.feasibility import DemandSide, SupplySide
@@ -35,6 +37,7 @@ class MaterialInfo:
     name_zh: str
     cas: str
     hazard: HazardProfile
+    controls: Controls
 
 
 @dataclass
@@ -220,6 +223,9 @@ def material_infos(material_ids: Iterable[int]) -> dict[int, MaterialInfo]:
         "subsidiary_classes",
         "family",
         "physical_state",
+        "highly_toxic",
+        "explosive_precursor",
+        "drug_precursor_category",
     )
     return {
         r["id"]: MaterialInfo(
@@ -228,6 +234,11 @@ def material_infos(material_ids: Iterable[int]) -> dict[int, MaterialInfo]:
             name_zh=r["name_zh"],
             cas=r["cas"] or "",
             hazard=_profile(r),
+            controls=Controls(
+                highly_toxic=r["highly_toxic"],
+                explosive_precursor=r["explosive_precursor"],
+                drug_precursor_category=r["drug_precursor_category"],
+            ),
         )
         for r in rows
     }
@@ -517,6 +528,7 @@ def load_components(
                 warehouse_latitude=latitude,
                 warehouse_longitude=longitude,
                 hazard=infos[material_id].hazard,
+                controls=infos[material_id].controls,
             )
         )
         comp.supply_grams[listing_id] = to_grams(free)
@@ -544,6 +556,15 @@ def load_components(
     deliveries = Deliveries(
         stored, {r[12] for r in need_rows} - {None}, batch_materials=all_materials
     )
+    # The buyers' permits, where a component offers a controlled material.
+    controlled = {component_of_material[m] for m in all_materials if infos[m].controls.any}
+    buyers = {
+        r[1]
+        for r in need_rows
+        if (component_of_material.get(r[6]) or component_of_material[next(iter(substitutes[r[0]]))])
+        in controlled
+    }
+    permits = permits_of(buyers, valid_on=today) if buyers else {}
 
     for (
         need_id,
@@ -598,6 +619,7 @@ def load_components(
                 max_distance_km=max_distance,
                 delivery_zone_id=zone_id,
                 delivery=picture,
+                permits=permits.get(enterprise_id, ()),
             )
         )
         comp.demand_grams[need_id] = to_grams(free)

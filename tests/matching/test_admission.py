@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from inventory.controls import PermitKind
+from inventory.models import Permit
 from marketplace.models import Need
 from matching.audit import admission_violations
 from matching.models import MatchRun
@@ -245,3 +247,30 @@ def test_the_audit_reports_stock_that_arrived_after_the_proposal(m: Market, worl
     assert found.segregation == [match.pk]
     with pytest.raises(CommandError, match="2 admission violations"):
         call_command("match_check", stdout=StringIO())
+
+
+# --- controlled chemicals -----------------------------------------------------------------
+
+
+def test_a_controlled_chemical_is_proposed_only_to_a_buyer_with_a_permit(
+    m: Market, world: World
+) -> None:
+    cyanide = f.MaterialFactory.create(
+        primary_class="6.1", family="cyanide", physical_state="solid", highly_toxic=True
+    )
+    m.offer("a1", material=cyanide, kg="800")
+    unlicensed = m.need("b", material=cyanide)
+    licensed = m.need("a2", material=cyanide)
+    Permit.objects.create(
+        enterprise=world["enterprises"]["a2"],
+        kind=PermitKind.SAFE_USE_LICENCE,
+        number="ZJ-AQSY-001",
+        valid_from=today() - timedelta(days=30),
+        expires_on=today() + timedelta(days=300),
+    )
+
+    run = m.rematch(cyanide)
+
+    assert [x.need_id for x in live()] == [licensed.pk]
+    assert unlicensed.pk not in {x.need_id for x in live()}
+    assert run.arcs == 1

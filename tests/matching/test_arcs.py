@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from inventory.admission import ZonePicture
+from inventory.controls import Controls, PermitFacts, PermitKind
 from inventory.hazards import HAZARD_CLASS_CODES, HazardProfile
 from matching import arcs as arcs_module
 from matching import feasibility as fz
@@ -94,7 +95,28 @@ def supplies(draw: st.DrawFn, listing_id: int, today: date) -> SupplySide:
         warehouse_latitude=lat,
         warehouse_longitude=lon,
         hazard=draw(hazards),
+        controls=draw(st.sampled_from(CONTROLS)),
     )
+
+
+CONTROLS = [
+    fz.NOT_CONTROLLED,
+    fz.NOT_CONTROLLED,
+    Controls(highly_toxic=True),
+    Controls(explosive_precursor=True, drug_precursor_category=3),
+    Controls(drug_precursor_category=1),
+]
+
+
+def _permits(today: date) -> st.SearchStrategy[tuple[PermitFacts, ...]]:
+    permit = st.builds(
+        PermitFacts,
+        kind=st.sampled_from(list(PermitKind.values)),
+        material_ids=st.frozensets(st.integers(1, 4), max_size=2),
+        valid_from=_near(today, 3),
+        expires_on=_near(today, 3),
+    )
+    return st.lists(permit, max_size=3).map(tuple)
 
 
 @st.composite
@@ -133,6 +155,7 @@ def demands(draw: st.DrawFn, need_id: int, sources: list[SupplySide], today: dat
         max_distance_km=max_km,
         delivery_zone_id=None if picture is None else draw(st.integers(1, 3)),
         delivery=picture,
+        permits=draw(_permits(today)),
     )
 
 
@@ -308,6 +331,7 @@ def test_a_refusal_by_any_single_rule_removes_the_arc() -> None:
         "distance_within_limit": (supply, replace(demand, max_distance_km=Decimal("1.00"))),
         "visible_to_buyer": (replace(supply, seller_park_id=11), demand),
         "different_enterprises": (replace(supply, seller_id=2), demand),
+        "buyer_permitted": (replace(supply, controls=Controls(highly_toxic=True)), demand),
         "admitted_at_delivery": (
             supply,
             replace(

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from inventory.admission import ZonePicture, admission_refusal
+from inventory.controls import Controls, PermitFacts, PermitKind, permit_refusal
 from inventory.hazards import HazardProfile
 from marketplace.models import Visibility
 from matching import feasibility as fz
@@ -410,12 +411,67 @@ def test_the_rule_is_the_admission_rule_receipts_apply() -> None:
             assert refusal.reason == expected.message
 
 
+# --- controlled chemicals (inventory.controls) ---------------------------------------------
+
+CYANIDE = replace(
+    SUPPLY,
+    hazard=HazardProfile(classes=("6.1",), family="cyanide", label="sodium cyanide"),
+    controls=Controls(highly_toxic=True),
+)
+
+
+def permit(kind: str, *materials: int, expires_on: date = NEEDED_BY) -> PermitFacts:
+    return PermitFacts(
+        kind=kind,
+        material_ids=frozenset(materials),
+        valid_from=TODAY - timedelta(days=365),
+        expires_on=expires_on,
+    )
+
+
+def test_an_uncontrolled_material_needs_no_permit() -> None:
+    assert refusal_of(fz.buyer_permitted, SUPPLY, DEMAND) is None
+
+
+def test_a_controlled_material_needs_a_valid_permit_covering_it() -> None:
+    refusal = refusal_of(fz.buyer_permitted, CYANIDE, DEMAND)
+    assert refusal is not None and refusal.rule == "buyer_permitted"
+    assert "sodium cyanide" in refusal.reason and "highly toxic" in refusal.reason
+    licence = permit(PermitKind.SAFE_USE_LICENCE)
+    assert refusal_of(fz.buyer_permitted, CYANIDE, replace(DEMAND, permits=(licence,))) is None
+    expired = permit(PermitKind.SAFE_USE_LICENCE, expires_on=TODAY - timedelta(days=1))
+    assert refusal_of(fz.buyer_permitted, CYANIDE, replace(DEMAND, permits=(expired,)))
+    other_material = permit(PermitKind.HIGHLY_TOXIC_PURCHASE_PERMIT, CYANIDE.material_id + 1)
+    assert refusal_of(fz.buyer_permitted, CYANIDE, replace(DEMAND, permits=(other_material,)))
+    this_material = permit(PermitKind.HIGHLY_TOXIC_PURCHASE_PERMIT, CYANIDE.material_id)
+    assert (
+        refusal_of(fz.buyer_permitted, CYANIDE, replace(DEMAND, permits=(this_material,))) is None
+    )
+
+
+def test_the_rule_is_the_one_orders_apply() -> None:
+    for permits in (
+        (),
+        (permit(PermitKind.BUSINESS_LICENCE),),
+        (permit(PermitKind.DRUG_PRECURSOR_FILING_CERTIFICATE),),
+    ):
+        expected = permit_refusal(
+            material_id=CYANIDE.material_id,
+            controls=CYANIDE.controls,
+            permits=permits,
+            today=TODAY,
+            name="sodium cyanide",
+        )
+        refusal = refusal_of(fz.buyer_permitted, CYANIDE, replace(DEMAND, permits=permits))
+        assert (None if refusal is None else refusal.reason) == expected
+
+
 # --- all rules together -----------------------------------------------------------------
 
 
 def test_rules_are_named_and_documented() -> None:
     names = [rule.__name__ for rule in fz.RULES]
-    assert len(set(names)) == len(names) == 11
+    assert len(set(names)) == len(names) == 12
     for rule in fz.RULES:
         assert rule.__doc__ and "\n" not in rule.__doc__.strip()
 
@@ -435,6 +491,7 @@ def test_check_pair_returns_every_refusal_in_rules_order() -> None:
         visibility=Visibility.PARK.value,
         seller_park_id=999,
         seller_id=DEMAND.enterprise_id,
+        controls=Controls(drug_precursor_category=3),
     )
     demand = replace(at_zone(in_zone=(SODIUM_CHLORATE,)), needed_by=TODAY - timedelta(days=1))
     refusals = check_pair(supply, demand, today=TODAY)
