@@ -48,6 +48,15 @@ def allowed_separation(*, same_zone: bool, same_building: bool) -> Separation:
     return ALLOWED_IN_BUILDING if same_building else ALLOWED_IN_WAREHOUSE
 
 
+def may_store_together(
+    a: HazardProfile, b: HazardProfile, *, same_zone: bool, same_building: bool
+) -> bool:
+    """Whether two materials may be stored as placed: in one zone, in two zones of one
+    building, or in two buildings of one warehouse."""
+    allowed = allowed_separation(same_zone=same_zone, same_building=same_building)
+    return required_separation(a, b).separation <= allowed
+
+
 @dataclass(frozen=True)
 class ZonePicture:
     """What admission reads of a zone: its licence, its free capacity and the hazard

@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import combinations
 from typing import Any
 
 from django.db.models import F, Q, Sum
 
-from inventory.admission import ZonePicture
+from inventory.admission import ZonePicture, may_store_together
 from inventory.controls import Controls
 from inventory.hazards import HazardProfile
 from inventory.models import Material, PhysicalState, StockLot, StorageZone
@@ -146,13 +147,58 @@ def _binding_zone_links(zone_ids: Iterable[int] | None = None) -> list[tuple[int
     return links
 
 
+def _conflict_links(warehouse_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
+    """Links between materials that open needs would bring into one warehouse where
+    segregation keeps them apart (``inventory.admission.may_store_together``): which of
+    them gets the warehouse is a choice, made in one component's MILP. ``warehouse_ids``
+    limits the warehouses looked at."""
+    needs = Need.objects.filter(status=NeedStatus.OPEN, delivery_zone__isnull=False)
+    if warehouse_ids is not None:
+        needs = needs.filter(delivery_zone__warehouse_id__in=list(warehouse_ids))
+    rows = list(
+        needs.values_list(
+            "delivery_zone__warehouse_id",
+            "delivery_zone_id",
+            "delivery_zone__building",
+            "material_id",
+        )
+        .distinct()
+        .order_by()
+    )
+    rows += list(
+        Need.substitutes.through.objects.filter(need__in=needs)
+        .values_list(
+            "need__delivery_zone__warehouse_id",
+            "need__delivery_zone_id",
+            "need__delivery_zone__building",
+            "material_id",
+        )
+        .distinct()
+        .order_by()
+    )
+    infos = material_infos({r[3] for r in rows})
+    by_warehouse: dict[int, set[tuple[int, str, int]]] = defaultdict(set)
+    for warehouse_id, zone_id, building, material_id in rows:
+        hazard = infos[material_id].hazard
+        if hazard.classes or hazard.family:
+            by_warehouse[warehouse_id].add((zone_id, building, material_id))
+    links = []
+    for places in by_warehouse.values():
+        for (z1, b1, m1), (z2, b2, m2) in combinations(sorted(places), 2):
+            if m1 != m2 and not may_store_together(
+                infos[m1].hazard, infos[m2].hazard, same_zone=z1 == z2, same_building=b1 == b2
+            ):
+                links.append((m1, m2))
+    return links
+
+
 def components_all() -> list[Component]:
     """Every component with an open need, or with a proposal that may need superseding."""
     materials, links = _open_need_links()
     uf = _UnionFind()
     for m in materials:
         uf.find(m)
-    for a, b in [*links, *_binding_zone_links()]:
+    for a, b in [*links, *_binding_zone_links(), *_conflict_links()]:
         uf.union(a, b)
     stale = Match.objects.filter(status=MatchStatus.PROPOSED).values_list("material_id", flat=True)
     for m in stale.distinct():
@@ -171,13 +217,17 @@ def component_of(material_ids: Iterable[int]) -> list[Component]:
     while frontier:
         touching = Q(material_id__in=frontier) | Q(substitutes__in=frontier)
         materials, new_links = _open_need_links(touching)
-        zones = set(
+        places = set(
             Need.objects.filter(touching, status=NeedStatus.OPEN, delivery_zone__isnull=False)
-            .values_list("delivery_zone_id", flat=True)
+            .values_list("delivery_zone_id", "delivery_zone__warehouse_id")
             .distinct()
         )
-        if zones:
-            new_links = [*new_links, *_binding_zone_links(zones)]
+        if places:
+            new_links = [
+                *new_links,
+                *_binding_zone_links({z for z, _w in places}),
+                *_conflict_links({w for _z, w in places}),
+            ]
         links.update(new_links)
         reached = materials | {m for link in new_links for m in link}
         frontier = reached - seen

@@ -54,8 +54,9 @@ machine's speed.
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Literal
 
@@ -106,6 +107,51 @@ class MinimumsResult:
 
 
 @dataclass(frozen=True)
+class Exclusions:
+    """Places that may not both receive goods: ``place_of`` maps an arc (supply key,
+    demand key) to its place (a material's hazards into a delivery zone), ``conflicts``
+    lists the pairs of places that segregation keeps apart in one warehouse. Of two
+    conflicting places at most one carries flow: a choice, so a binary per place in the
+    MILP, like the minimum-order arcs."""
+
+    place_of: Mapping[_Key, int] = field(default_factory=dict)
+    conflicts: Sequence[tuple[int, int]] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.conflicts)
+
+    def places(self) -> list[int]:
+        """The places in some conflict, in id order."""
+        return sorted({p for pair in self.conflicts for p in pair})
+
+    def respected_by(self, flows: Iterable[Flow]) -> bool:
+        used = {self.place_of.get((f.supply, f.demand)) for f in flows if f.grams > 0}
+        return not any(a in used and b in used for a, b in self.conflicts)
+
+    def choose(self, flows: Iterable[Flow]) -> set[int]:
+        """Places to close so that no two conflicting ones stay open: the places carrying
+        more of ``flows`` are kept first (ties by id), each closing those it conflicts
+        with. Deterministic."""
+        carried: dict[int, int] = defaultdict(int)
+        for f in flows:
+            place = self.place_of.get((f.supply, f.demand))
+            if place is not None:
+                carried[place] += f.grams
+        against: dict[int, set[int]] = defaultdict(set)
+        for a, b in self.conflicts:
+            against[a].add(b)
+            against[b].add(a)
+        kept: set[int] = set()
+        closed: set[int] = set()
+        for place in sorted(self.places(), key=lambda q: (-carried[q], q)):
+            if against[place] & kept:
+                closed.add(place)
+            else:
+                kept.add(place)
+        return closed
+
+
+@dataclass(frozen=True)
 class _Component:
     """The canonical component on the arcs that can carry flow, and its minimums."""
 
@@ -115,6 +161,15 @@ class _Component:
     moq: dict[int, int]  # supply key -> effective minimum, only those ≥ 2 g
     caps: dict[_Key, int]  # (supply, demand) -> u = min(s, d, its lot's and zone's grams)
     limits: Limits = field(default_factory=Limits)  # lots of supplies, zones of demands
+    exclusions: Exclusions = field(default_factory=Exclusions)
+
+    def without(self, closed: set[int]) -> _Component:
+        """The component less the arcs into the ``closed`` places."""
+        if not closed:
+            return self
+        place_of = self.exclusions.place_of
+        arcs = [a for a in self.arcs if place_of.get((a.supply, a.demand)) not in closed]
+        return replace(self, arcs=arcs)
 
 
 def _effective_minimums(supplies: Sequence[Supply], minimums: Mapping[int, int]) -> dict[int, int]:
@@ -245,6 +300,15 @@ def _open_arcs(sol: Solution, moq: Mapping[int, int]) -> set[_Key]:
     return {(f.supply, f.demand) for f in sol.flows if f.supply in moq and f.grams >= moq[f.supply]}
 
 
+@dataclass(frozen=True)
+class _Choice:
+    """What a MILP stage chose: the open minimum-order arcs, the closed places, its gap."""
+
+    open_: set[_Key]
+    closed: set[int]
+    gap: float
+
+
 class _Milp:
     """The two-stage HiGHS model: columns x (every kept arc), then y (every MOQ arc).
 
@@ -261,6 +325,15 @@ class _Milp:
         moq_arcs = [t for t, a in enumerate(arcs) if a.supply in comp.moq]
         self.moq_arcs = moq_arcs
         p = len(moq_arcs)
+        excl = comp.exclusions
+        self.places = places = excl.places()
+        w_col = {place: k + p + i for i, place in enumerate(places)}
+        # Arcs into a place in conflict: x − u w ≤ 0 (one row each).
+        place_arcs = [
+            (t, excl.place_of[a.supply, a.demand])
+            for t, a in enumerate(arcs)
+            if excl.place_of.get((a.supply, a.demand)) in w_col
+        ]
         m, n = len(comp.supplies), len(comp.demands)
         s_row = {s.key: i for i, s in enumerate(comp.supplies)}
         d_row = {d.key: m + j for j, d in enumerate(comp.demands)}
@@ -274,9 +347,19 @@ class _Milp:
         lot_row = {g: m + n + i for i, g in enumerate(lots)}
         zone_row = {g: m + n + len(lots) + i for i, g in enumerate(zones)}
         y_of = {t: c for c, t in enumerate(moq_arcs)}
-        # rows base + 2c: x - m y >= 0, base + 2c + 1: x - u y <= 0
+        # rows base + 2c: x - m y >= 0, base + 2c + 1: x - u y <= 0; then one row per
+        # arc into a place in conflict (x - u w <= 0), then one per conflict (w + w <= 1)
         base = m + n + len(lots) + len(zones)
+        place_row = {t: base + 2 * p + r for r, (t, _place) in enumerate(place_arcs)}
+        conflict_base = base + 2 * p + len(place_arcs)
         caps = [float(comp.caps[a.supply, a.demand]) for a in arcs]
+        arcs_of_place: dict[int, list[int]] = defaultdict(list)
+        for t, place in place_arcs:
+            arcs_of_place[place].append(t)
+        conflicts_of: dict[int, list[int]] = defaultdict(list)
+        for r, (a_place, b_place) in enumerate(excl.conflicts):
+            conflicts_of[a_place].append(conflict_base + r)
+            conflicts_of[b_place].append(conflict_base + r)
 
         start: list[int] = [0]
         index: list[int] = []
@@ -294,21 +377,40 @@ class _Milp:
                 c = y_of[t]
                 index += [base + 2 * c, base + 2 * c + 1]
                 value += [1.0, 1.0]
+            if t in place_row:
+                index.append(place_row[t])
+                value.append(1.0)
             start.append(len(index))
         for t in moq_arcs:
             c = y_of[t]
             index += [base + 2 * c, base + 2 * c + 1]
             value += [-float(comp.moq[arcs[t].supply]), -caps[t]]
             start.append(len(index))
+        for place in places:
+            for t in arcs_of_place[place]:
+                index.append(place_row[t])
+                value.append(-caps[t])
+            for r in conflicts_of[place]:
+                index.append(r)
+                value.append(1.0)
+            start.append(len(index))
+        q = len(places)
+        n_conflicts = len(excl.conflicts)
 
         inf = highspy.kHighsInf
         lp = highspy.HighsLp()
-        lp.num_col_ = k + p
-        lp.num_row_ = base + 2 * p
-        lp.col_cost_ = np.concatenate([np.full(k, -1.0), np.zeros(p)])  # stage 1: max Σx
-        lp.col_lower_ = np.zeros(k + p)
-        lp.col_upper_ = np.concatenate([np.array(caps, dtype=np.float64), np.ones(p)])
-        lp.row_lower_ = np.concatenate([np.full(base, -inf), np.tile(np.array([0.0, -inf]), p)])
+        lp.num_col_ = k + p + q
+        lp.num_row_ = conflict_base + n_conflicts
+        lp.col_cost_ = np.concatenate([np.full(k, -1.0), np.zeros(p + q)])  # stage 1: max Σx
+        lp.col_lower_ = np.zeros(k + p + q)
+        lp.col_upper_ = np.concatenate([np.array(caps, dtype=np.float64), np.ones(p + q)])
+        lp.row_lower_ = np.concatenate(
+            [
+                np.full(base, -inf),
+                np.tile(np.array([0.0, -inf]), p),
+                np.full(len(place_arcs) + n_conflicts, -inf),
+            ]
+        )
         lp.row_upper_ = np.concatenate(
             [
                 np.array([s.grams for s in comp.supplies], dtype=np.float64),
@@ -316,6 +418,8 @@ class _Milp:
                 np.array([limits.supply_group_grams[g] for g in lots], dtype=np.float64),
                 np.array([limits.demand_group_grams[g] for g in zones], dtype=np.float64),
                 np.tile(np.array([inf, 0.0]), p),
+                np.zeros(len(place_arcs)),
+                np.ones(n_conflicts),
             ]
         )
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -323,14 +427,15 @@ class _Milp:
         lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
         lp.a_matrix_.value_ = np.array(value, dtype=np.float64)
         var = highspy.HighsVarType
-        lp.integrality_ = [var.kContinuous] * k + [var.kInteger] * p
+        lp.integrality_ = [var.kContinuous] * k + [var.kInteger] * (p + q)
 
         self.lp = lp
         self.time_limit_s = float(time_limit_s)
 
-    def _run(self, stage2_quantity: int | None) -> tuple[set[_Key], float] | None:
-        """Solve one stage on a fresh HiGHS instance; the open arcs (y > ½) of its
-        incumbent and its gap, or None if it has no feasible solution.
+    def _run(self, stage2_quantity: int | None) -> _Choice | None:
+        """Solve one stage on a fresh HiGHS instance; the open arcs (y > ½) and the closed
+        places (w < ½) of its incumbent and its gap, or None if it has no feasible
+        solution.
 
         Stage 1 (``stage2_quantity`` None) maximises Σ x; stage 2 minimises Σ c x subject
         to Σ x ≥ ``stage2_quantity``. No MIP start is given: HiGHS 1.16 maps a start into
@@ -370,20 +475,23 @@ class _Milp:
             info.primal_solution_status != hs.kSolutionStatusFeasible
         ):
             return None
-        y = h.getSolution().col_value[k:]
+        values = h.getSolution().col_value
+        p = len(self.moq_arcs)
+        y, w = values[k : k + p], values[k + p :]
         arcs = self.comp.arcs
         open_ = {
             (arcs[t].supply, arcs[t].demand)
             for t, v in zip(self.moq_arcs, y, strict=True)
             if v > 0.5
         }
-        return open_, float(info.mip_gap)
+        closed = {place for place, v in zip(self.places, w, strict=True) if v < 0.5}
+        return _Choice(open_, closed, float(info.mip_gap))
 
-    def stage1(self) -> tuple[set[_Key], float] | None:
+    def stage1(self) -> _Choice | None:
         """Maximise Σ x."""
         return self._run(None)
 
-    def stage2(self, quantity: int) -> tuple[set[_Key], float] | None:
+    def stage2(self, quantity: int) -> _Choice | None:
         """Minimise Σ c x with Σ x ≥ ``quantity`` (reached exactly by a polished solution,
         so the stage is feasible in exact arithmetic)."""
         return self._run(quantity)
@@ -398,17 +506,17 @@ def _solve_milp(
     best: tuple[Solution, float] | None = None
     first = milp.stage1()
     if first is not None:
-        cand = _polish(comp, first[0])
+        cand = _polish(comp.without(first.closed), first.open_)
         if not _better(heuristic, cand):
-            best = (cand, first[1])
+            best = (cand, first.gap)
     start = best[0] if best is not None else heuristic
     if start.matched_grams == 0:
         return best  # nothing can be matched: the cost is 0 too
     second = milp.stage2(start.matched_grams)
     if second is not None:
-        cand = _polish(comp, second[0])
+        cand = _polish(comp.without(second.closed), second.open_)
         if not _better(start, cand):
-            best = (cand, second[1])
+            best = (cand, second.gap)
     return best
 
 
@@ -419,6 +527,7 @@ def solve_with_minimums(
     minimums: Mapping[int, int],
     *,
     limits: Limits | None = None,
+    exclusions: Exclusions | None = None,
     time_limit_s: float = 2.0,
 ) -> MinimumsResult:
     """Maximise the matched grams, then minimise the cost, with minimum order quantities.
@@ -427,7 +536,9 @@ def solve_with_minimums(
     not supplies of this component are ignored. ``limits`` are the lots shared by several
     supplies and the zones shared by several demands (``matching.solver.Limits``): the
     MILP has a row for each, so a lot is allocated across its listings by the solver, and
-    the relaxed bound respects them too. ``time_limit_s`` bounds each of the two
+    the relaxed bound respects them too. ``exclusions`` are places that may not both
+    receive (``Exclusions``): a binary per place, the relaxed bound ignoring them.
+    ``time_limit_s`` bounds each of the two
     HiGHS stages. See the module doc for what is exact. Raises ValueError on malformed
     input (as ``solve_component``, plus a negative or non-int minimum or a non-positive
     time limit) and RuntimeError if a solver fails outright.
@@ -457,14 +568,24 @@ def solve_with_minimums(
         for a in arc
     }
     kept = [a for a in arc if caps[a.supply, a.demand] >= moq.get(a.supply, 0)]
+    exclusions = exclusions or Exclusions()
     relaxed = solve_component(sup, dem, kept, limits)  # also refuses int64 overflow
-    if _respects(relaxed.flows, moq):
+    if _respects(relaxed.flows, moq) and exclusions.respected_by(relaxed.flows):
         return MinimumsResult(solution=relaxed, relaxed=relaxed, method="relaxed", mip_gap=None)
 
-    comp = _Component(supplies=sup, demands=dem, arcs=kept, moq=moq, caps=caps, limits=limits)
-    heuristic = _polish(comp, _open_arcs(relaxed, moq))
+    comp = _Component(
+        supplies=sup,
+        demands=dem,
+        arcs=kept,
+        moq=moq,
+        caps=caps,
+        limits=limits,
+        exclusions=exclusions,
+    )
+    heuristic = _polish(comp.without(exclusions.choose(relaxed.flows)), _open_arcs(relaxed, moq))
     fallback = MinimumsResult(solution=heuristic, relaxed=relaxed, method="heuristic", mip_gap=None)
-    if sum(1 for a in kept if a.supply in moq) > MAX_MILP_MOQ_ARCS:
+    choices = sum(1 for a in kept if a.supply in moq) + len(exclusions.places())
+    if choices > MAX_MILP_MOQ_ARCS:
         return fallback
     try:
         import highspy

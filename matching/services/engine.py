@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import combinations
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,8 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from inventory.admission import may_store_together
+from inventory.hazards import HazardProfile
 from matching.arcs import Arcs, build_arcs
 from matching.cost import from_grams
 from matching.explain import Facts, explain_en, explain_zh
@@ -46,7 +49,7 @@ from matching.loading import (
     StoredHazards,
     load_components,
 )
-from matching.minimums import solve_with_minimums
+from matching.minimums import Exclusions, solve_with_minimums
 from matching.models import Match, MatchRun, MatchStatus
 from matching.solver import Arc, Demand, Limits, Supply, solve_indexed
 
@@ -131,6 +134,60 @@ def _limits(comp: ComponentData, listing_ids: list[int], need_ids: list[int]) ->
     )
 
 
+def _exclusions(comp: ComponentData, arcs: Arcs, need_ids: list[int]) -> Exclusions:
+    """Places of this component that may not both receive: two dangerous materials that
+    segregation keeps apart, proposed into zones of one warehouse (in the same zone, or in
+    zones of one building, as their codes say). Empty, and cheap, when there are none."""
+    deliveries = comp.deliveries
+    if deliveries is None or not comp.zone_of or not len(arcs):
+        return Exclusions()
+    zones = np.fromiter((comp.zone_of.get(k, -1) for k in need_ids), np.int64, len(need_ids))[
+        arcs.demand
+    ]
+    hazards: dict[HazardProfile, int] = {}
+    hazard_of = np.fromiter(
+        (
+            hazards.setdefault(s.hazard, len(hazards))
+            if s.hazard.classes or s.hazard.family
+            else -1
+            for s in comp.supplies
+        ),
+        np.int64,
+        len(comp.supplies),
+    )[arcs.supply]
+    into = (zones >= 0) & (hazard_of >= 0)
+    if not into.any():
+        return Exclusions()
+    keys = zones[into] * len(hazards) + hazard_of[into]
+    distinct = np.unique(keys).tolist()
+    if len(distinct) < 2:
+        return Exclusions()
+    profile = list(hazards)
+    places = [(key // len(hazards), profile[key % len(hazards)]) for key in distinct]
+    info = deliveries.stored.zones
+    conflicts = [
+        (p, q)
+        for p, q in combinations(range(len(places)), 2)
+        if info[places[p][0]].warehouse_id == info[places[q][0]].warehouse_id
+        and not may_store_together(
+            places[p][1],
+            places[q][1],
+            same_zone=places[p][0] == places[q][0],
+            same_building=info[places[p][0]].building == info[places[q][0]].building,
+        )
+    ]
+    if not conflicts:
+        return Exclusions()
+    place_index = {key: i for i, key in enumerate(distinct)}
+    arc_keys = np.where(into, zones * len(hazards) + hazard_of, -1).tolist()
+    place_of = {
+        (comp.supplies[int(i)].listing_id, need_ids[int(j)]): place_index[key]
+        for i, j, key in zip(arcs.supply.tolist(), arcs.demand.tolist(), arc_keys, strict=True)
+        if key >= 0
+    }
+    return Exclusions(place_of=place_of, conflicts=conflicts)
+
+
 def solve(comp: ComponentData, *, today: date) -> Solved:
     """Feasible arcs and the optimal flows of one component, within what its lots hold and
     its delivery zones have room for; the room it takes is taken off
@@ -146,7 +203,8 @@ def solve(comp: ComponentData, *, today: date) -> Solved:
     limits = _limits(comp, listing_ids, need_ids)
     with_arcs = {listing_ids[i] for i in np.unique(arcs.supply).tolist()}
     minimums = {k: g for k, g in comp.minimum_grams.items() if g > 0 and k in with_arcs}
-    if not minimums:
+    exclusions = _exclusions(comp, arcs, need_ids)
+    if not minimums and not exclusions:
         supply = np.fromiter(
             (comp.supply_grams[k] for k in listing_ids), np.int64, len(listing_ids)
         )
@@ -166,8 +224,9 @@ def solve(comp: ComponentData, *, today: date) -> Solved:
         )
         solved = Solved(comp, arcs, flows, matched, cost, matched, cost, with_minimums=False)
     else:
-        # Minimum orders: the MILP of matching.minimums, with a row per shared lot and per
-        # binding zone, so the solver allocates a lot across its listings.
+        # Minimum orders or places that exclude each other: the MILP of matching.minimums,
+        # with a row per shared lot and per binding zone, so the solver allocates a lot
+        # across its listings, and a binary per minimum-order arc and per excluding place.
         pairs = list(zip(arcs.supply.tolist(), arcs.demand.tolist(), strict=True))
         result = solve_with_minimums(
             [Supply(key=k, grams=comp.supply_grams[k]) for k in listing_ids],
@@ -178,6 +237,7 @@ def solve(comp: ComponentData, *, today: date) -> Solved:
             ],
             minimums,
             limits=limits,
+            exclusions=exclusions,
             time_limit_s=settings.MATCHING_MOQ_TIME_LIMIT_SECONDS,
         )
         grams = {(f.supply, f.demand): f.grams for f in result.solution.flows}
@@ -192,7 +252,7 @@ def solve(comp: ComponentData, *, today: date) -> Solved:
             result.solution.cost_micro_fen,
             result.relaxed.matched_grams,
             result.relaxed.cost_micro_fen,
-            with_minimums=True,
+            with_minimums=bool(minimums),
         )
     if deliveries is not None and comp.zone_of:
         for k in np.nonzero(solved.flows)[0].tolist():

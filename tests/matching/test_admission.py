@@ -15,6 +15,7 @@ from inventory.models import Permit
 from marketplace.models import Need
 from matching.audit import admission_violations
 from matching.models import MatchRun
+from matching.services.decisions import match_accept
 from tests import factories as f
 from tests.matching.market import Market, live, pairs, today
 
@@ -175,40 +176,43 @@ def test_a_need_past_its_date_takes_no_part(m: Market) -> None:
 # --- what other proposals bring into the warehouse ---------------------------------------
 
 
-def test_a_proposal_is_refused_beside_what_another_proposal_brings_in(
-    m: Market, world: World
-) -> None:
-    """Acid proposed into one zone of b's warehouse; a cyanide need into another zone of it
-    then gets nothing: acids are never stored with cyanides, in stock or on their way."""
+def _acid_and_cyanide() -> tuple[Any, Any]:
     acid = f.MaterialFactory.create(primary_class="8", family="acid", physical_state="liquid")
     cyanide = f.MaterialFactory.create(
         primary_class="6.1", family="cyanide", physical_state="solid"
     )
+    return acid, cyanide
+
+
+def test_materials_that_may_not_share_a_warehouse_are_one_choice(m: Market, world: World) -> None:
+    """Acids are never stored with cyanides: b's warehouse gets one of them, the one that
+    matches more (0.4 t of cyanide rather than 0.3 t of acid), whichever is rematched."""
+    acid, cyanide = _acid_and_cyanide()
     m.offer("a1", material=acid)
     m.offer("a2", material=cyanide)
-    acid_need = m.need("b", material=acid, zone=zone_of(world, "b", building="B1"))
-    m.need("b", material=cyanide, zone=zone_of(world, "b", building="B2"))
+    m.need("b", kg="300", material=acid, zone=zone_of(world, "b", building="B1"))
+    cyanide_need = m.need("b", kg="400", material=cyanide, zone=zone_of(world, "b", building="B2"))
 
-    m.rematch(acid)
-    m.rematch(cyanide)
+    run = m.rematch(acid)
 
-    assert [x.need_id for x in live()] == [acid_need.pk]
+    assert [x.need_id for x in live()] == [cyanide_need.pk]
+    assert run.components == 1 and run.matched_kg == kg(400)
     assert admission_violations().total == 0
 
 
-def test_one_batch_of_two_materials_keeps_them_apart_too(m: Market, world: World) -> None:
-    acid = f.MaterialFactory.create(primary_class="8", family="acid", physical_state="liquid")
-    cyanide = f.MaterialFactory.create(
-        primary_class="6.1", family="cyanide", physical_state="solid"
-    )
+def test_a_committed_match_keeps_what_it_brings_in(m: Market, world: World) -> None:
+    acid, cyanide = _acid_and_cyanide()
     m.offer("a1", material=acid)
     m.offer("a2", material=cyanide)
-    m.need("b", material=acid, zone=zone_of(world, "b"))
-    m.need("b", material=cyanide, zone=zone_of(world, "b"))
+    m.need("b", kg="300", material=acid, zone=zone_of(world, "b", building="B1"))
+    m.rematch(acid)
+    [acid_match] = live()
+    match_accept(actor=world["users"]["trader"], match=acid_match)  # a1's trader: committed
+    m.need("b", kg="400", material=cyanide, zone=zone_of(world, "b", building="B2"))
 
-    m.rematch(acid, cyanide)  # one batch, two components solved one after the other
+    m.rematch(cyanide)
 
-    assert len(live()) == 1
+    assert [x.pk for x in live()] == [acid_match.pk]
     assert admission_violations().total == 0
 
 

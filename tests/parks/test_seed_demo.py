@@ -30,8 +30,11 @@ from inventory.hazards import Separation, required_separation
 from inventory.models import Material, Permit, StockLot, StockMovement, StorageZone, Warehouse
 from inventory.selectors import permits_of
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
+from matching.audit import admission_violations, matched_kg
+from matching.cost import to_grams
 from parks.demo.world import DEMO_PASSWORD, demo_uscc
 from parks.models import Enterprise, Membership, Park, ParkRole
+from tests.matching.optimum import independent_optimum, may_conflict
 
 pytestmark = pytest.mark.django_db
 
@@ -348,3 +351,17 @@ def test_output_lists_every_login(seeded: dict[str, Any]) -> None:
         assert (account["enterprise"] or account["parks"][0]) in out
     assert "admin" in out
     assert "superuser" in out
+
+
+def test_every_demo_proposal_is_admitted_and_the_quantity_is_optimal(
+    seeded: dict[str, Any],
+) -> None:
+    found = admission_violations()
+    assert found.checked > 0 and found.total == 0
+    matched = to_grams(matched_kg())
+    optimum = independent_optimum(timezone.localdate())
+    assert matched > 0
+    if may_conflict():
+        assert matched <= optimum
+    else:
+        assert matched == optimum
