@@ -16,6 +16,7 @@ half up to the fen, equal to the Decimal computation of ``unit_cost_per_t``.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -321,14 +322,14 @@ def feasible_mask(grid: Grid) -> Mask:
     return mask
 
 
-def build_arcs(
+def _block(
     supplies: Sequence[SupplySide],
     demands: Sequence[DemandSide],
     *,
     today: date,
-    excluded: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
-) -> Arcs:
-    """Feasible (supply, demand) index pairs, less the ``excluded`` (listing, need) pairs."""
+    excluded: set[tuple[int, int]] | frozenset[tuple[int, int]],
+) -> tuple[Ints, Ints, Ints, Ints, Ints]:
+    """The feasible pairs of one block (local indexes), with metres, price and rate."""
     grid = Grid(
         s=SupplyArrays.of(supplies),
         d=DemandArrays.of(demands),
@@ -336,11 +337,6 @@ def build_arcs(
         supplies=supplies,
         demands=demands,
     )
-    if not supplies or not demands:
-        empty = np.zeros(0, dtype=np.int64)
-        return Arcs(
-            empty, empty, empty, empty, empty, empty, np.zeros(len(demands), dtype=np.int64)
-        )
     mask = feasible_mask(grid)
     if excluded:
         row = {lid: i for i, lid in enumerate(grid.s.listing_id.tolist())}
@@ -349,15 +345,70 @@ def build_arcs(
             if listing_id in row and need_id in col:
                 mask[row[listing_id], col[need_id]] = False
     si, dj = np.nonzero(mask)
-    metres = grid.metres[si, dj]
-    rate = grid.s.rate_fen[si]
-    transport = (rate * metres + 500) // 1000
+    return (
+        si.astype(np.int64),
+        dj.astype(np.int64),
+        grid.metres[si, dj],
+        grid.s.price_fen[si],
+        grid.s.rate_fen[si],
+    )
+
+
+def build_arcs(
+    supplies: Sequence[SupplySide],
+    demands: Sequence[DemandSide],
+    *,
+    today: date,
+    excluded: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset(),
+) -> Arcs:
+    """Feasible (supply, demand) index pairs, less the ``excluded`` (listing, need) pairs,
+    sorted by (supply, demand).
+
+    A listing can only serve a need that accepts its material, so the grid is built per
+    block: the listings of one material against the needs accepting it. A component of
+    several materials then costs the sum of its blocks, not the product of its sides."""
+    empty = np.zeros(0, dtype=np.int64)
+    if not supplies or not demands:
+        return Arcs(
+            empty, empty, empty, empty, empty, empty, np.zeros(len(demands), dtype=np.int64)
+        )
+    rows_of: dict[int, list[int]] = defaultdict(list)
+    for i, supply in enumerate(supplies):
+        rows_of[supply.material_id].append(i)
+    parts = []
+    for material_id, rows in sorted(rows_of.items()):
+        cols = [
+            j
+            for j, d in enumerate(demands)
+            if d.material_id == material_id or material_id in d.substitute_ids
+        ]
+        if not cols:
+            continue
+        whole = len(rows) == len(supplies) and len(cols) == len(demands)
+        si, dj, metres, price, rate = _block(
+            supplies if whole else [supplies[i] for i in rows],
+            demands if whole else [demands[j] for j in cols],
+            today=today,
+            excluded=excluded,
+        )
+        if not whole:
+            si = np.asarray(rows, dtype=np.int64)[si]
+            dj = np.asarray(cols, dtype=np.int64)[dj]
+        parts.append((si, dj, metres, price, rate))
+    if not parts:
+        return Arcs(
+            empty, empty, empty, empty, empty, empty, np.zeros(len(demands), dtype=np.int64)
+        )
+    si, dj, metres, price, rate = (np.concatenate(column) for column in zip(*parts, strict=True))
+    if len(parts) > 1:
+        order = np.lexsort((dj, si))  # canonical: by supply, then demand
+        si, dj, metres, price, rate = si[order], dj[order], metres[order], price[order], rate[order]
     return Arcs(
-        supply=si.astype(np.int64),
-        demand=dj.astype(np.int64),
+        supply=si,
+        demand=dj,
         metres=metres,
-        price_fen=grid.s.price_fen[si],
+        price_fen=price,
         rate_fen=rate,
-        transport_fen=transport,
-        feasible_per_demand=mask.sum(axis=0).astype(np.int64),
+        transport_fen=(rate * metres + 500) // 1000,
+        feasible_per_demand=np.bincount(dj, minlength=len(demands)).astype(np.int64),
     )
