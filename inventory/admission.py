@@ -23,17 +23,17 @@ Stock may enter a zone only if all hold:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from django.utils.translation import gettext as _
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
 from inventory.hazards import HazardProfile, Separation, required_separation
 
 Check = Literal["licence", "capacity", "segregation"]
+StrOrPromise = str | Promise
 
 # Where another material is stored, and the strictest separation that still allows it there.
 ALLOWED_IN_ZONE = Separation.DISTANCE
@@ -84,10 +84,17 @@ _NEEDS = {
 
 @dataclass(frozen=True)
 class AdmissionRefusal:
-    """Why stock may not enter a zone: which check refused, and a sentence saying why."""
+    """Why stock may not enter a zone: which check refused, and a sentence saying why
+    (rendered in the active language when asked for: the engine's masks only count
+    refusals, and translating a sentence per pair was most of their time)."""
 
     check: Check
-    message: str
+    template: StrOrPromise  # a gettext_lazy message
+    params: dict[str, object]
+
+    @property
+    def message(self) -> str:
+        return str(self.template) % {k: str(v) for k, v in self.params.items()}
 
     def __str__(self) -> str:
         return self.message
@@ -99,8 +106,8 @@ def licence_refusal(picture: ZonePicture, incoming: HazardProfile) -> AdmissionR
         return None
     return AdmissionRefusal(
         "licence",
-        _("Zone %(zone)s is not licensed for class %(classes)s.")
-        % {"zone": picture.label, "classes": ", ".join(unlicensed)},
+        gettext_lazy("Zone %(zone)s is not licensed for class %(classes)s."),
+        {"zone": picture.label, "classes": ", ".join(unlicensed)},
     )
 
 
@@ -109,36 +116,36 @@ def capacity_refusal(picture: ZonePicture, quantity_kg: Decimal) -> AdmissionRef
         return None
     return AdmissionRefusal(
         "capacity",
-        _("Zone %(zone)s has %(free)s kg free; %(asked)s kg asked.")
-        % {"zone": picture.label, "free": max(picture.free_kg, Decimal(0)), "asked": quantity_kg},
+        gettext_lazy("Zone %(zone)s has %(free)s kg free; %(asked)s kg asked."),
+        {"zone": picture.label, "free": max(picture.free_kg, Decimal(0)), "asked": quantity_kg},
     )
 
 
-def _places(
-    picture: ZonePicture,
-) -> Iterable[tuple[str, tuple[HazardProfile, ...], Separation]]:
-    yield _("in the zone"), picture.in_zone, ALLOWED_IN_ZONE
-    yield _("in another zone of its building"), picture.in_building, ALLOWED_IN_BUILDING
-    yield _("in another building of its warehouse"), picture.in_warehouse, ALLOWED_IN_WAREHOUSE
+_PLACES = (
+    (gettext_lazy("in the zone"), "in_zone", ALLOWED_IN_ZONE),
+    (gettext_lazy("in another zone of its building"), "in_building", ALLOWED_IN_BUILDING),
+    (gettext_lazy("in another building of its warehouse"), "in_warehouse", ALLOWED_IN_WAREHOUSE),
+)
 
 
 def segregation_refusal(picture: ZonePicture, incoming: HazardProfile) -> AdmissionRefusal | None:
     if not incoming.classes and not incoming.family:
         return None
-    for where, stored, allowed in _places(picture):
+    for where, attribute, allowed in _PLACES:
+        stored: tuple[HazardProfile, ...] = getattr(picture, attribute)
         for present in stored:
             verdict = required_separation(incoming, present)
             if verdict.separation > allowed:
                 return AdmissionRefusal(
                     "segregation",
-                    _(
+                    gettext_lazy(
                         "%(material)s may not be stored in zone %(zone)s: %(present)s is stored "
                         "%(where)s, and the pair needs %(needs)s (%(rule)s)."
-                    )
-                    % {
-                        "material": incoming.label or _("the material"),
+                    ),
+                    {
+                        "material": incoming.label or gettext_lazy("the material"),
                         "zone": picture.label,
-                        "present": present.label or _("a stored material"),
+                        "present": present.label or gettext_lazy("a stored material"),
                         "where": where,
                         "needs": _NEEDS[verdict.separation],
                         "rule": verdict.rule,

@@ -16,6 +16,7 @@ from decimal import Decimal
 from itertools import combinations
 from typing import Any
 
+from django.conf import settings
 from django.db.models import F, Q, Sum
 
 from inventory.admission import ZonePicture, may_store_together
@@ -192,55 +193,100 @@ def _conflict_links(warehouse_ids: Iterable[int] | None = None) -> list[tuple[in
     return links
 
 
-def components_all() -> list[Component]:
-    """Every component with an open need, or with a proposal that may need superseding."""
-    materials, links = _open_need_links()
+def _groups(
+    materials: Iterable[int],
+    mandatory: Iterable[tuple[int, int]],
+    optional: Iterable[tuple[int, int]],
+) -> list[Component]:
+    """Components: every ``mandatory`` link joins (a need and the substitutes it accepts
+    must be solved together); an ``optional`` link (needs competing for a zone's room, or
+    materials that may not share a warehouse) joins only while the result stays within
+    ``MATCHING_MERGE_MAX_MATERIALS`` materials, links taken in order. Beyond that, the
+    components are solved one after the other, each admitted against what the earlier
+    ones proposed (still admissible, no longer jointly optimal)."""
+    cap = settings.MATCHING_MERGE_MAX_MATERIALS
     uf = _UnionFind()
     for m in materials:
         uf.find(m)
-    for a, b in [*links, *_binding_zone_links(), *_conflict_links()]:
+    for a, b in mandatory:
         uf.union(a, b)
-    stale = Match.objects.filter(status=MatchStatus.PROPOSED).values_list("material_id", flat=True)
-    for m in stale.distinct():
-        uf.find(m)
+    size: dict[int, int] = defaultdict(int)
+    for m in list(uf.parent):
+        size[uf.find(m)] += 1
+    for a, b in sorted(set(optional)):
+        ra, rb = uf.find(a), uf.find(b)
+        if ra != rb and size[ra] + size[rb] <= cap:
+            uf.union(ra, rb)
+            size[uf.find(ra)] = size[ra] + size[rb]
     groups: dict[int, list[int]] = defaultdict(list)
     for m in list(uf.parent):
         groups[uf.find(m)].append(m)
     return sorted(tuple(sorted(g)) for g in groups.values())
 
 
-def component_of(material_ids: Iterable[int]) -> list[Component]:
-    """The components containing ``material_ids`` (closure over open needs' substitutes)."""
+def components_all() -> list[Component]:
+    """Every component with an open need, or with a proposal that may need superseding."""
+    materials, links = _open_need_links()
+    stale = set(
+        Match.objects.filter(status=MatchStatus.PROPOSED)
+        .values_list("material_id", flat=True)
+        .distinct()
+    )
+    return _groups(
+        materials | stale | {m for link in links for m in link},
+        links,
+        [*_binding_zone_links(), *_conflict_links()],
+    )
+
+
+def _closure(material_ids: Iterable[int]) -> tuple[set[int], set[tuple[int, int]]]:
+    """``material_ids`` and every material tied to them by open needs' substitutes."""
     seen = set(material_ids)
     frontier = set(seen)
     links: set[tuple[int, int]] = set()
     while frontier:
         touching = Q(material_id__in=frontier) | Q(substitutes__in=frontier)
         materials, new_links = _open_need_links(touching)
-        places = set(
-            Need.objects.filter(touching, status=NeedStatus.OPEN, delivery_zone__isnull=False)
-            .values_list("delivery_zone_id", "delivery_zone__warehouse_id")
-            .distinct()
-        )
-        if places:
-            new_links = [
-                *new_links,
-                *_binding_zone_links({z for z, _w in places}),
-                *_conflict_links({w for _z, w in places}),
-            ]
         links.update(new_links)
         reached = materials | {m for link in new_links for m in link}
         frontier = reached - seen
         seen |= reached
-    uf = _UnionFind()
-    for m in seen:
-        uf.find(m)
-    for a, b in links:
-        uf.union(a, b)
-    groups: dict[int, list[int]] = defaultdict(list)
-    for m in seen:
-        groups[uf.find(m)].append(m)
-    return sorted(tuple(sorted(g)) for g in groups.values())
+    return seen, links
+
+
+def component_of(material_ids: Iterable[int]) -> list[Component]:
+    """The components containing ``material_ids``: the closure over open needs'
+    substitutes, then, up to the merge limit, the materials competing with them for a
+    zone's room or a warehouse (see ``_groups``)."""
+    seeds = set(material_ids)
+    seen, links = _closure(seeds)
+    optional: set[tuple[int, int]] = set()
+    frontier = set(seen)
+    while frontier and len(seen) < settings.MATCHING_MERGE_MAX_MATERIALS:
+        places = set(
+            Need.objects.filter(
+                Q(material_id__in=frontier) | Q(substitutes__in=frontier),
+                status=NeedStatus.OPEN,
+                delivery_zone__isnull=False,
+            )
+            .values_list("delivery_zone_id", "delivery_zone__warehouse_id")
+            .distinct()
+        )
+        if not places:
+            break
+        new_links = [
+            *_binding_zone_links({z for z, _w in places}),
+            *_conflict_links({w for _z, w in places}),
+        ]
+        optional.update(new_links)
+        new = {m for link in new_links for m in link} - seen
+        if not new:
+            break
+        reached, more_links = _closure(new)
+        links |= more_links
+        frontier = reached - seen
+        seen |= reached
+    return [c for c in _groups(seen, links, optional) if seeds.intersection(c)]
 
 
 # --- Component data -----------------------------------------------------------------------

@@ -239,6 +239,10 @@ MATCHING_PENDING_SWEEP_SECONDS = env.float("MATCHING_PENDING_SWEEP_SECONDS", def
 MATCHING_CHUNK_MATERIALS = env.int("MATCHING_CHUNK_MATERIALS", default=25)
 MATCHING_RUN_STALE_SECONDS = env.int("MATCHING_RUN_STALE_SECONDS", default=1800)
 MATCHING_MOQ_TIME_LIMIT_SECONDS = env.float("MATCHING_MOQ_TIME_LIMIT_SECONDS", default=2.0)
+# How many materials a component may reach by merging those whose needs compete for one
+# zone's room or one warehouse (docs/matching.md, "Components"): jointly optimal within
+# the limit, solved one after the other beyond it.
+MATCHING_MERGE_MAX_MATERIALS = env.int("MATCHING_MERGE_MAX_MATERIALS", default=8)
 # Orders (docs/architecture.md, "Orders"): how long a new order's reservation holds the
 # seller's stock unless the seller confirms it.
 ORDER_HOLD_MINUTES = env.int("ORDER_HOLD_MINUTES", default=120)

@@ -24,7 +24,7 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,10 +35,12 @@ import numpy as np
 import numpy.typing as npt
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from inventory.admission import may_store_together
 from inventory.hazards import HazardProfile
+from marketplace.models import Need, NeedStatus
 from matching.arcs import Arcs, build_arcs
 from matching.cost import from_grams
 from matching.explain import Facts, explain_en, explain_zh
@@ -56,6 +58,7 @@ from matching.solver import Arc, Demand, Limits, Supply, solve_indexed
 logger = logging.getLogger(__name__)
 
 ADVISORY_LOCK_CLASS = 0x5053  # "PS": the namespace of the engine's per-material locks
+WAREHOUSE_LOCK_CLASS = 0x5057  # "PW": the engine's per-warehouse locks, taken after those
 RETRIES = 3
 FEN = Decimal("0.01")
 
@@ -90,14 +93,31 @@ def inputs_hash(
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
+def _advisory_locks(namespace: int, keys: Iterable[int]) -> None:
+    with connection.cursor() as cursor:
+        for key in sorted(set(keys)):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [namespace, key])
+
+
 def _lock_materials(material_ids: Sequence[int]) -> None:
+    """The batch's materials, then the warehouses its needs deliver into, each in key
+    order (every engine transaction takes them in this order, so none deadlocks): two
+    batches never propose into one warehouse at once, so neither can take room or bring
+    in hazards that the other does not see."""
     if connection.vendor != "postgresql":
         return
-    with connection.cursor() as cursor:
-        for material_id in sorted(set(material_ids)):
-            cursor.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", [ADVISORY_LOCK_CLASS, material_id]
-            )
+    _advisory_locks(ADVISORY_LOCK_CLASS, material_ids)
+    warehouses = (
+        Need.objects.filter(
+            Q(material_id__in=material_ids) | Q(substitutes__in=material_ids),
+            status=NeedStatus.OPEN,
+            delivery_zone__isnull=False,
+        )
+        .values_list("delivery_zone__warehouse_id", flat=True)
+        .distinct()
+        .order_by()
+    )
+    _advisory_locks(WAREHOUSE_LOCK_CLASS, warehouses)
 
 
 @dataclass(frozen=True)

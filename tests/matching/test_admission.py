@@ -304,3 +304,27 @@ def test_materials_competing_for_a_zone_are_one_component(m: Market, world: Worl
     assert run.components == 1 and run.matched_kg == kg(1600)
     assert sum(x.quantity_kg for x in live(need__delivery_zone=zone)) <= kg(1000)
     assert admission_violations().total == 0
+
+
+def test_beyond_the_merge_limit_components_take_turns_and_stay_admissible(
+    m: Market, world: World, settings: Any
+) -> None:
+    """With a merge limit of one material, A and B are solved apart: A (rematched first)
+    takes the zone's cheapest room, B gets what is left; nothing exceeds the room."""
+    settings.MATCHING_MERGE_MAX_MATERIALS = 1
+    b_material = f.MaterialFactory.create()
+    zone = zone_of(world, "b", capacity_kg=Decimal("1000"))
+    m.offer("a1", kg="800", visibility="all")
+    m.need("b", kg="800", zone=zone)
+    m.need("c", kg="800")
+    m.offer("a2", kg="800", material=b_material)
+    only_zone = m.need("b", kg="800", material=b_material, zone=zone)
+
+    run = m.rematch()
+    assert run.components == 1  # A alone
+    m.rematch(b_material)
+
+    by_need = {x.need_id: x.quantity_kg for x in live()}
+    assert by_need[only_zone.pk] == kg(200)
+    assert sum(x.quantity_kg for x in live(need__delivery_zone=zone)) == kg(1000)
+    assert admission_violations().total == 0
