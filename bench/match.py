@@ -6,14 +6,27 @@ Run from the top of the repository (see bench/README.md)::
         .venv/bin/python bench/match.py --sizes 1000,10000,100000
 
 For each size N the database is dropped, created and migrated, and a market of N published
-listings (each over its own stock lot with one receipt, so the ledger balances) and N open
-needs is COPYed in: 30 parks in three regions, 20 enterprises per park, one warehouse each,
+listings and N open needs is COPYed in: 30 parks in three regions, 20 enterprises per park,
 1,000 catalogue materials of which max(10, min(1000, N / 100)) are traded (so every market
 has about 100 listings and 100 needs per material: a need cannot have 20 feasible listings
 among 1 listing per material), pairs of materials accepting each other as substitutes on 5 %
 of the needs. Prices, quantities, purities, dates, distances and visibilities are drawn so
 that about a third of the pairs of a material are feasible. Fixed seed: the same market
 every time.
+
+Storage follows the admission rule (``inventory.admission``): every enterprise has a
+warehouse of 2-4 zones in 1-2 buildings and every park a shared warehouse with a zone of each
+licence; a zone is licensed for one group of classes (flammables 2.1/3/4.1, corrosives 8,
+toxics 6.1, oxidizers 5.1, general 9; goods that are not dangerous need no licence). Each
+listing's lot (one receipt each, so the ledger balances; 3 % of listings offer the lot of the
+listing before them) sits in a zone of its seller, or of its park's shared warehouse, that
+admits it beside what is already stored (licence, segregation: some corrosives are acids and
+some toxics cyanides). 35 % of needs deliver into a zone of the buyer (10 % of those into the
+park's shared warehouse), licensed for the material 85 % of the time when the buyer has one;
+a zone's capacity is what it stores plus room: 1.2-4x what its needs ask, 0.25-0.9x in 30 %
+of the zones (those bind). One traded material in ten is a controlled chemical (highly
+toxic, explosive or drug precursor) and 40 % of enterprises hold permits (some expired, some
+naming materials).
 
 Then it measures:
 
@@ -22,9 +35,13 @@ Then it measures:
   table (median) and three times again on unchanged data (nothing to write);
 - **solve time**: the run's own ``solve_seconds`` (feasibility grid, costs and min-cost
   flow; the reads and writes are timed apart);
-- **quality**: the proposals written against a greedy cheapest-first allocation over the
-  same feasible arcs and against the optimum of an independent LP (scipy's HiGHS: maximise
-  the quantity, then minimise the cost with the quantity fixed), component by component;
+- **admission**: after every full run, ``matching.audit.admission_violations()`` (licence,
+  segregation, capacity: all must be 0), and the needs into zones that got proposals;
+- **quality**: one more full run on unchanged data in which every component, as the
+  engine solves it, is also solved by greedy cheapest-first and by an independent LP (scipy's
+  HiGHS: maximise the quantity, then minimise the cost with the quantity fixed) on the arcs
+  the engine built, with a row per listing, need, lot shared by several listings and delivery
+  zone (its room as the engine saw it just before the component);
 - **incremental rematch** of one material after a price change, ``--incremental`` times on
   random materials: p50 and p95;
 - with ``--workers``, the full rematch fanned out to real Celery workers (Redis broker), one
