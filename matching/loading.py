@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 
 from inventory.admission import ZonePicture
 from inventory.controls import Controls
@@ -110,13 +110,49 @@ def _open_need_links(need_filter: Q | None = None) -> tuple[set[int], list[tuple
     return materials, links
 
 
+def _binding_zone_links(zone_ids: Iterable[int] | None = None) -> list[tuple[int, int]]:
+    """Links between the materials of open needs delivered into a zone whose room is less
+    than they ask for together (capacity less stock on hand, against quantity less what
+    orders hold): such needs compete for the room, so their materials are solved as one
+    component and the room is shared optimally. Where the room suffices for every need it
+    couples nothing. ``zone_ids`` limits the zones looked at."""
+    needs = Need.objects.filter(status=NeedStatus.OPEN, delivery_zone__isnull=False)
+    if zone_ids is not None:
+        needs = needs.filter(delivery_zone_id__in=list(zone_ids))
+    asked = dict(
+        needs.values_list("delivery_zone_id")
+        .annotate(asked=Sum(F("quantity_kg") - F("ordered_kg")))
+        .order_by()
+    )
+    if not asked:
+        return []
+    rooms = (
+        StorageZone.objects.filter(pk__in=list(asked))
+        .annotate(on_hand=Sum("lots__on_hand_kg", default=Decimal(0)))
+        .values_list("pk", "capacity_kg", "on_hand")
+    )
+    binding = [zone_id for zone_id, cap, on_hand in rooms if asked[zone_id] > cap - on_hand]
+    if not binding:
+        return []
+    first: dict[int, int] = {}
+    links: list[tuple[int, int]] = []
+    for zone_id, material_id in (
+        needs.filter(delivery_zone_id__in=binding)
+        .values_list("delivery_zone_id", "material_id")
+        .distinct()
+        .order_by()
+    ):
+        links.append((first.setdefault(zone_id, material_id), material_id))
+    return links
+
+
 def components_all() -> list[Component]:
     """Every component with an open need, or with a proposal that may need superseding."""
     materials, links = _open_need_links()
     uf = _UnionFind()
     for m in materials:
         uf.find(m)
-    for a, b in links:
+    for a, b in [*links, *_binding_zone_links()]:
         uf.union(a, b)
     stale = Match.objects.filter(status=MatchStatus.PROPOSED).values_list("material_id", flat=True)
     for m in stale.distinct():
@@ -135,6 +171,13 @@ def component_of(material_ids: Iterable[int]) -> list[Component]:
     while frontier:
         touching = Q(material_id__in=frontier) | Q(substitutes__in=frontier)
         materials, new_links = _open_need_links(touching)
+        zones = set(
+            Need.objects.filter(touching, status=NeedStatus.OPEN, delivery_zone__isnull=False)
+            .values_list("delivery_zone_id", flat=True)
+            .distinct()
+        )
+        if zones:
+            new_links = [*new_links, *_binding_zone_links(zones)]
         links.update(new_links)
         reached = materials | {m for link in new_links for m in link}
         frontier = reached - seen

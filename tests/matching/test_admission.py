@@ -274,3 +274,29 @@ def test_a_controlled_chemical_is_proposed_only_to_a_buyer_with_a_permit(
     assert [x.need_id for x in live()] == [licensed.pk]
     assert unlicensed.pk not in {x.need_id for x in live()}
     assert run.arcs == 1
+
+
+# --- needs competing for one zone's room are solved together --------------------------------
+
+
+def test_materials_competing_for_a_zone_are_one_component(m: Market, world: World) -> None:
+    """Room for 1 t in b's zone. Material A could fill it (its cheapest need) or go to a
+    farther need; B can only go into the zone. Solved apart, A takes the room and B gets
+    0.2 t (1 t matched); solved together, B takes 0.8 t of the room and A the rest, A's
+    other 0.6 t going to the farther need (1.6 t matched). A rematch of A alone reaches B
+    through the zone."""
+    b_material = f.MaterialFactory.create()
+    zone = zone_of(world, "b", capacity_kg=Decimal("1000"))
+    m.offer("a1", kg="800", visibility="all")
+    cheapest = m.need("b", kg="800", zone=zone)
+    farther = m.need("c", kg="800")
+    m.offer("a2", kg="800", material=b_material)
+    only_zone = m.need("b", kg="800", material=b_material, zone=zone)
+
+    run = m.rematch()  # world["material"] only
+
+    by_need = {x.need_id: x.quantity_kg for x in live()}
+    assert by_need == {only_zone.pk: kg(800), cheapest.pk: kg(200), farther.pk: kg(600)}
+    assert run.components == 1 and run.matched_kg == kg(1600)
+    assert sum(x.quantity_kg for x in live(need__delivery_zone=zone)) <= kg(1000)
+    assert admission_violations().total == 0
