@@ -98,6 +98,9 @@ CLASSES = (("", 30), ("3", 25), ("8", 15), ("6.1", 10), ("9", 10), ("2.1", 5), (
 TARGET_E2E_S = 60.0
 TARGET_INCREMENTAL_MS = 200.0
 TARGET_REL_COST = 1e-6
+# The engine's feasibility grid is dense (listings × needs of a component, several arrays of
+# 1-8 bytes a cell): beyond this a component would not fit in the machine's 24 GiB.
+MAX_GRID_CELLS = 1_000_000_000
 
 
 def _log_uniform(rng: random.Random, low: float, high: float) -> float:
@@ -1112,6 +1115,33 @@ def bench_size(size: int, config: dict[str, Any], args: argparse.Namespace) -> d
         f"controlled materials {market.controlled_materials} ({market.controlled_needs:,} "
         f"needs), {market.permits} permits held by {market.permit_holders} enterprises"
     )
+
+    from marketplace.models import Listing, Need
+    from matching.loading import components_all
+
+    components = components_all()
+    largest = max(components, key=len)
+    grid = (
+        Listing.objects.filter(material_id__in=largest).count()
+        * Need.objects.filter(material_id__in=largest).count()
+    )
+    print(
+        f"components {len(components)}, the largest of {len(largest)} materials "
+        f"({grid:,} listing × need cells in its feasibility grid)"
+    )
+    if grid > MAX_GRID_CELLS:
+        print(
+            f"  SKIPPED: the engine builds a dense grid per component; {grid:,} cells is "
+            f"beyond what this machine holds (> {MAX_GRID_CELLS:,})"
+        )
+        return {
+            "size": size,
+            "market": asdict(market),
+            "components": len(components),
+            "largest_component_materials": len(largest),
+            "largest_component_cells": grid,
+            "skipped": "largest component too large for the dense feasibility grid",
+        }
 
     fresh = []
     for n in range(args.repeat):
