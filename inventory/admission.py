@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from django.utils.functional import Promise
@@ -48,6 +49,7 @@ def allowed_separation(*, same_zone: bool, same_building: bool) -> Separation:
     return ALLOWED_IN_BUILDING if same_building else ALLOWED_IN_WAREHOUSE
 
 
+@lru_cache(maxsize=65536)  # pure; the engine compares the same places many times
 def may_store_together(
     a: HazardProfile, b: HazardProfile, *, same_zone: bool, same_building: bool
 ) -> bool:

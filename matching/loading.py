@@ -178,19 +178,36 @@ def _conflict_links(warehouse_ids: Iterable[int] | None = None) -> list[tuple[in
         .order_by()
     )
     infos = material_infos({r[3] for r in rows})
-    by_warehouse: dict[int, set[tuple[int, str, int]]] = defaultdict(set)
+    # Per warehouse, the materials of each (zone, building, hazards) place: pairs of places
+    # are compared once, however many materials share their hazards.
+    by_warehouse: dict[int, dict[tuple[int, str, HazardProfile], list[int]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
     for warehouse_id, zone_id, building, material_id in rows:
-        hazard = infos[material_id].hazard
+        hazard = unlabelled(infos[material_id].hazard)
         if hazard.classes or hazard.family:
-            by_warehouse[warehouse_id].add((zone_id, building, material_id))
-    links = []
+            by_warehouse[warehouse_id][(zone_id, building, hazard)].append(material_id)
+    links: list[tuple[int, int]] = []
     for places in by_warehouse.values():
-        for (z1, b1, m1), (z2, b2, m2) in combinations(sorted(places), 2):
-            if m1 != m2 and not may_store_together(
-                infos[m1].hazard, infos[m2].hazard, same_zone=z1 == z2, same_building=b1 == b2
-            ):
-                links.append((m1, m2))
+        for (z1, b1, h1), (z2, b2, h2) in combinations(sorted(places, key=_place_key), 2):
+            if not may_store_together(h1, h2, same_zone=z1 == z2, same_building=b1 == b2):
+                # Every material of one place against every one of the other: a spanning
+                # set of those links ties them as well, in n + m − 1 links, not n × m.
+                one, two = sorted(places[z1, b1, h1]), sorted(places[z2, b2, h2])
+                links.extend((one[0], m) for m in two)
+                links.extend((m, two[0]) for m in one[1:])
     return links
+
+
+def unlabelled(hazard: HazardProfile) -> HazardProfile:
+    """The hazards without the material's name: what segregation decides on, so that
+    materials of the same hazards are one place and the rule's cache is hit."""
+    return HazardProfile(classes=hazard.classes, family=hazard.family, liquid=hazard.liquid)
+
+
+def _place_key(place: tuple[int, str, HazardProfile]) -> tuple[int, str, tuple[str, ...], str]:
+    zone_id, building, hazard = place
+    return zone_id, building, hazard.classes, hazard.family
 
 
 def _groups(
@@ -407,7 +424,17 @@ class StoredHazards:
         self.by_building: dict[tuple[int, str], set[HazardProfile]] = defaultdict(set)
         self.by_warehouse: dict[int, set[HazardProfile]] = defaultdict(set)
         self.zones: dict[int, ZoneInfo] = {}
+        self.zones_of: dict[int, list[int]] = defaultdict(list)  # warehouse -> its zones
+        self._hazards: dict[int, HazardProfile] = {}  # material -> hazards, read once
         self.loaded: set[int] = set()
+
+    def hazards_of(self, material_ids: set[int]) -> dict[int, HazardProfile]:
+        """The hazards of materials (read once per run: what segregation reads of a
+        material cannot change while it has stock)."""
+        missing = material_ids - self._hazards.keys()
+        if missing:
+            self._hazards.update((m, i.hazard) for m, i in material_infos(missing).items())
+        return self._hazards
 
     def ensure(self, warehouse_ids: set[int]) -> None:
         missing = warehouse_ids - self.loaded
@@ -457,6 +484,7 @@ class StoredHazards:
             .order_by()
         )
         for zone_id, warehouse_id, warehouse_code, code, building, licensed, cap, on_hand in zones:
+            self.zones_of[warehouse_id].append(zone_id)
             self.zones[zone_id] = ZoneInfo(
                 label=f"{warehouse_code}/{code}",
                 warehouse_id=warehouse_id,
@@ -503,18 +531,19 @@ class Deliveries:
             lambda: defaultdict(set)
         )
         held: dict[int, Decimal] = defaultdict(Decimal)
+        zones_there = [z for w in warehouses for z in stored.zones_of.get(w, ())]
         rows = list(
-            Match.objects.filter(need__delivery_zone__warehouse_id__in=warehouses, status__in=LIVE)
+            Match.objects.filter(delivery_zone_id__in=zones_there, status__in=LIVE)
             .exclude(status=MatchStatus.PROPOSED, material_id__in=batch_materials)
-            .values_list("need__delivery_zone_id", "material_id")
+            .values_list("delivery_zone_id", "material_id")
             .annotate(held=Sum("quantity_kg"))
             .order_by()
         )
-        infos = material_infos({material_id for _z, material_id, _q in rows})
+        hazard_of = stored.hazards_of({material_id for _z, material_id, _q in rows})
         for zone_id, material_id, quantity in rows:
             held[zone_id] += quantity
             if zone_id in stored.zones:
-                self._arrive(zone_id, infos[material_id].hazard)
+                self._arrive(zone_id, hazard_of[material_id])
         self.free_grams = {
             zone_id: max(0, to_grams(stored.zones[zone_id].room_kg - held[zone_id]))
             for zone_id in zone_ids
@@ -556,12 +585,12 @@ class Deliveries:
     def take(self, zone_id: int, grams: int, hazard: HazardProfile) -> None:
         """A proposal of ``grams`` of a material with ``hazard`` into the zone."""
         self.free_grams[zone_id] -= grams
-        self._arrive(zone_id, hazard)
+        self._pictures.pop(zone_id, None)
         warehouse_id = self.stored.zones[zone_id].warehouse_id
-        for other in [
-            z for z in self._pictures if self.stored.zones[z].warehouse_id == warehouse_id
-        ]:
-            del self._pictures[other]
+        if (hazard.classes or hazard.family) and hazard not in self.incoming[warehouse_id][zone_id]:
+            self._arrive(zone_id, hazard)
+            for other in self.stored.zones_of[warehouse_id]:  # what they see around changed
+                self._pictures.pop(other, None)
 
 
 def load_components(

@@ -15,7 +15,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from inventory.models import Material
+from inventory.models import Material, StorageZone
 from marketplace.models import Listing, Need
 from parks.models import Enterprise
 
@@ -207,6 +207,19 @@ class Match(models.Model):
         verbose_name=_("material"),
         db_constraint=False,
     )
+    # The zone the need named when the match was proposed (None: a delivery point). What
+    # live matches bring into a zone is read from here by every batch of a run
+    # (matching.loading.Deliveries), one index-only scan, not a join of every match with
+    # its need.
+    delivery_zone = models.ForeignKey(
+        StorageZone,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("delivery zone"),
+        db_constraint=False,
+    )
     run = models.ForeignKey(
         MatchRun,
         on_delete=models.SET_NULL,
@@ -274,6 +287,15 @@ class Match(models.Model):
                 fields=["need"],
                 condition=Q(status__in=["accepted", "agreed"]),
                 name="match_need_committed",
+            ),
+            # What live matches bring into delivery zones (matching.loading.Deliveries),
+            # read by every batch of a run: an index-only scan of the live rows into zones.
+            models.Index(
+                fields=["delivery_zone", "material", "status", "quantity_kg"],
+                condition=Q(
+                    status__in=["proposed", "accepted", "agreed"], delivery_zone__isnull=False
+                ),
+                name="match_live_into_zone",
             ),
         ]
         constraints = [

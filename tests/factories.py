@@ -184,6 +184,7 @@ class MatchFactory(factory.django.DjangoModelFactory[Match]):
     seller = factory.LazyAttribute(lambda o: o.listing.seller)
     buyer = factory.LazyAttribute(lambda o: o.need.enterprise)
     material = factory.LazyAttribute(lambda o: o.listing.material)
+    delivery_zone = factory.LazyAttribute(lambda o: o.need.delivery_zone)
     status = "proposed"
     quantity_kg = Decimal("50")
     price_per_t = factory.LazyAttribute(lambda o: o.listing.price_per_t)

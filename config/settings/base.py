@@ -236,7 +236,7 @@ SEGREGATION_AWAY_FROM_M = env.float("SEGREGATION_AWAY_FROM_M", default=3.0)
 # each stage of the minimum-order MILP of one component.
 MATCHING_DEBOUNCE_SECONDS = env.float("MATCHING_DEBOUNCE_SECONDS", default=2.0)
 MATCHING_PENDING_SWEEP_SECONDS = env.float("MATCHING_PENDING_SWEEP_SECONDS", default=60.0)
-MATCHING_CHUNK_MATERIALS = env.int("MATCHING_CHUNK_MATERIALS", default=25)
+MATCHING_CHUNK_MATERIALS = env.int("MATCHING_CHUNK_MATERIALS", default=100)
 MATCHING_RUN_STALE_SECONDS = env.int("MATCHING_RUN_STALE_SECONDS", default=1800)
 MATCHING_MOQ_TIME_LIMIT_SECONDS = env.float("MATCHING_MOQ_TIME_LIMIT_SECONDS", default=2.0)
 # How many materials a component may reach by merging those whose needs compete for one
