@@ -193,28 +193,3 @@ def independent_optimum(today: date, *, with_conflicts: bool = False) -> int:
     )
     assert result.success, result.message
     return round(-result.fun)
-
-
-def may_conflict() -> bool:
-    """Whether two materials that segregation keeps apart could both be delivered into one
-    warehouse as the open needs place them (then the optimum is only an upper bound: which
-    of them to take is a choice the flow network does not model)."""
-    wanted: dict[int, list[tuple[StorageZone, HazardProfile]]] = defaultdict(list)
-    needs = (
-        Need.objects.filter(status="open", delivery_zone__isnull=False)
-        .select_related("delivery_zone", "material")
-        .prefetch_related("substitutes")
-    )
-    for need in needs:
-        zone = need.delivery_zone
-        assert zone is not None
-        for material in (need.material, *need.substitutes.all()):
-            wanted[zone.warehouse_id].append((zone, material.hazard_profile))
-    for places in wanted.values():
-        for (z1, h1), (z2, h2) in combinations(places, 2):
-            allowed = allowed_separation(
-                same_zone=z1.pk == z2.pk, same_building=z1.building == z2.building
-            )
-            if required_separation(h1, h2).separation > allowed:
-                return True
-    return False

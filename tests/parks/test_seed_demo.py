@@ -34,7 +34,7 @@ from matching.audit import admission_violations, matched_kg
 from matching.cost import to_grams
 from parks.demo.world import DEMO_PASSWORD, demo_uscc
 from parks.models import Enterprise, Membership, Park, ParkRole
-from tests.matching.optimum import independent_optimum, may_conflict
+from tests.matching.optimum import independent_optimum
 
 pytestmark = pytest.mark.django_db
 
@@ -359,9 +359,5 @@ def test_every_demo_proposal_is_admitted_and_the_quantity_is_optimal(
     found = admission_violations()
     assert found.checked > 0 and found.total == 0
     matched = to_grams(matched_kg())
-    optimum = independent_optimum(timezone.localdate())
     assert matched > 0
-    if may_conflict():
-        assert matched <= optimum
-    else:
-        assert matched == optimum
+    assert matched == independent_optimum(timezone.localdate(), with_conflicts=True)
