@@ -296,13 +296,17 @@ def component_of(material_ids: Iterable[int]) -> list[Component]:
             *_conflict_links({w for _z, w in places}),
         ]
         optional.update(new_links)
-        new = {m for link in new_links for m in link} - seen
+        # Only as many new materials as the merge limit could still take (in the order the
+        # links are merged in): the others stay components of their own.
+        room = settings.MATCHING_MERGE_MAX_MATERIALS - len(seen)
+        new = set(sorted({m for link in new_links for m in link} - seen)[:room])
         if not new:
             break
         reached, more_links = _closure(new)
         links |= more_links
         frontier = reached - seen
         seen |= reached
+    optional = {(a, b) for a, b in optional if a in seen and b in seen}
     return [c for c in _groups(seen, links, optional) if seeds.intersection(c)]
 
 
