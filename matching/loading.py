@@ -103,11 +103,12 @@ def _open_need_links(need_filter: Q | None = None) -> tuple[set[int], list[tuple
     needs = Need.objects.filter(status=NeedStatus.OPEN)
     if need_filter is not None:
         needs = needs.filter(need_filter)
-    materials = set(needs.values_list("material_id", flat=True).distinct())
+    materials = set(needs.values_list("material_id", flat=True).distinct().order_by())
     links = list(
         Need.substitutes.through.objects.filter(need__in=needs)
         .values_list("need__material_id", "material_id")
         .distinct()
+        .order_by()
     )
     return materials, links
 
