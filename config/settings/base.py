@@ -185,7 +185,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # An order's status appears in two components (the order and its detail with steps).
-    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "orders.models.OrderStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "PermitKindEnum": "inventory.controls.PermitKind",
+        "RunKindEnum": "matching.models.RunKind",
+    },
 }
 # Idempotency-Key on POSTs (docs/architecture.md, "Idempotency"): how long a key and its
 # stored response are kept, and after how long a claim whose request never finished (the
