@@ -126,3 +126,28 @@ def json_404(request: Any, exception: Exception | None = None) -> Any:
         status_code=status.HTTP_404_NOT_FOUND, code="not_found", fields={"path": ["Not found."]}
     )
     return JsonResponse(body, status=404)
+
+
+def handler404(request: Any, exception: Exception | None = None) -> Any:
+    """Unknown paths: the JSON error shape under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return json_404(request, exception)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Exception())
+
+
+def handler500(request: Any) -> Any:
+    """Server errors: the JSON error shape under /api/, Django's page elsewhere."""
+    if request.path.startswith("/api/"):
+        from django.http import JsonResponse
+
+        body = error_body(
+            status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
+            code="server_error",
+            fields={"detail": ["A server error occurred."]},
+        )
+        return JsonResponse(body, status=500)
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -18,6 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+MAX_OFFSET = 2**53  # no list comes near; an offset beyond 2**63 fails in the database
+
 
 class PageNumberPagination(pagination.PageNumberPagination):
     page_size = 50
@@ -45,6 +47,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
             number = 0
         if number < 1:
             raise NotFound(f"Invalid page {raw!r}: pages are numbered from 1.")
+        if (number - 1) * size > MAX_OFFSET:
+            # Beyond any table (and beyond PostgreSQL's bigint offset): no such page.
+            raise NotFound(f"Invalid page {number}: that page contains no results.")
         offset = (number - 1) * size
         rows = list(queryset[offset : offset + size + 1])
         if number > 1 and not rows:

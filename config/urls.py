@@ -12,3 +12,6 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
+
+handler404 = "common.errors.handler404"
+handler500 = "common.errors.handler500"
