@@ -128,8 +128,29 @@ class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):  # type: ig
     pass
 
 
+MAX_ID = 2**63 - 1  # the largest key a bigint column holds
+
+
 @extend_schema_field(OpenApiTypes.INT)
-class ScopedRelatedField(serializers.PrimaryKeyRelatedField):
+class IdField(serializers.PrimaryKeyRelatedField):
+    """A foreign id in a request body: a whole number within the database's keys. ``1e400``
+    (infinity once parsed), 2**64, ``true`` or 1.5 is refused on the field before it
+    reaches the database."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        whole_float = isinstance(data, float) and data.is_integer() and abs(data) <= MAX_ID
+        digits = isinstance(data, str) and data.strip().isdigit()
+        if whole_float or digits:
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        if not 1 <= data <= MAX_ID:
+            self.fail("does_not_exist", pk_value=data)
+        return super().to_internal_value(data)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class ScopedRelatedField(IdField):
     """A foreign id in a request body, looked up through the caller's scope.
 
     ``scoped`` maps a Scope to the queryset the id must be found in; an id outside it is

@@ -13,7 +13,7 @@ from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from common.api import ScopedRelatedField
+from common.api import IdField, ScopedRelatedField
 from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
 from common.tenancy import Scope
 from inventory.controls import PermitKind
@@ -309,7 +309,7 @@ def note_field() -> serializers.CharField:
 class LotReceiveSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     """A receipt: a new lot of the caller's enterprise with ``quantity`` on hand."""
 
-    material = serializers.PrimaryKeyRelatedField(queryset=Material.objects.filter(is_active=True))
+    material = IdField(queryset=Material.objects.filter(is_active=True))
     zone = ScopedRelatedField(scoped=zones_to_store_in)
     quantity = quantity_input()
     unit = unit_input()

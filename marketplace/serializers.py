@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from common.api import ScopedRelatedField
+from common.api import IdField, ScopedRelatedField
 from common.serializers import FlatReadSerializer
 from common.tenancy import Scope
 from inventory.models import Material, StockLot, StorageZone
@@ -357,7 +357,7 @@ class _NeedInput(serializers.Serializer):
 
 
 class NeedCreateSerializer(_NeedInput):
-    material = serializers.PrimaryKeyRelatedField(queryset=active_materials())
+    material = IdField(queryset=active_materials())
     quantity = quantity_input()
     unit = unit_input()
     needed_by = serializers.DateField()

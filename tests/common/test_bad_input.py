@@ -72,3 +72,14 @@ def test_a_server_error_under_the_api_is_json(rf: Any) -> None:
     assert response.status_code == 500
     assert b'"server_error"' in response.content
     assert handler500(rf.get("/admin/")).status_code == 500
+
+
+@pytest.mark.parametrize("value", ["1e400", str(2**64), "-1", "true", '"abc"', "1.5"])
+def test_a_foreign_id_out_of_range_is_a_400_on_its_field(
+    value: str, world: World, api_client: Any
+) -> None:
+    client = api_client(world["users"]["trader"])
+    body = f'{{"material": {value}, "quantity": "5", "unit": "t", "needed_by": "2030-01-01"}}'
+    response = client.post("/api/v1/needs/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "material" in response.json()["error"]["fields"]
