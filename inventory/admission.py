@@ -71,11 +71,6 @@ class ZonePicture:
     in_building: tuple[HazardProfile, ...] = ()
     in_warehouse: tuple[HazardProfile, ...] = ()
 
-    def without_capacity(self) -> tuple[object, ...]:
-        """A key of everything but the free capacity (licence and segregation depend on
-        nothing else)."""
-        return (self.licensed, self.in_zone, self.in_building, self.in_warehouse)
-
 
 _NEEDS = {
     Separation.ZONE: gettext_lazy("a different zone"),
@@ -123,36 +118,40 @@ def capacity_refusal(picture: ZonePicture, quantity_kg: Decimal) -> AdmissionRef
     )
 
 
+# Where another material is, as (words, picture attribute, same zone, same building).
 _PLACES = (
-    (gettext_lazy("in the zone"), "in_zone", ALLOWED_IN_ZONE),
-    (gettext_lazy("in another zone of its building"), "in_building", ALLOWED_IN_BUILDING),
-    (gettext_lazy("in another building of its warehouse"), "in_warehouse", ALLOWED_IN_WAREHOUSE),
+    (gettext_lazy("in the zone"), "in_zone", True, True),
+    (gettext_lazy("in another zone of its building"), "in_building", False, True),
+    (gettext_lazy("in another building of its warehouse"), "in_warehouse", False, False),
 )
 
 
 def segregation_refusal(picture: ZonePicture, incoming: HazardProfile) -> AdmissionRefusal | None:
     if not incoming.classes and not incoming.family:
         return None
-    for where, attribute, allowed in _PLACES:
+    for where, attribute, same_zone, same_building in _PLACES:
         stored: tuple[HazardProfile, ...] = getattr(picture, attribute)
         for present in stored:
+            if may_store_together(
+                incoming, present, same_zone=same_zone, same_building=same_building
+            ):
+                continue
             verdict = required_separation(incoming, present)
-            if verdict.separation > allowed:
-                return AdmissionRefusal(
-                    "segregation",
-                    gettext_lazy(
-                        "%(material)s may not be stored in zone %(zone)s: %(present)s is stored "
-                        "%(where)s, and the pair needs %(needs)s (%(rule)s)."
-                    ),
-                    {
-                        "material": incoming.label or gettext_lazy("the material"),
-                        "zone": picture.label,
-                        "present": present.label or gettext_lazy("a stored material"),
-                        "where": where,
-                        "needs": _NEEDS[verdict.separation],
-                        "rule": verdict.rule,
-                    },
-                )
+            return AdmissionRefusal(
+                "segregation",
+                gettext_lazy(
+                    "%(material)s may not be stored in zone %(zone)s: %(present)s is stored "
+                    "%(where)s, and the pair needs %(needs)s (%(rule)s)."
+                ),
+                {
+                    "material": incoming.label or gettext_lazy("the material"),
+                    "zone": picture.label,
+                    "present": present.label or gettext_lazy("a stored material"),
+                    "where": where,
+                    "needs": _NEEDS[verdict.separation],
+                    "rule": verdict.rule,
+                },
+            )
     return None
 
 

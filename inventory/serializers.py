@@ -452,15 +452,11 @@ class PermitSerializer(FlatReadSerializer):
         read_only_fields = fields
 
 
-def _catalogue(scope: Scope) -> QuerySet[Material]:
-    return Material.objects.all()
-
-
 class _PermitInput(RejectUnknownFieldsMixin, serializers.Serializer):
     kind = serializers.ChoiceField(choices=PermitKind.choices)
     number = serializers.CharField(max_length=PERMIT_NUMBER_MAX_LENGTH)
-    materials = ScopedRelatedField(
-        scoped=_catalogue,
+    materials = IdField(  # the catalogue is public: no scope to apply
+        queryset=Material.objects.all(),
         many=True,
         required=False,
         help_text="Ids of the materials the permit names; none: every material its kind covers.",

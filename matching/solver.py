@@ -103,9 +103,6 @@ class Limits:
     demand_group: Mapping[int, int] = field(default_factory=dict)
     demand_group_grams: Mapping[int, int] = field(default_factory=dict)
 
-    def __bool__(self) -> bool:
-        return bool(self.supply_group or self.demand_group)
-
     def indexed(
         self, keys: Sequence[int], *, demand: bool
     ) -> tuple[npt.NDArray[np.int64] | None, npt.NDArray[np.int64] | None]:

@@ -108,7 +108,7 @@ def _advisory_locks(namespace: int, keys: Iterable[int]) -> None:
         )
 
 
-def _lock_materials(material_ids: Sequence[int]) -> None:
+def _lock_batch(material_ids: Sequence[int]) -> None:
     """The batch's materials, then the warehouses its needs deliver into, each in key
     order (every engine transaction takes them in this order, so none deadlocks): two
     batches never propose into one warehouse at once, so neither can take room or bring
@@ -524,7 +524,7 @@ def _rematch_once(
     totals = Totals()
     t0 = time.perf_counter()
     with transaction.atomic():
-        _lock_materials([m for c in components for m in c])
+        _lock_batch([m for c in components for m in c])
         data, infos = load_components(components, today=today, stored=stored)
         t1 = time.perf_counter()
         solved_list = [solve(comp, today=today) for comp in data]
