@@ -192,6 +192,7 @@ class Match(models.Model):
         related_name="+",
         verbose_name=_("seller"),
         db_constraint=False,
+        db_index=False,  # led by match_seller_recent
     )
     buyer = models.ForeignKey(
         Enterprise,
@@ -199,6 +200,7 @@ class Match(models.Model):
         related_name="+",
         verbose_name=_("buyer"),
         db_constraint=False,
+        db_index=False,  # led by match_buyer_recent
     )
     material = models.ForeignKey(
         Material,
