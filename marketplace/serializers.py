@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from common.api import IdField, ScopedRelatedField
-from common.serializers import FlatReadSerializer
+from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
 from common.tenancy import Scope
 from inventory.models import Material, StockLot, StorageZone
 from inventory.selectors import lot_list, material_list, zone_list
@@ -219,7 +219,7 @@ class ListingSerializer(FlatReadSerializer):
         read_only_fields = fields
 
 
-class ListingCreateSerializer(serializers.Serializer):
+class ListingCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     lot = ScopedRelatedField(scoped=lots_of_caller, help_text="One of the caller's own lots.")
     quantity = quantity_input()
     unit = unit_input()
@@ -238,7 +238,7 @@ class ListingCreateSerializer(serializers.Serializer):
         return _quantities_to_kg(attrs, material=attrs["lot"].material, with_min_order=True)
 
 
-class ListingUpdateSerializer(serializers.Serializer):
+class ListingUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
     """The terms of a listing; its lot is fixed."""
 
     quantity = quantity_input(required=False)
@@ -312,7 +312,7 @@ class NeedSerializer(FlatReadSerializer):
         read_only_fields = fields
 
 
-class _NeedInput(serializers.Serializer):
+class _NeedInput(RejectUnknownFieldsMixin, serializers.Serializer):
     substitutes = serializers.ListField(
         child=serializers.IntegerField(min_value=1),
         max_length=MAX_SUBSTITUTES,
