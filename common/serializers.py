@@ -31,6 +31,10 @@ class RejectUnknownFieldsMixin:
         return super().to_internal_value(data)  # type: ignore[misc]
 
 
+class NoInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
+    """A step that takes no input: a body, if any, must be empty (``{}``)."""
+
+
 def _path_getter(attrs: list[str]) -> Callable[[Any], Any]:
     """``a.b.c`` of an object; None as soon as a link is None (as DRF's ``get_attribute``)."""
     if len(attrs) == 1:

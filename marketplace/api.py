@@ -26,6 +26,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from common.api import ScopedViewSetMixin
+from common.serializers import NoInputSerializer
 from common.tenancy import Scope
 from marketplace.filters import ListingFilter, NeedFilter, StableOrderingFilter
 from marketplace.models import Listing, Need
@@ -127,18 +128,22 @@ class ListingViewSet(_MarketViewSet):
         listing = listing_update(actor=request.user, listing=listing, **serializer.validated_data)
         return self.respond(listing)
 
-    @extend_schema(request=None, responses={200: ListingSerializer})
+    @extend_schema(request=NoInputSerializer, responses={200: ListingSerializer})
     @action(detail=True, methods=["post"])
     def publish(self, request: Request, pk: str | None = None) -> Response:
         """Publish a draft or withdrawn listing; the lot must hold the quantity unreserved."""
-        listing = listing_publish(actor=request.user, listing=self.get_object())
+        listing = self.get_object()
+        NoInputSerializer(data=request.data).is_valid(raise_exception=True)
+        listing = listing_publish(actor=request.user, listing=listing)
         return self.respond(listing)
 
-    @extend_schema(request=None, responses={200: ListingSerializer})
+    @extend_schema(request=NoInputSerializer, responses={200: ListingSerializer})
     @action(detail=True, methods=["post"])
     def withdraw(self, request: Request, pk: str | None = None) -> Response:
         """Withdraw a draft or published listing."""
-        listing = listing_withdraw(actor=request.user, listing=self.get_object())
+        listing = self.get_object()
+        NoInputSerializer(data=request.data).is_valid(raise_exception=True)
+        listing = listing_withdraw(actor=request.user, listing=listing)
         return self.respond(listing)
 
 
@@ -181,19 +186,23 @@ class NeedViewSet(_MarketViewSet):
         need = need_update(actor=request.user, need=need, **serializer.validated_data)
         return self.respond(need)
 
-    @extend_schema(request=None, responses={200: NeedSerializer})
+    @extend_schema(request=NoInputSerializer, responses={200: NeedSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request: Request, pk: str | None = None) -> Response:
         """Close an open need."""
-        need = need_close(actor=request.user, need=self.get_object())
+        need = self.get_object()
+        NoInputSerializer(data=request.data).is_valid(raise_exception=True)
+        need = need_close(actor=request.user, need=need)
         return self.respond(need)
 
-    @extend_schema(request=None, responses={200: NeedSerializer})
+    @extend_schema(request=NoInputSerializer, responses={200: NeedSerializer})
     @action(detail=True, methods=["post"])
     def reopen(self, request: Request, pk: str | None = None) -> Response:
         """Reopen a closed or expired need; its date must not have passed (400 on
         `needed_by`: give an expired need a later date first)."""
-        need = need_reopen(actor=request.user, need=self.get_object())
+        need = self.get_object()
+        NoInputSerializer(data=request.data).is_valid(raise_exception=True)
+        need = need_reopen(actor=request.user, need=need)
         return self.respond(need)
 
 

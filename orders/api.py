@@ -23,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from common.api import ScopedViewSetMixin
+from common.serializers import NoInputSerializer
 from common.tenancy import Scope
 from marketplace.filters import StableOrderingFilter
 from orders.filters import OrderFilter
@@ -31,7 +32,6 @@ from orders.selectors import order_detail_list, order_list
 from orders.serializers import (
     OrderCreateSerializer,
     OrderDetailSerializer,
-    OrderNoInputSerializer,
     OrderReasonSerializer,
     OrderReceiveSerializer,
     OrderSerializer,
@@ -89,10 +89,10 @@ class OrderViewSet(  # type: ignore[misc]
         "confirm": OrderReasonSerializer,
         "reject": OrderReasonSerializer,
         "cancel": OrderReasonSerializer,
-        "dispatch_order": OrderNoInputSerializer,
+        "dispatch_order": NoInputSerializer,
         "receive": OrderReceiveSerializer,
         "transfer": OrderTransferSerializer,
-        "complete": OrderNoInputSerializer,
+        "complete": NoInputSerializer,
     }
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
@@ -174,7 +174,7 @@ class OrderViewSet(  # type: ignore[misc]
         return self.respond(order_cancel(actor=request.user, order=order, reason=data["reason"]))
 
     @extend_schema(
-        request=OrderNoInputSerializer,
+        request=NoInputSerializer,
         responses={200: OrderDetailSerializer, **_REFUSALS},
         description="The seller's warehouse dispatches a confirmed order: the stock leaves "
         "the seller's lot.",
@@ -215,7 +215,7 @@ class OrderViewSet(  # type: ignore[misc]
         return self.respond(order_transfer(actor=request.user, order=order, zone=data.get("zone")))
 
     @extend_schema(
-        request=OrderNoInputSerializer,
+        request=NoInputSerializer,
         responses={200: OrderDetailSerializer, **_REFUSALS},
         description="The buyer completes a received order.",
     )

@@ -181,10 +181,6 @@ class OrderReasonSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any
     )
 
 
-class OrderNoInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
-    """The step takes no input; a body, if any, must be empty (``{}``)."""
-
-
 class OrderReceiveSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     zone = ScopedRelatedField(
         scoped=zones_of_caller,
