@@ -8,6 +8,7 @@ Every 4xx answers::
 
 ``fields`` maps each offending field (dotted for nested input, ``non_field_errors`` for the
 body as a whole) to its messages; ``message`` repeats the first one for humans and logs.
+A 404 names no field: its ``message`` says what was not found and ``fields`` is ``{}``.
 """
 
 from typing import Any
@@ -112,6 +113,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.NotAuthenticated | exceptions.AuthenticationFailed):
         fields = {"authorization": [str(exc.detail)]}
         code = _code_of(exc)
+    elif isinstance(exc, exceptions.NotFound):
+        # Nothing the client sent is wrong by itself: the object (or page) is not there.
+        response.data = error_body(
+            status_code=404, code="not_found", fields={}, message=str(exc.detail)
+        )
+        return response
     else:
         fields = {"detail": [str(exc.detail)]}
         code = _code_of(exc)
@@ -123,7 +130,7 @@ def json_404(request: Any, exception: Exception | None = None) -> Any:
     from django.http import JsonResponse
 
     body = error_body(
-        status_code=status.HTTP_404_NOT_FOUND, code="not_found", fields={"path": ["Not found."]}
+        status_code=status.HTTP_404_NOT_FOUND, code="not_found", fields={}, message="Not found."
     )
     return JsonResponse(body, status=404)
 

@@ -49,14 +49,18 @@ def test_a_page_beyond_any_list_is_a_404_in_json(page: str, world: World, api_cl
     client = api_client(world["users"]["trader"])
     response = client.get("/api/v1/lots/", {"page": page})
     assert response.status_code == 404
-    assert response.json()["error"]["code"] == "not_found"
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert error["fields"] == {}
+    assert error["message"].startswith("Invalid page")
 
 
 def test_an_unknown_path_under_the_api_is_a_json_404(client: Any) -> None:
     response = client.get("/api/v1/no-such-thing/")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
-    assert response.json()["error"]["code"] == "not_found"
+    error = response.json()["error"]
+    assert (error["code"], error["message"], error["fields"]) == ("not_found", "Not found.", {})
 
 
 def test_an_unknown_path_elsewhere_is_a_page(client: Any) -> None:

@@ -27,3 +27,14 @@ def test_integrity_error_is_a_conflict_not_a_500() -> None:
     response: Any = exception_handler(IntegrityError("duplicate key"), {})
     assert response.status_code == 409
     assert response.data["error"]["code"] == "conflict"
+
+
+def test_a_404_has_its_message_at_the_top_and_names_no_field() -> None:
+    response: Any = exception_handler(exceptions.NotFound("No such lot."), {})
+    assert response.status_code == 404
+    assert response.data["error"] == {
+        "status": 404,
+        "code": "not_found",
+        "message": "No such lot.",
+        "fields": {},
+    }

@@ -43,6 +43,14 @@ STOCK_WRITERS = ["enterprise_admin", "warehouse_keeper"]
 NOT_STOCK_WRITERS = ["trader", "viewer", "regulator", "park_operator"]
 
 
+def assert_not_found(response: Any) -> None:
+    """A 404 in the one error shape: the message at the top, no field named."""
+    assert response.status_code == 404, response.content
+    error = response.json()["error"]
+    assert (error["status"], error["code"], error["fields"]) == (404, "not_found", {}), error
+    assert error["message"]
+
+
 def assert_error(response: Any, status: int, field: str) -> dict[str, Any]:
     """A 4xx in the one error shape, naming ``field`` (or an item of it: ``field.1``)."""
     assert response.status_code == status, response.content
@@ -321,7 +329,7 @@ def test_warehouse_lists_its_zones(world: dict[str, Any], api_client: Any) -> No
 def test_another_enterprises_warehouse_answers_404(world: dict[str, Any], api_client: Any) -> None:
     other = world["zones"]["a2"].warehouse_id
     response = client_of(world, api_client, "enterprise_admin").get(f"{WAREHOUSES}{other}/")
-    assert_error(response, 404, "detail")
+    assert_not_found(response)
 
 
 def warehouse_body(**overrides: Any) -> dict[str, Any]:
@@ -478,7 +486,7 @@ def test_warehouse_update_outside_writable_set_is_404(
     response = client_of(world, api_client, role).patch(
         f"{WAREHOUSES}{warehouse.pk}/", {"name": "Taken over"}, format="json"
     )
-    assert_error(response, 404, "detail")
+    assert_not_found(response)
     warehouse.refresh_from_db()
     assert warehouse.name != "Taken over"
 
@@ -669,7 +677,7 @@ def test_zone_update_by_owner_and_refusals(world: dict[str, Any], api_client: An
     assert_error(response, 400, "warehouse")
     shared = world["zones"]["shared"]
     response = client.patch(f"{ZONES}{shared.pk}/", {"capacity_kg": "1"}, format="json")
-    assert_error(response, 404, "detail")
+    assert_not_found(response)
     shared.refresh_from_db()
     assert shared.capacity_kg == Decimal(1000000)
 
@@ -756,7 +764,7 @@ def test_another_enterprises_lot_answers_404(
     world: dict[str, Any], api_client: Any, stock: dict[str, StockLot]
 ) -> None:
     response = client_of(world, api_client, "enterprise_admin").get(f"{LOTS}{stock['a2'].pk}/")
-    assert_error(response, 404, "detail")
+    assert_not_found(response)
 
 
 def test_lot_filters(
@@ -1035,7 +1043,7 @@ def test_adjusting_another_tenants_lot_answers_404(
     response = client_of(world, api_client, "enterprise_admin").post(
         f"{LOTS}{stock[lot_name].pk}/adjust/", {"delta": "-1", "unit": "kg"}, format="json"
     )
-    assert_error(response, 404, "detail")
+    assert_not_found(response)
     assert counts() == before
 
 
