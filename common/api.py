@@ -6,12 +6,15 @@ from functools import cache
 from typing import Any
 
 from django.db.models import Model, QuerySet
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import permissions, serializers, viewsets
+from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from common.filters import MAX_ID, MAX_IDS
 from common.idempotency import IdempotentPostMixin
 from common.pagination import PageNumberPagination
 from common.serializers import FlatReadSerializer
@@ -128,7 +131,16 @@ class ScopedModelViewSet(ScopedViewSetMixin, viewsets.ModelViewSet):  # type: ig
     pass
 
 
-MAX_ID = 2**63 - 1  # the largest key a bigint column holds
+class IdListField(serializers.ManyRelatedField):
+    """A list of foreign ids, at most ``MAX_IDS``: each id is a query, so the count is
+    bounded before any of them is looked up."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, list) and len(data) > MAX_IDS:
+            raise serializers.ValidationError(
+                _("At most %(max)s ids.") % {"max": MAX_IDS}, code="max_length"
+            )
+        return super().to_internal_value(data)
 
 
 @extend_schema_field(OpenApiTypes.INT)
@@ -147,6 +159,14 @@ class IdField(serializers.PrimaryKeyRelatedField):
         if not 1 <= data <= MAX_ID:
             self.fail("does_not_exist", pk_value=data)
         return super().to_internal_value(data)
+
+    @classmethod
+    def many_init(cls, *args: Any, **kwargs: Any) -> IdListField:
+        list_kwargs: dict[str, Any] = {"child_relation": cls(*args, **kwargs)}
+        for key in kwargs:
+            if key in MANY_RELATION_KWARGS:
+                list_kwargs[key] = kwargs[key]
+        return IdListField(**list_kwargs)
 
 
 @extend_schema_field(OpenApiTypes.INT)

@@ -10,7 +10,7 @@ import django_filters
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
-from common.filters import FilterSet
+from common.filters import FilterSet, IdFilter
 from inventory.controls import PermitKind
 from inventory.hazards import HazardClass
 from inventory.models import (
@@ -190,16 +190,11 @@ class ReservationFilter(FilterSet):
         fields = ["status", "lot", "holder", "owner", "material", "reference"]
 
 
-# Ids in a query string are bounded before they reach the database (a bigint).
-ID_BOUNDS = {"min_value": 1, "max_value": 2**63 - 1}
-
-
 class PermitFilter(FilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=PermitKind.choices)
-    enterprise = django_filters.NumberFilter(field_name="enterprise_id", **ID_BOUNDS)
-    park = django_filters.NumberFilter(field_name="enterprise__park_id", **ID_BOUNDS)
-    material = django_filters.NumberFilter(
-        **ID_BOUNDS,
+    enterprise = django_filters.NumberFilter(field_name="enterprise_id")
+    park = django_filters.NumberFilter(field_name="enterprise__park_id")
+    material = IdFilter(
         method="filter_material",
         help_text="Permits that name this material id or name none (cover any of their kind).",
     )

@@ -20,12 +20,12 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, permissions, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.filters import SearchFilter
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
 from common.api import ScopedViewSetMixin
+from common.filters import SearchFilter
 from common.serializers import NoInputSerializer
 from common.tenancy import Scope
 from marketplace.filters import ListingFilter, NeedFilter, StableOrderingFilter

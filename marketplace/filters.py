@@ -8,19 +8,12 @@ from datetime import date
 from typing import Any
 
 import django_filters
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework.filters import OrderingFilter
 from rest_framework.request import Request
 
-from common.filters import FilterSet
+from common.filters import FilterSet, IdInFilter
 from inventory.hazards import HazardClass
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus, Visibility
-
-
-@extend_schema_field(OpenApiTypes.INT)
-class IdInFilter(django_filters.BaseInFilter, django_filters.NumberFilter):
-    """Comma-separated ids: ``?material=3,7``."""
 
 
 class StableOrderingFilter(OrderingFilter):

@@ -10,9 +10,8 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from common.filters import FilterSet
+from common.filters import FilterSet, IdInFilter
 from common.tenancy import request_scope
-from marketplace.filters import IdInFilter
 from matching.models import Match, MatchRun, MatchStatus, RunKind, RunStatus, RunTrigger
 
 ROLE_CHOICES = (("seller", _("seller")), ("buyer", _("buyer")))

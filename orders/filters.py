@@ -6,9 +6,8 @@ from typing import Any
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
-from common.filters import FilterSet
+from common.filters import FilterSet, IdInFilter
 from common.tenancy import request_scope
-from marketplace.filters import IdInFilter
 from orders.models import Order, OrderStatus
 
 ROLE_CHOICES = (("seller", _("seller")), ("buyer", _("buyer")))
