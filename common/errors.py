@@ -13,7 +13,8 @@ A 404 names no field: its ``message`` says what was not found and ``fields`` is 
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -57,6 +58,17 @@ def error_body(
     return {"error": {"status": status_code, "code": code, "message": message, "fields": fields}}
 
 
+def too_large_body(limit: int | None) -> dict[str, Any]:
+    """The 413 of a request body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (``limit`` bytes)."""
+    message = f"The request body exceeds the limit of {limit} bytes."
+    return error_body(
+        status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        code="too_large",
+        fields={"body": [message]},
+        message=message,
+    )
+
+
 def _code_of(exc: exceptions.APIException) -> str:
     codes = exc.get_codes()
     if isinstance(codes, str):
@@ -74,6 +86,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             ),
             status=exc.status_code,
         )
+    if isinstance(exc, RequestDataTooBig):
+        # A body read past the limit without a Content-Length that said so up front
+        # (common.middleware.BodySizeLimitMiddleware answers the others).
+        return Response(too_large_body(settings.DATA_UPLOAD_MAX_MEMORY_SIZE), status=413)
     if isinstance(exc, IntegrityError):
         # A uniqueness race the serializer's own check could not see (two concurrent
         # creates of one code): the loser gets a 409, never a 500.
