@@ -11,7 +11,7 @@ from typing import Any
 from rest_framework import serializers
 
 from inventory.models import Material
-from inventory.units import MAX_QUANTITY_KG, UnitNotAccepted, to_kg
+from inventory.units import MAX_QUANTITY_KG, Unit, UnitNotAccepted, to_kg
 
 
 def quantity_input(
@@ -41,10 +41,27 @@ def percent_input(**kwargs: Any) -> serializers.DecimalField:
     )
 
 
+# Longer than any unit, short enough to quote back in the message.
+MAX_UNIT_INPUT_LENGTH = 32
+
+
+class UnitField(serializers.CharField):
+    """A unit as the client wrote it. Whether the material accepts it is decided once the
+    material is known (``quantity_in_kg``), so a wrong unit of any length (``bana`` or
+    ``bananas``) gets the same message listing the accepted ones; only text too long to be
+    worth quoting is refused here, listing every unit."""
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if len(value) > MAX_UNIT_INPUT_LENGTH:
+            raise serializers.ValidationError(
+                f"Not a unit; use one of: {', '.join(str(unit) for unit in Unit)}."
+            )
+        return value
+
+
 def unit_input(*, required: bool = False) -> serializers.CharField:
-    return serializers.CharField(
-        max_length=4, required=required, write_only=True, help_text="g, kg, t, L or m3"
-    )
+    return UnitField(required=required, write_only=True, help_text="g, kg, t, L or m3")
 
 
 def quantity_in_kg(
