@@ -135,6 +135,12 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status_code=404, code="not_found", fields={}, message=str(exc.detail)
         )
         return response
+    elif isinstance(exc, exceptions.Throttled):
+        # DRF's handler has set Retry-After; nothing in the request itself is wrong.
+        response.data = error_body(
+            status_code=429, code="throttled", fields={}, message=str(exc.detail)
+        )
+        return response
     else:
         fields = {"detail": [str(exc.detail)]}
         code = _code_of(exc)

@@ -122,6 +122,7 @@ class MatchRunViewSet(_ReadViewSet):
     input_serializer_classes = {"create": MatchRunRequestSerializer}
     write_roles = frozenset()  # no enterprise role asks for runs
     park_operator_actions = frozenset({"create"})
+    throttle_scopes = {"create": "matching_run"}  # a run solves whole markets
     filterset_class = MatchRunFilter
     ordering_fields = ("id", "started_at")
 

@@ -178,7 +178,24 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "common.idempotency.IdempotentAutoSchema",
     "EXCEPTION_HANDLER": "common.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
-    "DEFAULT_THROTTLE_RATES": {"anon": "60/min"},
+    # Rate limits (common/throttles.py): counted on the default cache, shared by every
+    # process when REDIS_URL is set. A rate is "<requests>/<s|min|hour|day>".
+    "DEFAULT_THROTTLE_CLASSES": [
+        "common.throttles.AnonThrottle",
+        "common.throttles.UserReadThrottle",
+        "common.throttles.UserWriteThrottle",
+        "common.throttles.ExpensiveThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="60/min"),
+        "user_read": env.str("THROTTLE_USER_READ", default="600/min"),
+        "user_write": env.str("THROTTLE_USER_WRITE", default="120/min"),
+        "matching_run": env.str("THROTTLE_MATCHING_RUN", default="10/hour"),
+        "expensive_list": env.str("THROTTLE_EXPENSIVE_LIST", default="30/min"),
+    },
+    # How many proxies in front of ParkShare append to X-Forwarded-For: the client's IP
+    # (for the anonymous rate) is the address that many from the end. 0: REMOTE_ADDR.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ParkShare API",

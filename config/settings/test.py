@@ -8,6 +8,13 @@ import os
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+# Rates no test reaches unless it lowers them (tests/common/test_throttles.py); the
+# environment may still set them, for a live server under a fuzzer too.
+os.environ.setdefault("THROTTLE_ANON", "1000000/min")
+os.environ.setdefault("THROTTLE_USER_READ", "1000000/min")
+os.environ.setdefault("THROTTLE_USER_WRITE", "1000000/min")
+os.environ.setdefault("THROTTLE_MATCHING_RUN", "1000000/min")
+os.environ.setdefault("THROTTLE_EXPENSIVE_LIST", "1000000/min")
 
 from config.settings.base import *  # noqa: F403
 
