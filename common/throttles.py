@@ -26,6 +26,12 @@ from rest_framework.throttling import BaseThrottle
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def client_ip(request: Any) -> str | None:
+    """The client's IP: REMOTE_ADDR, or behind ``NUM_PROXIES`` proxies the address they
+    put that far from the end of X-Forwarded-For. Also the IP of the login lockout."""
+    return BaseThrottle().get_ident(request)
+
+
 def parse_rate(rate: str) -> tuple[int, int]:
     """``"60/min"`` → (60 requests, 60 seconds); the period is s, m(in), h(our) or d(ay)."""
     count, period = rate.split("/")

@@ -21,6 +21,9 @@ from config.settings.base import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 LANGUAGE_CODE = "en"
+# Login lockout off, so that tests may log in with Client.login (no request); the lockout's
+# own test turns it on (tests/common/test_login_lockout.py).
+AXES_ENABLED = False
 
 # Under pytest-xdist every worker has its own test database; its broker keys are its own
 # too, so that a test running a real Celery worker never consumes (or purges) the tasks of
