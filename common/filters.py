@@ -3,9 +3,9 @@
 Numbers in a query string are bounded before they reach the database (docs/architecture.md,
 "API edge"): an id filter takes whole numbers within the database's keys (1 to 2**63 - 1),
 a list of ids at most ``MAX_IDS_PER_FILTER`` of them, a number filter finite values within
-its column's range. Anything else is a 400 naming the query parameter, never the
-OverflowError SQLite raises for an integer beyond 64 bits. An empty value (``?material=``)
-is no filter, as django-filter has it.
+its column's range with at most ``MAX_FILTER_DECIMAL_PLACES`` decimals. Anything else is a
+400 naming the query parameter, never the OverflowError SQLite raises for an integer beyond
+64 bits. An empty value (``?material=``) is no filter, as django-filter has it.
 """
 
 import copy
@@ -32,6 +32,9 @@ MAX_IDS_PER_FILTER = MAX_IDS  # ids in one comma-separated filter (``?material=3
 # A number filter on a column that is no model field (an annotation): a magnitude no
 # quantity or price reaches (10 million tonnes is 10**10 kg).
 MAX_NUMBER = Decimal(10) ** 15
+# Decimal places a number filter takes: finer than any column, and 1e-20000 (beyond what a
+# PostgreSQL numeric holds) is refused before it reaches the database.
+MAX_FILTER_DECIMAL_PLACES = 12
 MAX_SEARCH_TERMS = 8
 MAX_SEARCH_LENGTH = 200
 
@@ -153,6 +156,7 @@ def bound_filter(model: type[models.Model] | None, filter_: django_filters.Filte
             bound = _number_bound(model, filter_)
             filter_.extra.setdefault("min_value", -bound)
             filter_.extra.setdefault("max_value", bound)
+            filter_.extra.setdefault("decimal_places", MAX_FILTER_DECIMAL_PLACES)
         if csv:
             filter_.field_class = type(
                 f"Bounded{field_class.__name__}List", (BoundedCSVField, field_class), {}

@@ -86,6 +86,7 @@ BAD_NUMBERS = [
     "-99999999999999999999",
     "1e400",
     "-1e400",
+    "1e-20000",
     "NaN",
     "Infinity",
     "abc",
@@ -163,3 +164,5 @@ def test_a_number_filter_keeps_working_within_its_bounds(
     assert response.status_code == 200
     response = client.get("/api/v1/lots/", {"purity_min": "1001"})
     _assert_400_on(response, "purity_min")
+    assert client.get("/api/v1/lots/", {"on_hand_min": "0.000000000001"}).status_code == 200
+    _assert_400_on(client.get("/api/v1/lots/", {"on_hand_min": "0.0000000000001"}), "on_hand_min")
