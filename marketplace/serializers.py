@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from common.api import IdField, ScopedRelatedField
+from common.api import MAX_ID, IdField, ScopedRelatedField
 from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
 from common.tenancy import Scope
 from inventory.models import Material, StockLot, StorageZone
@@ -314,7 +314,8 @@ class NeedSerializer(FlatReadSerializer):
 
 class _NeedInput(RejectUnknownFieldsMixin, serializers.Serializer):
     substitutes = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        # Ids within the database's keys: a larger one would fail in the query (a 500).
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         max_length=MAX_SUBSTITUTES,
         required=False,
         write_only=True,
