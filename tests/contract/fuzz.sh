@@ -7,9 +7,10 @@
 #   DATABASE_URL=postgres://.../parkshare_fuzz tests/contract/fuzz.sh
 #                                               that PostgreSQL database, emptied first
 #
-# FUZZ_MAX_EXAMPLES (cases per operation and phase), FUZZ_SEED, FUZZ_PORT and FUZZ_WORKERS
-# tune the run; BIN is the directory of the virtualenv's executables. Any failure of a
-# check, or a server that does not start, exits non-zero.
+# FUZZ_MAX_EXAMPLES (cases per operation and phase), FUZZ_SEED, FUZZ_PORT, FUZZ_WORKERS and
+# FUZZ_CHECKS (schemathesis's --checks) tune the run; BIN is the directory of the
+# virtualenv's executables. Any failed check, or a server that does not start, exits
+# non-zero.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,6 +19,7 @@ PORT=${FUZZ_PORT:-8765}
 MAX_EXAMPLES=${FUZZ_MAX_EXAMPLES:-10}
 SEED=${FUZZ_SEED:-20261206}
 WORKERS=${FUZZ_WORKERS:-2}
+CHECKS=${FUZZ_CHECKS:-not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance}
 BASE="http://127.0.0.1:${PORT}"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/parkshare-fuzz.XXXXXX")
@@ -80,7 +82,7 @@ status=0
 # directory, and a fresh run must not replay an earlier run's cases.
 (cd "$WORK" && "$BIN/schemathesis" --no-color run "${BASE}/api/schema/" \
   --header "Authorization: Bearer ${TOKEN}" \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+  --checks "$CHECKS" \
   --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers "$WORKERS" \
   --request-timeout 30 --warnings off) || status=$?
 if [[ $status -ne 0 ]]; then
