@@ -12,6 +12,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from common.api import MAX_ID
 from common.errors import error_body
+from common.exceptions import DomainError
 from common.pagination import MAX_OFFSET, PageNumberPagination
 
 ERROR_REF = "#/components/schemas/Error"
@@ -125,3 +126,22 @@ def test_ids_and_pages_carry_their_bounds(schema: dict[str, Any]) -> None:
             PageNumberPagination.max_page_size,
         )
     assert lists >= 14
+
+
+def test_every_domain_error_status_is_documented_on_the_writes(schema: dict[str, Any]) -> None:
+    """A domain error with a status the writes do not document (a new 423, say) fails here."""
+
+    def subclasses(cls: type[DomainError]) -> set[type[DomainError]]:
+        found = set(cls.__subclasses__())
+        return found.union(*(subclasses(sub) for sub in found))
+
+    errors = subclasses(DomainError)
+    assert {"InvalidTransition", "InsufficientStock", "IdempotencyKeyReused"} <= {
+        cls.__name__ for cls in errors
+    }  # the services' modules are loaded with the schema
+    statuses = {cls.status_code for cls in errors | {DomainError}}
+    assert statuses == {400, 403, 409, 422}
+    for method, path, operation in operations(schema):
+        if method == "POST":
+            documented = {int(s) for s in operation["responses"]}
+            assert statuses <= documented, (method, path)
