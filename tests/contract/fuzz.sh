@@ -65,6 +65,10 @@ print(next(a['username'] for a in accounts if a['role'] == 'enterprise_admin'))
 TOKEN=$("$BIN/python" manage.py issue_api_token --user "$FUZZ_USER" --days 1 | tail -n 1)
 
 echo "== gunicorn on ${BASE} (DEBUG off), fuzzing as ${FUZZ_USER}"
+if curl -s -o /dev/null "${BASE}/" 2>/dev/null; then
+  echo "Port ${PORT} is already taken: set FUZZ_PORT." >&2
+  exit 1
+fi
 # --limit-request-line 0: long query strings reach Django, whose answer is the one tested.
 "$BIN/gunicorn" config.wsgi:application --bind "127.0.0.1:${PORT}" --workers 2 \
   --limit-request-line 0 >"$WORK/server.log" 2>&1 &
