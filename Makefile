@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint fmt install migrate seed worker serve clean
+.PHONY: run test lint fmt install migrate seed worker serve clean fuzz
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ run: seed
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# The API against its own schema: schemathesis fuzzes a live gunicorn on a fresh database
+# with the demo world (tests/contract/fuzz.sh; DATABASE_URL=postgres://... for PostgreSQL).
+fuzz: $(STAMP)
+	BIN=$(BIN) bash tests/contract/fuzz.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -191,8 +191,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "common.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
-    # drf-spectacular's AutoSchema, plus the Idempotency-Key header on POST operations.
-    "DEFAULT_SCHEMA_CLASS": "common.idempotency.IdempotentAutoSchema",
+    # drf-spectacular's AutoSchema, plus the Idempotency-Key header on POST operations, the
+    # error responses of each operation and the bounds of ids and pages (common/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "common.schema.ParkShareAutoSchema",
     "EXCEPTION_HANDLER": "common.errors.exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,
     # Rate limits (common/throttles.py): counted on the default cache, shared by every

@@ -619,6 +619,7 @@ NEED_CREATE_BAD: list[tuple[str, Callable[[World], dict[str, Any]], str]] = [
         "material",
     ),
     ("unknown substitute", lambda c: {"substitutes": [987654321]}, "substitutes"),
+    ("substitute beyond any key", lambda c: {"substitutes": [2**63]}, "substitutes.0"),
     ("misspelt field", lambda c: {"needed_before": "2030-01-01"}, "needed_before"),
     (
         "material as its own substitute",
