@@ -13,7 +13,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from rest_framework import pagination
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -28,6 +28,26 @@ class PageNumberPagination(pagination.PageNumberPagination):
     count_limit = 1000
     count_query_param = "count"
 
+    def get_page_size(self, request: Request) -> int:
+        """``page_size`` when asked, else the default; outside 1..max_page_size a 400 on
+        the parameter (a silently shortened page would look like the end of the list)."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if not 1 <= size <= self.max_page_size:
+            raise ValidationError(
+                {
+                    self.page_size_query_param: [
+                        f"A whole number from 1 to {self.max_page_size} is required."
+                    ]
+                }
+            )
+        return size
+
     def paginate_queryset(
         self,
         queryset: QuerySet[Any],
@@ -39,7 +59,10 @@ class PageNumberPagination(pagination.PageNumberPagination):
         instead of ``queryset`` when given: counting a ``.values()`` queryset would keep the
         joins its columns need."""
         self.request = request
-        size = self.get_page_size(request) or self.page_size
+        size = self.get_page_size(request)
+        wanted = request.query_params.get(self.count_query_param)
+        if wanted not in (None, "", "exact"):
+            raise ValidationError({self.count_query_param: ["Only 'exact' is accepted."]})
         raw = request.query_params.get(self.page_query_param, "1")
         try:
             number = int(raw)
@@ -57,7 +80,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         self.number, self.size = number, size
         self.has_next = len(rows) > size
         counted = queryset if count_queryset is None else count_queryset
-        if request.query_params.get(self.count_query_param) == "exact":
+        if wanted == "exact":
             self.count, self.count_capped = counted.count(), False
         else:
             found = counted.order_by()[: self.count_limit + 1].count()

@@ -60,3 +60,28 @@ def test_invalid_pages_are_404_in_the_error_shape(
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+@pytest.mark.parametrize("size", ["0", "-1", "501", "99999999999999999999", "1e400", "ten"])
+def test_a_page_size_out_of_bounds_is_a_400_on_the_parameter(
+    size: str, world: dict[str, Any], api_client: Any
+) -> None:
+    client = api_client(world["users"]["viewer"])
+    response = client.get("/api/v1/materials/", {"page_size": size})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert list(error["fields"]) == ["page_size"]
+    assert "1 to 500" in error["message"]
+
+
+def test_the_largest_page_size_is_served(world: dict[str, Any], api_client: Any) -> None:
+    client = api_client(world["users"]["viewer"])
+    response = client.get("/api/v1/materials/", {"page_size": "500"})
+    assert response.status_code == 200
+
+
+def test_count_takes_only_exact(world: dict[str, Any], api_client: Any) -> None:
+    client = api_client(world["users"]["viewer"])
+    response = client.get("/api/v1/materials/", {"count": "approximately"})
+    assert response.status_code == 400
+    assert list(response.json()["error"]["fields"]) == ["count"]
