@@ -19,6 +19,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from matching.models import MatchRun, RunTrigger
 from matching.services.runs import run_full
 from matching.services.triggers import rematches_deferred
+from parks.demo.work import leave_work_waiting
 from parks.demo.world import Account, WorldReport, build_world
 
 COUNTED = (
@@ -30,6 +31,7 @@ COUNTED = (
     "lots",
     "listings",
     "needs",
+    "orders",
     "permits",
     "users",
     "memberships",
@@ -80,6 +82,12 @@ class Command(BaseCommand):
         started = time.perf_counter()
         with _quiet_task_log(verbosity), rematches_deferred():
             report = build_world()
+            # What zh01.trader (the README's example) finds waiting: parks.demo.work.
+            work = leave_work_waiting(today=report.today)
+        for what, created in work.created.items():
+            report.created[what] = report.created.get(what, 0) + created
+        for what, existing in work.existing.items():
+            report.existing[what] = report.existing.get(what, 0) + existing
         # One full rematch of the world instead of one per listing and need; a re-run
         # that created nothing leaves the proposals (and the run history) as they are.
         run = None
