@@ -156,3 +156,14 @@ def test_walkthrough_without_the_demo_says_how_to_load_it(demo: str) -> None:
     need.delete()
     with pytest.raises(CommandError, match="seed_demo"):
         walkthrough()
+
+
+def test_walkthrough_names_the_readme_longer_walks(demo: str) -> None:
+    text = walkthrough()
+    found = re.findall(r"proposal #(\d+), (\S+) and (\S+) accept it", text)
+    assert len(found) == 2
+    for pk, seller, buyer in found:
+        match = Match.objects.get(pk=int(pk))
+        assert match.status == MatchStatus.PROPOSED
+        assert match.seller == Membership.objects.get(user__username=seller).enterprise
+        assert match.buyer == Membership.objects.get(user__username=buyer).enterprise

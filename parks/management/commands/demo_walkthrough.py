@@ -23,6 +23,33 @@ from parks.demo.work import (
 )
 from parks.demo.world import DEMO_PASSWORD
 
+# README, "Demo walkthrough": the two longer walks to a completed order, as (what, seller's
+# login, buyer's login, CAS, extra filter on the match).
+LONGER_WALKS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
+    ("TDI, through the API", "dx01.trader", "dx07.admin", "26471-62-5", {}),
+    (
+        "liquid oxygen in Shangyu's shared warehouse, through the admin",
+        "sy09.admin",
+        "sy01.trader",
+        "7782-44-7",
+        {"listing__lot__zone__warehouse__owner__isnull": True},
+    ),
+)
+
+
+def _longer_walk(seller: str, buyer: str, cas: str, where: dict[str, Any]) -> Match | None:
+    return (
+        Match.objects.filter(
+            seller__members__user__username=seller,
+            buyer__members__user__username=buyer,
+            material__cas=cas,
+            status=MatchStatus.PROPOSED,
+            **where,
+        )
+        .order_by("pk")
+        .first()
+    )
+
 
 def _admin_url(obj: Any) -> str:
     meta = obj._meta
@@ -91,6 +118,13 @@ class Command(BaseCommand):
         w(f"   .venv/bin/python manage.py issue_api_token --user {TRADER}")
         w(f'   curl -H "Authorization: Bearer <token>" {base}/api/v1/orders/{to_confirm.pk}/')
         w(f"   API docs: {base}/api/docs/   (warehouse steps: {KEEPER})")
+        w('6. The longer walks to a completed order (README, "Demo walkthrough"):')
+        for what, seller, buyer, cas, where in LONGER_WALKS:
+            match = _longer_walk(seller, buyer, cas, where)
+            if match is None:
+                w(f"   {what}: no open proposal now ({seller} to {buyer})")
+            else:
+                w(f"   {what}: proposal #{match.pk}, {seller} and {buyer} accept it")
 
     def _order(self, number: str, order: Order, base: str, who: str, step: str) -> None:
         w = self.stdout.write
