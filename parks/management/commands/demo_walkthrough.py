@@ -137,7 +137,7 @@ class Command(BaseCommand):
         w(f"   API:   POST {base}/api/v1/orders/{order.pk}/{step}/")
         if order.hold_until is not None:
             late = order.hold_until <= timezone.now()
-            when = timezone.localtime(order.hold_until).strftime("%Y-%m-%d %H:%M")
+            when = timezone.localtime(order.hold_until).strftime("%Y-%m-%d %H:%M %Z")
             w(
                 f"   the seller must confirm by {when}"
                 + (": that time has passed, seed a fresh database to try it" if late else "")
