@@ -112,3 +112,11 @@ def test_a_public_demo_server_may_show_them() -> None:
 def test_the_setting_hides_them_in_development_too() -> None:
     demo_users("zh01.trader")
     assert DEMO_PASSWORD not in page()
+
+
+def test_the_admins_view_site_link_leads_here() -> None:
+    get_user_model().objects.create_superuser("root", password="x-long-enough-1")
+    client = Client()
+    assert client.login(username="root", password="x-long-enough-1")
+    html = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert re.search(r'<a href="/">View site</a>', html)
