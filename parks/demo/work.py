@@ -14,7 +14,9 @@ its enterprise and no order waits for it. ``leave_work_waiting`` (run by ``seed_
 
 Deterministic (the listings are chosen by query in a fixed order from the deterministic
 world) and idempotent: each piece is made once, found again by its tag (the need) or by
-its parties and listing (the orders), whatever became of it since.
+its parties (the orders), whatever became of it since; the one exception is the order to
+confirm: once its hold has run out, the next run expires it (no beat runs under ``make
+run``) and places a fresh one, so that a later ``make run`` has it waiting again.
 """
 
 from dataclasses import dataclass, field
@@ -25,15 +27,17 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F, Q
+from django.utils import timezone
 
 from common.tenancy import resolve_scope
 from inventory.controls import Controls
 from inventory.models import Material
+from inventory.services import reservations_expire_due
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from marketplace.selectors import listing_visibility_q
 from marketplace.services import need_create
-from orders.models import Order
-from orders.services import order_confirm, order_place, order_transfer
+from orders.models import Order, OrderStatus
+from orders.services import order_confirm, order_expire, order_place, order_transfer
 from parks.models import EnterpriseRole, Membership
 
 TRADER = "zh01.trader"
@@ -78,16 +82,31 @@ def _quantity(listing: Listing) -> Decimal:
 
 
 def waiting_order_for_confirmation() -> Order | None:
-    """The demo's order that waits for ``zh01.trader`` to confirm (any status now)."""
+    """The demo's latest order that waits for ``zh01.trader`` to confirm (whatever its
+    status now, but expired: an expired one is placed afresh by the next seed_demo)."""
     return (
         Order.objects.filter(
             seller__members__user__username=TRADER,
             buyer__members__user__username=NEIGHBOUR,
             created_by__username=NEIGHBOUR,
         )
-        .order_by("pk")
+        .exclude(status=OrderStatus.EXPIRED)
+        .order_by("-pk")
         .first()
     )
+
+
+def _expire_ran_out(order: Order | None) -> None:
+    """Do what the beat's sweep would have done for an order whose hold ran out (``make
+    run`` starts no beat): release its reservation, then expire the order itself rather
+    than wait for the event's handler after the commit (which then finds nothing to do)."""
+    if order is None or order.status != OrderStatus.RESERVED:
+        return
+    if order.hold_until is None or order.hold_until > timezone.now():
+        return
+    reservations_expire_due()
+    assert order.reservation_id is not None
+    order_expire(reservation_id=order.reservation_id)
 
 
 def waiting_order_for_completion() -> Order | None:
@@ -128,6 +147,7 @@ def leave_work_waiting(*, today: date) -> WorkReport:
             note=f"{NEED_TAG} 装置检修后开车用甲醇 / methanol for the restart after turnaround",
         )
 
+    _expire_ran_out(waiting_order_for_confirmation())
     found = waiting_order_for_confirmation() is not None
     report.count("orders", created=not found)
     if not found:

@@ -7,6 +7,7 @@ tests/orders/test_demo.py); each test runs in a savepoint within it.
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
@@ -17,6 +18,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from inventory.models import Reservation
 from marketplace.models import Listing
 from matching.models import Match, MatchStatus
 from orders.models import Order, OrderStatus
@@ -30,6 +32,7 @@ from parks.demo.work import (
 )
 from parks.demo.world import DEMO_PASSWORD
 from parks.models import Membership
+from tests.ledger import assert_ledger_balanced
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +117,29 @@ def test_the_work_is_made_once(demo: str) -> None:
     assert "  orders           2 created" in demo
 
 
+def test_a_later_run_replaces_the_order_whose_hold_ran_out(demo: str) -> None:
+    old = waiting_order_for_confirmation()
+    assert old is not None and old.reservation is not None
+    past = timezone.now() - timedelta(minutes=1)
+    Order.objects.filter(pk=old.pk).update(hold_until=past)
+    Reservation.objects.filter(pk=old.reservation.pk).update(expires_at=past)
+    report = leave_work_waiting(today=timezone.localdate())
+    assert report.created == {"orders": 1}
+    old.refresh_from_db()
+    assert old.status == OrderStatus.EXPIRED
+    assert old.reservation is not None and old.reservation.status == "expired"
+    new = waiting_order_for_confirmation()
+    assert new is not None and new.pk != old.pk
+    assert new.status == OrderStatus.RESERVED and new.hold_until is not None
+    assert new.hold_until > timezone.now()
+    assert new.listing_id == old.listing_id and new.quantity_kg == old.quantity_kg
+    # The expired order gave its quantity back to the listing: only the new one holds it.
+    assert Listing.objects.get(pk=new.listing_id).ordered_kg == new.quantity_kg
+    response = client_of(TRADER).post(f"/api/v1/orders/{new.pk}/confirm/", {}, format="json")
+    assert response.status_code == 200, response.content
+    assert_ledger_balanced()
+
+
 # --- demo_walkthrough -----------------------------------------------------------------------
 
 
@@ -167,3 +193,11 @@ def test_walkthrough_names_the_readme_longer_walks(demo: str) -> None:
         assert match.status == MatchStatus.PROPOSED
         assert match.seller == Membership.objects.get(user__username=seller).enterprise
         assert match.buyer == Membership.objects.get(user__username=buyer).enterprise
+
+
+def test_walkthrough_says_when_the_hold_has_run_out(demo: str) -> None:
+    order = waiting_order_for_confirmation()
+    assert order is not None
+    assert "that time has passed" not in walkthrough()
+    Order.objects.filter(pk=order.pk).update(hold_until=timezone.now() - timedelta(minutes=1))
+    assert "that time has passed: the next make run" in walkthrough()

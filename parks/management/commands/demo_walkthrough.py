@@ -138,7 +138,6 @@ class Command(BaseCommand):
         if order.hold_until is not None:
             late = order.hold_until <= timezone.now()
             when = timezone.localtime(order.hold_until).strftime("%Y-%m-%d %H:%M %Z")
-            w(
-                f"   the seller must confirm by {when}"
-                + (": that time has passed, seed a fresh database to try it" if late else "")
-            )
+            w(f"   the seller must confirm by {when}")
+            if late:
+                w("   that time has passed: the next make run (or seed_demo) places a fresh one")

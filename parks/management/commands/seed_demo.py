@@ -1,6 +1,7 @@
 """``manage.py seed_demo``: build the demo world and print its logins (see parks.demo.world).
 
-Deterministic and idempotent: a second run changes no row count. Every demo login has the
+Deterministic and idempotent: a second run changes no row count (but for an order left
+waiting whose hold has run out, which it expires and places afresh). Every demo login has the
 password ``parkshare-demo`` and is staff, so it can sign in to the admin. ``zh01.trader``,
 the README's example, finds work waiting (parks.demo.work), which ``manage.py
 demo_walkthrough`` lists with its ids.
