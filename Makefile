@@ -9,29 +9,41 @@ PORT ?= 8000
 .PHONY: run test lint fmt install migrate seed worker serve clean fuzz
 
 $(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@test -x $(BIN)/python || { echo "==> creating the virtual environment $(VENV)"; $(PYTHON) -m venv $(VENV); }
+	@echo "==> upgrading pip"
+	@$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	@echo "==> installing ParkShare and its dependencies (a few minutes the first time)"
+	$(BIN)/python -m pip install --disable-pip-version-check --progress-bar on -e ".[dev]"
 	@touch $(STAMP)
 
-install: $(STAMP)
+# A development .env (DEBUG on, a fresh SECRET_KEY), so manage.py works in any shell;
+# written only when there is none (config/devenv.py).
+.env: | $(STAMP)
+	@$(BIN)/python config/devenv.py .env
 
-migrate: $(STAMP)
+install: $(STAMP) .env
+
+migrate: install
+	@echo "==> migrating the database"
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --no-input
 
 seed: migrate
+	@echo "==> loading the demo world (under a minute)"
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py seed_demo --accounts-json var/demo-accounts.json
 
 # The main job: install, migrate, load the demo world, print the logins and serve.
 run: seed
+	@echo "==> collecting static files"
 	@DEBUG=$${DEBUG:-true} $(BIN)/python manage.py collectstatic --no-input --verbosity 0
 	@echo ""
 	@echo "ParkShare is starting on http://$(HOST):$(PORT)/"
+	@echo "  start here  http://$(HOST):$(PORT)/"
 	@echo "  admin       http://$(HOST):$(PORT)/admin/"
 	@echo "  API         http://$(HOST):$(PORT)/api/v1/"
 	@echo "  API docs    http://$(HOST):$(PORT)/api/docs/"
 	@echo "  health      http://$(HOST):$(PORT)/healthz"
-	@echo "  demo logins are listed above and in var/demo-accounts.json"
+	@echo "  demo logins are listed above and in var/demo-accounts.json;"
+	@echo "  what to try with them: $(BIN)/python manage.py demo_walkthrough"
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: $(STAMP)

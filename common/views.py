@@ -1,8 +1,61 @@
+from functools import lru_cache
+from typing import Any
+
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
+
+# The demo logins the landing page offers first (README, "Demo walkthrough"), each shown
+# only while it exists with the demo's password. The full list: var/demo-accounts.json.
+FEATURED_DEMO_LOGINS = (
+    "zh01.trader",
+    "zh01.keeper",
+    "zh01.admin",
+    "nbpedz.regulator",
+    "nbpedz.operator",
+    "admin",
+)
+
+
+@lru_cache(maxsize=1)
+def _demo_password_hash() -> str:
+    # One slow hash per process (the demo's salt is fixed, so it equals the stored one).
+    from parks.demo.world import demo_password_hash
+
+    return demo_password_hash()
+
+
+def demo_logins() -> list[str]:
+    """The featured demo logins that exist and still have the demo password, when this
+    server may say so: in development (DEBUG) or where ``SHOW_DEMO_LOGINS`` is set (a
+    public demo server). Never otherwise, so production pages name no password."""
+    if not getattr(settings, "SHOW_DEMO_LOGINS", settings.DEBUG):
+        return []
+    found = set(
+        get_user_model()
+        .objects.filter(
+            username__in=FEATURED_DEMO_LOGINS, password=_demo_password_hash(), is_active=True
+        )
+        .values_list("username", flat=True)
+    )
+    return [name for name in FEATURED_DEMO_LOGINS if name in found]
+
+
+@require_safe
+def landing(request: HttpRequest) -> HttpResponse:
+    """``/``: what ParkShare is, where its parts are, what to try first (and the demo
+    logins in development)."""
+    from parks.demo.world import DEMO_PASSWORD
+
+    context: dict[str, Any] = {
+        "demo_logins": demo_logins(),
+        "demo_password": DEMO_PASSWORD,
+    }
+    return render(request, "common/landing.html", context)
 
 
 @never_cache

@@ -53,12 +53,17 @@ machine's speed.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import math
+import os
+import sys
+import threading
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from types import ModuleType
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -85,6 +90,56 @@ _ABS_GAP = 0.5
 Method = Literal["relaxed", "milp", "heuristic"]
 _Key = tuple[int, int]
 _End = tuple[str, int]  # a node or shared limit an arc draws on: ("s" | "d" | "lot" | "zone", key)
+
+
+_banner_lock = threading.Lock()
+_banner_swallowed = False
+
+
+def _flush_c_stdio() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # no C library to reach (Windows)
+        ctypes.CDLL(None).fflush(None)
+
+
+def _new_highs(hs: ModuleType) -> Any:
+    """A HiGHS instance that prints nothing.
+
+    HiGHS writes its banner ("Running HiGHS ...") from C++ to file descriptor 1 when the
+    first instance of the process is built, before any option can be set; it would land in
+    the middle of ``seed_demo``'s or ``match``'s output (or a server's log). That first
+    construction runs with fd 1 pointed at /dev/null; the brief window is held under a
+    lock, so another thread's print can be lost only while the very first instance is
+    built. Every instance then has its output turned off before it is given a model.
+    """
+    global _banner_swallowed
+    with _banner_lock:
+        if _banner_swallowed:
+            h = hs.Highs()
+        else:
+            h = _built_without_stdout(hs.Highs)
+            _banner_swallowed = True
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("log_to_console", False)
+    return h
+
+
+def _built_without_stdout(build: Any) -> Any:
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):  # no fd 1 to redirect: nothing to print to either
+        return build()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        _flush_c_stdio()
+        os.dup2(devnull, 1)
+        built = build()
+        _flush_c_stdio()  # the banner may sit in C's buffer: out before fd 1 is restored
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+    return built
 
 
 @dataclass(frozen=True)
@@ -445,9 +500,8 @@ class _Milp:
         per stage keeps stage 1's incumbent out of stage 2 as well.
         """
         hs, k = self.hs, self.k
-        h = hs.Highs()
+        h = _new_highs(hs)
         for name, val in (
-            ("output_flag", False),
             ("threads", 1),
             ("random_seed", 0),
             ("time_limit", self.time_limit_s),

@@ -309,10 +309,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # plain index, which is all the embedded default needs.
     SILENCED_SYSTEM_CHECKS.append("models.W040")
 
+# Every line goes through the root's one handler. Django's own default config gives
+# "django" a console handler of its own (and "django.server" another) that dictConfig keeps
+# unless these loggers are named here: with propagation to the root, each of their lines
+# was printed twice. Naming them with no handlers removes Django's.
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+    },
 }

@@ -1,7 +1,10 @@
 """``manage.py seed_demo``: build the demo world and print its logins (see parks.demo.world).
 
-Deterministic and idempotent: a second run changes no row count. Every demo login has the
-password ``parkshare-demo`` and is staff, so it can sign in to the admin.
+Deterministic and idempotent: a second run changes no row count (but for an order left
+waiting whose hold has run out, which it expires and places afresh). Every demo login has the
+password ``parkshare-demo`` and is staff, so it can sign in to the admin. ``zh01.trader``,
+the README's example, finds work waiting (parks.demo.work), which ``manage.py
+demo_walkthrough`` lists with its ids.
 """
 
 import json
@@ -19,6 +22,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from matching.models import MatchRun, RunTrigger
 from matching.services.runs import run_full
 from matching.services.triggers import rematches_deferred
+from parks.demo.work import leave_work_waiting
 from parks.demo.world import Account, WorldReport, build_world
 
 COUNTED = (
@@ -30,6 +34,7 @@ COUNTED = (
     "lots",
     "listings",
     "needs",
+    "orders",
     "permits",
     "users",
     "memberships",
@@ -80,6 +85,12 @@ class Command(BaseCommand):
         started = time.perf_counter()
         with _quiet_task_log(verbosity), rematches_deferred():
             report = build_world()
+            # What zh01.trader (the README's example) finds waiting: parks.demo.work.
+            work = leave_work_waiting(today=report.today)
+        for what, created in work.created.items():
+            report.created[what] = report.created.get(what, 0) + created
+        for what, existing in work.existing.items():
+            report.existing[what] = report.existing.get(what, 0) + existing
         # One full rematch of the world instead of one per listing and need; a re-run
         # that created nothing leaves the proposals (and the run history) as they are.
         run = None
