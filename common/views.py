@@ -33,7 +33,8 @@ def demo_logins() -> list[str]:
     """The featured demo logins that exist and still have the demo password, when this
     server may say so: in development (DEBUG) or where ``SHOW_DEMO_LOGINS`` is set (a
     public demo server). Never otherwise, so production pages name no password."""
-    if not getattr(settings, "SHOW_DEMO_LOGINS", settings.DEBUG):
+    show = getattr(settings, "SHOW_DEMO_LOGINS", None)
+    if not (settings.DEBUG if show is None else show):
         return []
     found = set(
         get_user_model()

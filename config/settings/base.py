@@ -313,6 +313,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # "django" a console handler of its own (and "django.server" another) that dictConfig keeps
 # unless these loggers are named here: with propagation to the root, each of their lines
 # was printed twice. Naming them with no handlers removes Django's.
+# The landing page names the demo logins in development; a public demo server sets this
+# true, a development server false (unset: follow DEBUG).
+SHOW_DEMO_LOGINS = env.bool("SHOW_DEMO_LOGINS", default=None)
+
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,

@@ -120,3 +120,9 @@ def test_the_admins_view_site_link_leads_here() -> None:
     assert client.login(username="root", password="x-long-enough-1")
     html = client.get("/admin/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert re.search(r'<a href="/">View site</a>', html)
+
+
+@override_settings(DEBUG=True, SHOW_DEMO_LOGINS=None)
+def test_unset_the_setting_follows_debug() -> None:
+    demo_users("zh01.trader")
+    assert "<code>zh01.trader</code>" in page()
