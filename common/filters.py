@@ -135,13 +135,34 @@ def _number_bound(model: type[models.Model] | None, filter_: django_filters.Filt
     return MAX_NUMBER
 
 
+class StrictBooleanField(forms.Field):
+    """true/false (also 1/0, yes/no, on/off); anything else is an error on the parameter,
+    where django-filter's boolean field would quietly ignore the filter."""
+
+    widget = forms.TextInput
+    TRUE = frozenset({"true", "1", "yes", "on"})
+    FALSE = frozenset({"false", "0", "no", "off"})
+
+    def to_python(self, value: Any) -> bool | None:
+        if value is None or value == "":
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise forms.ValidationError("Use true or false.", code="invalid")
+
+
 def bound_filter(model: type[models.Model] | None, filter_: django_filters.Filter) -> None:
     """Bound a numeric filter in place (idempotent): keys to the database's range and lists
     to ``MAX_IDS_PER_FILTER`` values, numbers to their column's range."""
     if getattr(filter_, "_bounded", False):
         return
     filter_._bounded = True
-    if isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
+    if isinstance(filter_, django_filters.BooleanFilter):
+        filter_.field_class = StrictBooleanField
+    elif isinstance(filter_, django_filters.ModelMultipleChoiceFilter):
         filter_.field_class = BoundedModelMultipleChoiceField
     elif isinstance(filter_, django_filters.ModelChoiceFilter):
         filter_.field_class = BoundedModelChoiceField

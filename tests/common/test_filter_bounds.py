@@ -166,3 +166,30 @@ def test_a_number_filter_keeps_working_within_its_bounds(
     _assert_400_on(response, "purity_min")
     assert client.get("/api/v1/lots/", {"on_hand_min": "0.000000000001"}).status_code == 200
     _assert_400_on(client.get("/api/v1/lots/", {"on_hand_min": "0.0000000000001"}), "on_hand_min")
+
+
+BOOLEANS = [
+    pytest.param(prefix, name, id=f"{prefix}?{name}")
+    for prefix, viewset in _list_viewsets()
+    for name, filter_ in viewset.filterset_class.base_filters.items()
+    if isinstance(filter_, django_filters.BooleanFilter)
+]
+
+
+def test_the_discovery_finds_the_boolean_filters() -> None:
+    assert {("warehouses", "shared"), ("zones", "shared")} <= {tuple(c.values) for c in BOOLEANS}
+
+
+@pytest.mark.parametrize(("prefix", "param"), BOOLEANS)
+def test_a_boolean_filter_takes_true_or_false_only(
+    prefix: str, param: str, world: dict[str, Any], api_client: Any
+) -> None:
+    client = api_client(world["users"]["superuser"])
+    url = f"/api/v1/{prefix}/"
+    for value in ("abc", "maybe", "2", "truthy"):
+        response = client.get(url, {param: value})
+        _assert_400_on(response, param)
+        assert response.json()["error"]["fields"][param] == ["Use true or false."]
+    counts = {v: client.get(url, {param: v}).json()["count"] for v in ("true", "false", "")}
+    assert counts["true"] + counts["false"] == counts[""]
+    assert client.get(url, {param: "1"}).json()["count"] == counts["true"]
