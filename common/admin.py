@@ -16,6 +16,7 @@ never by Django's model permissions, so a demo login needs only ``is_staff``:
 
 import json
 from collections.abc import Callable, Iterable
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.contrib import admin, messages
@@ -267,6 +268,68 @@ class TenantScopedInline(ScopedChoicesMixin, admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_change_permission(request, obj)
+
+
+# --- Compact list columns ------------------------------------------------------------------
+# The changelists of listings, matches and orders fit a 1400 px screen with their figures
+# (quantity with its unit, price, status) always visible: names are cut to a few characters
+# (the whole name in the cell's title), numbers carry their unit.
+
+NAME_CHARS = 14
+
+
+def short_text(text: str, chars: int = NAME_CHARS) -> str:
+    """``text`` cut to ``chars`` characters with an ellipsis, the whole of it as the title."""
+    text = str(text)
+    if len(text) <= chars:
+        return text
+    return format_html('<span title="{}">{}…</span>', text, text[: chars - 1])
+
+
+def kg_text(quantity: Any) -> str:
+    """A quantity in kg with its unit (tonnes from 10 t, to three decimals at most)."""
+    if quantity is None:
+        return "-"
+    value = Decimal(quantity)
+    if value >= 10_000:
+        return f"{(value / 1000).quantize(Decimal('0.001')).normalize():,f} t"
+    return f"{value.quantize(Decimal('0.001')).normalize():,f} kg"
+
+
+def yuan_text(amount: Any, per: str = "") -> str:
+    """An amount in CNY (¥), per unit ``per`` when given (e.g. ``"/t"``)."""
+    if amount is None:
+        return "-"
+    return f"¥{Decimal(amount):,.2f}{per}"
+
+
+class FigureColumns:
+    """Compact changelist columns of a deal's rows (listings, matches, orders): material,
+    parties, quantity, price and total, each sortable."""
+
+    @admin.display(description=_("material"), ordering="material__name_zh")
+    def material_name(self, obj: Any) -> str:
+        return short_text(obj.material.short_name)
+
+    @admin.display(description=_("seller"), ordering="seller__name_zh")
+    def seller_name(self, obj: Any) -> str:
+        return short_text(obj.seller)
+
+    @admin.display(description=_("buyer"), ordering="buyer__name_zh")
+    def buyer_name(self, obj: Any) -> str:
+        return short_text(obj.buyer)
+
+    @admin.display(description=_("quantity"), ordering="quantity_kg")
+    def quantity(self, obj: Any) -> str:
+        return kg_text(obj.quantity_kg)
+
+    @admin.display(description=_("unit price"), ordering="price_per_t")
+    def price(self, obj: Any) -> str:
+        return yuan_text(obj.price_per_t, "/t")
+
+    @admin.display(description=_("total"), ordering="total_yuan")
+    def total(self, obj: Any) -> str:
+        return yuan_text(obj.total_yuan)
 
 
 def owned_by_scope(scope: Scope, enterprise_id: int | None) -> bool:

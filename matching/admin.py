@@ -20,7 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import READ_SCOPE, TenantScopedAdmin, is_staff_user
+from common.admin import READ_SCOPE, FigureColumns, TenantScopedAdmin, is_staff_user
 from common.exceptions import DomainError
 from common.tenancy import Scope, request_scope
 from matching.models import RUN_FIELDS, Match, MatchRun
@@ -58,7 +58,7 @@ class DeclineForm(forms.Form):
 
 
 @admin.register(Match)
-class MatchAdmin(TenantScopedAdmin):
+class MatchAdmin(FigureColumns, TenantScopedAdmin):
     """Matches the user's enterprise sells or buys in (operators and regulators: their
     parks')."""
 
@@ -67,14 +67,16 @@ class MatchAdmin(TenantScopedAdmin):
     allow_add = False
     allow_change = False
     allow_delete = False
+    # Fits 1400 px with the figures always visible (common.admin.FigureColumns).
     list_display = (
         "id",
         "status",
-        "seller",
-        "buyer",
-        "material",
-        "quantity_kg",
-        "total_yuan",
+        "material_name",
+        "quantity",
+        "price",
+        "total",
+        "seller_name",
+        "buyer_name",
         "created_at",
     )
     list_filter = ("status", ("material", admin.RelatedOnlyFieldListFilter))

@@ -25,7 +25,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import READ_SCOPE, TenantScopedAdmin, TenantScopedInline, is_staff_user
+from common.admin import (
+    READ_SCOPE,
+    FigureColumns,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    is_staff_user,
+)
 from common.exceptions import DomainError
 from common.tenancy import WRITE_ROLES, Scope, request_scope
 from inventory.models import StorageZone
@@ -172,7 +178,7 @@ assert STEP_PAGES.keys() == STEPS.keys()
 
 
 @admin.register(Order)
-class OrderAdmin(TenantScopedAdmin):
+class OrderAdmin(FigureColumns, TenantScopedAdmin):
     """Orders the user's enterprise sells or buys in (operators and regulators: their
     parks')."""
 
@@ -181,16 +187,18 @@ class OrderAdmin(TenantScopedAdmin):
     allow_add = False
     allow_change = False
     allow_delete = False
+    # Fits 1400 px with the figures always visible (common.admin.FigureColumns).
     list_display = (
         "id",
         "status",
-        "seller",
-        "buyer",
-        "material",
-        "quantity_kg",
-        "total_yuan",
+        "material_name",
+        "quantity",
+        "price",
+        "total",
+        "seller_name",
+        "buyer_name",
         "hold_until",
-        "created_at",
+        "updated_at",
     )
     list_filter = ("status", "shared_transfer", ("material", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("seller", "buyer", "material")

@@ -360,3 +360,35 @@ def test_another_enterprises_order_and_its_steps_do_not_exist(staff: World) -> N
     outsider.post(step_url(order, "cancel"))
     assert Order.objects.get(pk=order.pk).status == OrderStatus.RESERVED
     assert client_of(staff, "seller.trader").get(step_url(order, "nonsense")).status_code == 404
+
+
+# --- List columns that fit 1400 px with the figures -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "columns"),
+    [
+        ("orders_order", ("status", "material_name", "quantity", "price", "total")),
+        ("matching_match", ("status", "material_name", "quantity", "price", "total")),
+        ("marketplace_listing", ("status", "material_name", "quantity", "left", "price")),
+    ],
+)
+def test_lists_show_quantity_price_and_status_in_few_columns(
+    model: str, columns: tuple[str, ...], staff: World
+) -> None:
+    place(staff, "12.5")
+    material = staff["material"]
+    material.name_zh = "一种名字非常非常长的危险化学品原料"
+    material.save(update_fields=["name_zh"])
+    response = client_of(staff, "seller.trader").get(
+        reverse(f"admin:{model}_changelist"), headers={"accept-language": "zh-hans"}
+    )
+    assert response.status_code == 200
+    list_display = response.context["cl"].list_display
+    assert set(columns) <= set(list_display)
+    assert len(list_display) <= 11  # action checkbox + at most ten columns
+    page = response.content.decode()
+    assert " kg</td>" in page and "¥" in page and "/t</td>" in page
+    # The long name is cut, whole in the title.
+    assert f'title="{material.name_zh}"' in page
+    assert f">{material.name_zh}<" not in page
