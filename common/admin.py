@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
@@ -272,18 +273,14 @@ class TenantScopedInline(ScopedChoicesMixin, admin.TabularInline):
 
 # --- Compact list columns ------------------------------------------------------------------
 # The changelists of listings, matches and orders fit a 1400 px screen with their figures
-# (quantity with its unit, price, status) always visible: names are cut to a few characters
-# (the whole name in the cell's title), numbers carry their unit.
+# (quantity with its unit, price, status) always visible: names are cut by the stylesheet
+# to a few characters (the whole name as the title), numbers carry their unit, times are
+# short, and these lists leave out the navigation sidebar (the breadcrumbs lead home).
 
-NAME_CHARS = 14
 
-
-def short_text(text: str, chars: int = NAME_CHARS) -> str:
-    """``text`` cut to ``chars`` characters with an ellipsis, the whole of it as the title."""
-    text = str(text)
-    if len(text) <= chars:
-        return text
-    return format_html('<span title="{}">{}…</span>', text, text[: chars - 1])
+def short_text(text: Any) -> str:
+    """``text`` in a span the admin's stylesheet cuts with an ellipsis, whole as its title."""
+    return format_html('<span class="parkshare-cut" title="{}">{}</span>', text, text)
 
 
 def kg_text(quantity: Any) -> str:
@@ -303,9 +300,27 @@ def yuan_text(amount: Any, per: str = "") -> str:
     return f"¥{Decimal(amount):,.2f}{per}"
 
 
+def time_text(value: Any) -> str:
+    """A time in the local zone, month to minute (the year of a deal goes without saying)."""
+    if value is None:
+        return "-"
+    return format_html(
+        '<span title="{}">{}</span>',
+        timezone.localtime(value).strftime("%Y-%m-%d %H:%M"),
+        timezone.localtime(value).strftime("%m-%d %H:%M"),
+    )
+
+
 class FigureColumns:
     """Compact changelist columns of a deal's rows (listings, matches, orders): material,
-    parties, quantity, price and total, each sortable."""
+    parties, quantity, price and total, each sortable; the list without the navigation
+    sidebar."""
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        context = {**(extra_context or {}), "is_nav_sidebar_enabled": False}
+        return super().changelist_view(request, context)  # type: ignore[misc]
 
     @admin.display(description=_("material"), ordering="material__name_zh")
     def material_name(self, obj: Any) -> str:

@@ -20,7 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import READ_SCOPE, FigureColumns, TenantScopedAdmin, is_staff_user
+from common.admin import READ_SCOPE, FigureColumns, TenantScopedAdmin, is_staff_user, time_text
 from common.exceptions import DomainError
 from common.tenancy import Scope, request_scope
 from matching.models import RUN_FIELDS, Match, MatchRun
@@ -77,7 +77,7 @@ class MatchAdmin(FigureColumns, TenantScopedAdmin):
         "total",
         "seller_name",
         "buyer_name",
-        "created_at",
+        "proposed_at",
     )
     list_filter = ("status", ("material", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("seller", "buyer", "material")
@@ -98,6 +98,10 @@ class MatchAdmin(FigureColumns, TenantScopedAdmin):
         ("created_at", "superseded_at"),
         ("run", "previous"),
     )
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def proposed_at(self, obj: Match) -> str:
+        return time_text(obj.created_at)
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[Match]:
         return match_list(scope=scope)

@@ -31,6 +31,7 @@ from common.admin import (
     TenantScopedAdmin,
     TenantScopedInline,
     is_staff_user,
+    time_text,
 )
 from common.exceptions import DomainError
 from common.tenancy import WRITE_ROLES, Scope, request_scope
@@ -197,8 +198,7 @@ class OrderAdmin(FigureColumns, TenantScopedAdmin):
         "total",
         "seller_name",
         "buyer_name",
-        "hold_until",
-        "updated_at",
+        "reserved_until",
     )
     list_filter = ("status", "shared_transfer", ("material", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("seller", "buyer", "material")
@@ -209,6 +209,10 @@ class OrderAdmin(FigureColumns, TenantScopedAdmin):
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[Order]:
         return order_list(scope=scope)
+
+    @admin.display(description=_("reserved until"), ordering="hold_until")
+    def reserved_until(self, obj: Order) -> str:
+        return time_text(obj.hold_until)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         """Only the steps the user's role takes on some side of a deal (a keeper is not

@@ -12,6 +12,7 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
+from common.admin import kg_text
 from common.tenancy import request_scope
 from matching.models import MatchStatus
 from matching.selectors import match_list, matches_waiting_for, run_list
@@ -19,6 +20,13 @@ from orders.models import OPEN_STATUSES
 from orders.selectors import order_list, orders_waiting_for, reservations_expiring
 
 register = template.Library()
+
+
+@register.filter
+def kg(quantity: Any) -> str:
+    """A quantity in kg with its unit, as the admin's lists show it."""
+    return kg_text(quantity)
+
 
 #: How many rows each list of the panel shows (the count says how many there are).
 SHOWN = 8
@@ -57,8 +65,12 @@ def waiting_for_you(context: template.Context) -> dict[str, Any]:
         undecided = match_list(scope=scope).filter(
             status__in=(MatchStatus.PROPOSED, MatchStatus.ACCEPTED)
         )
+        changelist = "admin:{}_{}_changelist".format
         return {
             "panel": "park",
+            "matches_url": reverse(changelist("matching", "match")),
+            "orders_url": reverse(changelist("orders", "order")),
+            "reservations_url": reverse(changelist("inventory", "reservation")),
             "undecided_matches": undecided.count(),
             "agreed_matches": match_list(scope=scope).filter(status=MatchStatus.AGREED).count(),
             "open_orders": order_list(scope=scope).filter(status__in=OPEN_STATUSES).count(),

@@ -389,6 +389,6 @@ def test_lists_show_quantity_price_and_status_in_few_columns(
     assert len(list_display) <= 11  # action checkbox + at most ten columns
     page = response.content.decode()
     assert " kg</td>" in page and "¥" in page and "/t</td>" in page
-    # The long name is cut, whole in the title.
-    assert f'title="{material.name_zh}"' in page
-    assert f">{material.name_zh}<" not in page
+    # Long names are cut by the stylesheet, whole in the title; no navigation sidebar.
+    assert f'<span class="parkshare-cut" title="{material.name_zh}">' in page
+    assert 'id="nav-sidebar"' not in page
