@@ -16,7 +16,9 @@ Quantities are never touched here: the inventory services write the ledger.
 
 Who may take each step is the table ``STEPS``: the side of the deal (seller or buyer) and
 the enterprise roles of that side. Anyone who does not act for one of the two parties is
-refused (a superuser too: an order binds an enterprise).
+refused (a superuser too: an order binds an enterprise). Whether a user may take a step
+now is one rule, ``order_step_refusal`` (who the user is, then the order's state), that the
+services raise from and the admin chooses its buttons by.
 """
 
 from dataclasses import dataclass
@@ -132,19 +134,7 @@ STEPS: dict[str, Step] = {
 EXPIRE = Step((OrderStatus.RESERVED,), OrderStatus.EXPIRED, "system", frozenset(), "")
 
 
-# --- Who may act ------------------------------------------------------------------------
-
-
-def order_side(*, actor: Any, order: Order, scope: Scope | None = None) -> str:
-    """``"seller"`` or ``"buyer"``: the side ``actor``'s enterprise takes in ``order``;
-    NotPermitted for anyone who acts for neither party."""
-    enterprise_id = (scope or resolve_scope(actor)).enterprise_id
-    if enterprise_id is None or enterprise_id not in (order.seller_id, order.buyer_id):
-        raise NotPermitted(_("Only the seller or the buyer acts on an order."))
-    return SELLER if enterprise_id == order.seller_id else BUYER
-
-
-# --- The rule: may this user take this step of this order now? ---------------------------
+# --- Who may act: may this user take this step of this order now? ------------------------
 #
 # Pure functions of the scope and the order's row (no query beyond the order's loaded
 # relations): the services raise on their refusals, the admin offers only the steps they
