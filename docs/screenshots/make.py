@@ -1,7 +1,8 @@
 """Take the admin screenshots of docs/admin.md (a script, not a test).
 
 Seeds the demo world into a temporary SQLite database, brings two orders to a step (one
-waiting for the seller's trader to confirm, one for the seller's keeper to dispatch), starts
+waiting for the seller's trader to confirm, one for the seller's keeper to dispatch) and
+picks a proposal a trader decides on, starts
 ``runserver`` on it and, with headless Chromium through Selenium, signs in as a trader, a
 warehouse keeper and a park operator and saves 1400 px-wide pages here.
 
@@ -53,12 +54,18 @@ def prepare():
         if len(orders) == 2:
             break
     (waiting, trader), (to_dispatch, _) = orders
+    proposal = next(
+        m for m in Match.objects.filter(status="proposed").order_by("id")
+        if member(m.seller_id, "trader") is not None
+    )
     order_confirm(actor=member(to_dispatch.seller_id, "trader"), order=to_dispatch)
     print("PREPARED " + json.dumps({
         "trader": trader.username,
         "trader_order": waiting.pk,
         "keeper": member(to_dispatch.seller_id, "warehouse_keeper").username,
         "keeper_order": to_dispatch.pk,
+        "proposal": proposal.pk,
+        "proposal_trader": member(proposal.seller_id, "trader").username,
     }))
 
 prepare()
@@ -168,6 +175,9 @@ def main() -> None:
                 shoot(driver, f"{order}/", "orders-list-zh")
                 shoot(driver, f"{base}/admin/matching/match/", "matches-list-zh")
                 shoot(driver, f"{base}/admin/marketplace/listing/", "listings-list-zh", whole=False)
+                sign_in(driver, base, demo["proposal_trader"], "zh-hans")
+                match = f"{base}/admin/matching/match/{demo['proposal']}/change/"
+                shoot(driver, match, "trader-match-zh")
                 sign_in(driver, base, demo["keeper"], "en")
                 shoot(driver, f"{base}/admin/", "keeper-home-en")
                 shoot(driver, f"{order}/{demo['keeper_order']}/change/", "keeper-order-en")
