@@ -392,3 +392,15 @@ def test_lists_show_quantity_price_and_status_in_few_columns(
     # Long names are cut by the stylesheet, whole in the title; no navigation sidebar.
     assert f'<span class="parkshare-cut" title="{material.name_zh}">' in page
     assert 'id="nav-sidebar"' not in page
+
+
+@pytest.mark.parametrize("object_id", ["99999999999999999999999", "abc", "0"])
+def test_step_pages_of_ids_out_of_range_do_not_exist(object_id: str, staff: World) -> None:
+    client = client_of(staff, "seller.trader")
+    for url in (
+        f"/admin/orders/order/{object_id}/step/confirm/",
+        f"/admin/matching/match/{object_id}/decide/accept/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+        assert client.post(url).status_code == 302
