@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from common.identifiers import validate_cas, validate_un
@@ -157,6 +158,11 @@ class Material(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name_zh} {self.name_en}" + (f" ({self.cas})" if self.cas else "")
+
+    @property
+    def short_name(self) -> str:
+        """The name in the language of the request (Chinese unless English is active)."""
+        return self.name_en if get_language() == "en" or not self.name_zh else self.name_zh
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -339,7 +345,11 @@ class StockLot(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.material.name_en} {self.on_hand_kg} kg"
+        return gettext("Lot #%(id)s %(material)s %(kg)s kg") % {
+            "id": self.pk,
+            "material": self.material.short_name,
+            "kg": self.on_hand_kg,
+        }
 
     @property
     def available_kg(self) -> Decimal:
@@ -389,7 +399,11 @@ class StockMovement(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.quantity_kg:+} kg lot #{self.lot_id}"
+        return gettext("%(kind)s %(kg)s kg, lot #%(lot)s") % {
+            "kind": self.get_kind_display(),
+            "kg": f"{self.quantity_kg:+}",
+            "lot": self.lot_id,
+        }
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None and not self._state.adding:
@@ -485,7 +499,12 @@ class Reservation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.quantity_kg} kg of lot #{self.lot_id} ({self.status})"
+        return gettext("Reservation #%(id)s: %(kg)s kg of lot #%(lot)s (%(status)s)") % {
+            "id": self.pk,
+            "kg": self.quantity_kg,
+            "lot": self.lot_id,
+            "status": self.get_status_display(),
+        }
 
     @property
     def is_held(self) -> bool:

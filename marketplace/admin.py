@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import TenantScopedAdmin, owned_by_scope
+from common.admin import FigureColumns, TenantScopedAdmin, kg_text, owned_by_scope
 from common.tenancy import Scope, request_scope
 from inventory.models import Material
 from inventory.selectors import lot_list, zone_list
@@ -78,20 +78,29 @@ class MarketplaceAdmin(TenantScopedAdmin):
 
 
 @admin.register(Listing)
-class ListingAdmin(MarketplaceAdmin):
+class ListingAdmin(FigureColumns, MarketplaceAdmin):
     """Own listings in every status and the published ones of others the user may see
     (operators and regulators: their parks' listings)."""
 
+    @admin.display(description=_("left to order"))
+    def left(self, obj: Listing) -> str:
+        return kg_text(obj.quantity_kg - obj.ordered_kg)
+
+    @admin.display(description=_("minimum order"), ordering="min_order_kg")
+    def min_order(self, obj: Listing) -> str:
+        return kg_text(obj.min_order_kg)
+
+    # Fits 1400 px with the figures always visible (common.admin.FigureColumns).
     list_display = (
         "id",
-        "material",
-        "seller",
-        "quantity_kg",
-        "price_per_t",
-        "min_order_kg",
-        "visibility",
         "status",
-        "available_from",
+        "material_name",
+        "quantity",
+        "left",
+        "price",
+        "min_order",
+        "seller_name",
+        "visibility",
         "available_until",
     )
     list_filter = (

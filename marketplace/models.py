@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Material, StockLot, StorageZone
@@ -109,7 +110,10 @@ class Listing(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Listing #{self.pk} ({self.status})"
+        return gettext("Listing #%(id)s (%(status)s)") % {
+            "id": self.pk,
+            "status": self.get_status_display(),
+        }
 
 
 class NeedStatus(models.TextChoices):
@@ -229,4 +233,7 @@ class Need(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Need #{self.pk} ({self.status})"
+        return gettext("Need #%(id)s (%(status)s)") % {
+            "id": self.pk,
+            "status": self.get_status_display(),
+        }

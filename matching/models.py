@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Material, StorageZone
@@ -119,7 +120,11 @@ class MatchRun(models.Model):
         ordering = ["-id"]
 
     def __str__(self) -> str:
-        return f"Matching run #{self.pk} ({self.kind}, {self.status})"
+        return gettext("Matching run #%(id)s (%(kind)s, %(status)s)") % {
+            "id": self.pk,
+            "kind": self.get_kind_display(),
+            "status": self.get_status_display(),
+        }
 
     @property
     def quantity_gap(self) -> Decimal:
@@ -315,7 +320,10 @@ class Match(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Match #{self.pk} ({self.status})"
+        return gettext("Match #%(id)s (%(status)s)") % {
+            "id": self.pk,
+            "status": self.get_status_display(),
+        }
 
 
 class PendingRematch(models.Model):

@@ -4,6 +4,7 @@ from django.db.models import Q, QuerySet
 
 from common.tenancy import Scope
 from matching.models import Match, MatchRun
+from matching.services.decisions import DECIDING_ROLES, UNDECIDED
 from parks.models import Enterprise
 
 
@@ -39,3 +40,21 @@ def run_list(*, scope: Scope) -> QuerySet[MatchRun]:
     if scope.is_superuser or scope.park_ids:
         return MatchRun.objects.all()
     return MatchRun.objects.none()
+
+
+def matches_waiting_for(*, scope: Scope) -> QuerySet[Match]:
+    """Proposals waiting for the decision of ``scope``'s side: undecided, its side has not
+    accepted yet, and its role decides (the queryset twin of ``match_decisions_open``
+    offering ``accept``; a test holds the two equal). Newest first."""
+    enterprise_id = scope.enterprise_id
+    if enterprise_id is None or not scope.has_role(*DECIDING_ROLES):
+        return Match.objects.none()
+    undecided = Q(status__in=UNDECIDED)
+    mine = Q(seller_id=enterprise_id, seller_accepted_at__isnull=True) | Q(
+        buyer_id=enterprise_id, buyer_accepted_at__isnull=True
+    )
+    return (
+        Match.objects.select_related("seller", "buyer", "material")
+        .filter(undecided & mine)
+        .order_by("-id")
+    )

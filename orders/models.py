@@ -13,6 +13,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Material, Reservation, StockLot, StorageZone
@@ -153,7 +154,10 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Order #{self.pk} ({self.status})"
+        return gettext("Order #%(id)s (%(status)s)") % {
+            "id": self.pk,
+            "status": self.get_status_display(),
+        }
 
     @property
     def reference(self) -> str:
@@ -190,7 +194,11 @@ class OrderTransition(models.Model):
         indexes = [models.Index(fields=["order", "id"])]
 
     def __str__(self) -> str:
-        return f"Order #{self.order_id}: {self.from_status or '-'} → {self.to_status}"
+        return gettext("Order #%(id)s: %(from)s → %(to)s") % {
+            "id": self.order_id,
+            "from": self.get_from_status_display() if self.from_status else "-",
+            "to": self.get_to_status_display(),
+        }
 
     def save(self, *args: object, **kwargs: object) -> None:
         if self.pk is not None and not self._state.adding:

@@ -16,7 +16,9 @@ Quantities are never touched here: the inventory services write the ledger.
 
 Who may take each step is the table ``STEPS``: the side of the deal (seller or buyer) and
 the enterprise roles of that side. Anyone who does not act for one of the two parties is
-refused (a superuser too: an order binds an enterprise).
+refused (a superuser too: an order binds an enterprise). Whether a user may take a step
+now is one rule, ``order_step_refusal`` (who the user is, then the order's state), that the
+services raise from and the admin chooses its buttons by.
 """
 
 from dataclasses import dataclass
@@ -132,27 +134,87 @@ STEPS: dict[str, Step] = {
 EXPIRE = Step((OrderStatus.RESERVED,), OrderStatus.EXPIRED, "system", frozenset(), "")
 
 
-# --- Who may act ------------------------------------------------------------------------
+# --- Who may act: may this user take this step of this order now? ------------------------
+#
+# Pure functions of the scope and the order's row (no query beyond the order's loaded
+# relations): the services raise on their refusals, the admin offers only the steps they
+# leave open, so both answer from the same rule.
 
 
-def order_side(*, actor: Any, order: Order, scope: Scope | None = None) -> str:
-    """``"seller"`` or ``"buyer"``: the side ``actor``'s enterprise takes in ``order``;
-    NotPermitted for anyone who acts for neither party."""
-    enterprise_id = (scope or resolve_scope(actor)).enterprise_id
+def order_party_refusal(*, scope: Scope, order: Order, step: str) -> str | None:
+    """Why ``scope`` may not take ``step`` on ``order`` for who it is (the side of the deal
+    and the role that take the step), or None."""
+    rule = STEPS[step]
+    enterprise_id = scope.enterprise_id
     if enterprise_id is None or enterprise_id not in (order.seller_id, order.buyer_id):
-        raise NotPermitted(_("Only the seller or the buyer acts on an order."))
-    return SELLER if enterprise_id == order.seller_id else BUYER
+        return _("Only the seller or the buyer acts on an order.")
+    side = SELLER if enterprise_id == order.seller_id else BUYER
+    if side != rule.side:
+        return str(rule.refused_side)
+    if not scope.has_role(*rule.roles):
+        return _("Your role may not take this step of an order.")
+    return None
+
+
+def order_state_refusal(*, order: Order, step: str, now: datetime | None = None) -> str | None:
+    """Why ``order``, as it stands, may not take ``step`` (its status; a confirmation after
+    the hold ran out; a take-over outside the buyer's park's shared warehouse), or None.
+    The take-over reads ``order.lot.zone.warehouse`` and ``order.buyer``."""
+    rule = STEPS[step]
+    if order.status not in rule.sources:
+        return _("The order is %(status)s; it cannot become %(target)s.") % {
+            "status": order.get_status_display(),
+            "target": OrderStatus(rule.target).label,
+        }
+    if step == "confirm":
+        now = now or timezone.now()
+        if order.hold_until is not None and order.hold_until <= now:
+            return _("The reservation has run out; the order expires.")
+    if step == "transfer":
+        warehouse = order.lot.zone.warehouse
+        if not warehouse.is_shared or warehouse.park_id != order.buyer.park_id:
+            return _(
+                "The seller's lot is not in a shared warehouse of the buyer's park; "
+                "dispatch and receive the order instead."
+            )
+    return None
+
+
+def order_step_refusal(
+    *, scope: Scope, order: Order, step: str, now: datetime | None = None
+) -> str | None:
+    """Why ``scope`` may not take ``step`` on ``order`` now, or None when it may: who the
+    user is first, then the order's state (the services check the same two, the state
+    under the order's row lock)."""
+    return order_party_refusal(scope=scope, order=order, step=step) or order_state_refusal(
+        order=order, step=step, now=now
+    )
+
+
+def order_steps_open(*, scope: Scope, order: Order, now: datetime | None = None) -> list[str]:
+    """The steps ``scope`` may take on ``order`` now, in the order of ``STEPS``."""
+    now = now or timezone.now()
+    return [
+        step
+        for step in STEPS
+        if order_step_refusal(scope=scope, order=order, step=step, now=now) is None
+    ]
+
+
+def order_steps_of_role(*, scope: Scope) -> list[str]:
+    """The steps some order could offer ``scope`` (its enterprise role on either side):
+    the admin's list actions."""
+    if scope.enterprise_id is None:
+        return []
+    return [step for step, rule in STEPS.items() if scope.has_role(*rule.roles)]
 
 
 def _check_actor(*, actor: Any, order: Order, action: str) -> None:
     """Raise NotPermitted unless ``actor`` acts for the side that takes ``action``, with
     one of the roles that take it."""
-    step = STEPS[action]
-    scope = resolve_scope(actor)
-    if order_side(actor=actor, order=order, scope=scope) != step.side:
-        raise NotPermitted(str(step.refused_side))
-    if not scope.has_role(*step.roles):
-        raise NotPermitted(_("Your role may not take this step of an order."))
+    refusal = order_party_refusal(scope=resolve_scope(actor), order=order, step=action)
+    if refusal is not None:
+        raise NotPermitted(refusal)
 
 
 def _buyer_scope(actor: Any) -> Scope:
@@ -211,22 +273,21 @@ def _record(*, order: Order, from_status: str, actor: Any, reason: str = "") -> 
     _emit(order)
 
 
-def _lock(order: Order, step: Step) -> Order:
-    """The order's row, locked, in a status ``step`` starts from (else 409 on status)."""
+def _lock_for(order: Order, action: str) -> Order:
+    """The order's row, locked, refused (409) unless its state lets ``action`` be taken
+    (``order_state_refusal``, read under the lock: on status, or on ``lot`` for a
+    take-over outside a shared warehouse)."""
     current = (
         Order.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("reservation", "lot__zone__warehouse", "listing", "need")
+        .select_related("reservation", "lot__zone__warehouse", "listing", "need", "buyer")
         .get(pk=order.pk)
     )
-    if current.status not in step.sources:
-        raise InvalidTransition(
-            _("The order is %(status)s; it cannot become %(target)s.")
-            % {
-                "status": current.get_status_display(),
-                "target": OrderStatus(step.target).label,
-            }
-        )
-    return current
+    refusal = order_state_refusal(order=current, step=action)
+    if refusal is None:
+        return current
+    if action == "transfer" and current.status in STEPS[action].sources:
+        raise Conflict(refusal, field="lot")
+    raise InvalidTransition(refusal)
 
 
 def _advance(*, order: Order, step: Step, actor: Any, reason: str = "", **changes: Any) -> Order:
@@ -272,9 +333,7 @@ def order_confirm(*, actor: Any, order: Order, reason: str = "") -> Order:
     _check_actor(actor=actor, order=order, action="confirm")
     reason = _clean_reason(reason)
     step = STEPS["confirm"]
-    current = _lock(order, step)
-    if current.hold_until is not None and current.hold_until <= timezone.now():
-        raise InvalidTransition(_("The reservation has run out; the order expires."))
+    current = _lock_for(order, "confirm")
     assert current.reservation is not None
     reservation_hold(actor=actor, reservation=current.reservation, expires_at=None)
     return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
@@ -286,7 +345,7 @@ def order_reject(*, actor: Any, order: Order, reason: str = "") -> Order:
     _check_actor(actor=actor, order=order, action="reject")
     reason = _clean_reason(reason)
     step = STEPS["reject"]
-    current = _lock(order, step)
+    current = _lock_for(order, "reject")
     _give_back(actor=actor, order=current, release=True, ended=step.target)
     return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
 
@@ -297,7 +356,7 @@ def order_cancel(*, actor: Any, order: Order, reason: str = "") -> Order:
     _check_actor(actor=actor, order=order, action="cancel")
     reason = _clean_reason(reason)
     step = STEPS["cancel"]
-    current = _lock(order, step)
+    current = _lock_for(order, "cancel")
     _give_back(actor=actor, order=current, release=True, ended=step.target)
     return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
 
@@ -308,7 +367,7 @@ def order_dispatch(*, actor: Any, order: Order) -> Order:
     lot (``stock_dispatch`` consumes the reservation and writes the DISPATCH movement)."""
     _check_actor(actor=actor, order=order, action="dispatch")
     step = STEPS["dispatch"]
-    current = _lock(order, step)
+    current = _lock_for(order, "dispatch")
     assert current.reservation is not None
     stock_dispatch(actor=actor, reservation=current.reservation)
     return _advance(order=current, step=step, actor=actor)
@@ -322,7 +381,7 @@ def order_receive(*, actor: Any, order: Order, zone: StorageZone) -> Order:
     ``zone`` and changes nothing."""
     _check_actor(actor=actor, order=order, action="receive")
     step = STEPS["receive"]
-    current = _lock(order, step)
+    current = _lock_for(order, "receive")
     buyer_lot = stock_deliver(
         actor=actor,
         owner=current.buyer,
@@ -343,16 +402,8 @@ def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None)
     (its licence, capacity and segregation checked). Confirmed → received in one step."""
     _check_actor(actor=actor, order=order, action="transfer")
     step = STEPS["transfer"]
-    current = _lock(order, step)
+    current = _lock_for(order, "transfer")
     warehouse = current.lot.zone.warehouse
-    if not warehouse.is_shared or warehouse.park_id != current.buyer.park_id:
-        raise Conflict(
-            _(
-                "The seller's lot is not in a shared warehouse of the buyer's park; "
-                "dispatch and receive the order instead."
-            ),
-            field="lot",
-        )
     if zone is not None and zone.warehouse_id != warehouse.pk:
         raise DomainError(
             _("Choose a zone of warehouse %(warehouse)s, where the goods are.")
@@ -378,7 +429,7 @@ def order_complete(*, actor: Any, order: Order) -> Order:
     """The buyer completes a received order."""
     _check_actor(actor=actor, order=order, action="complete")
     step = STEPS["complete"]
-    current = _lock(order, step)
+    current = _lock_for(order, "complete")
     return _advance(order=current, step=step, actor=actor)
 
 

@@ -115,7 +115,7 @@ class Membership(models.Model):
         verbose_name_plural = _("memberships")
 
     def __str__(self) -> str:
-        return f"{self.user} @ {self.enterprise} ({self.role})"
+        return f"{self.user} @ {self.enterprise} ({self.get_role_display()})"
 
 
 class ParkRoleKind(models.TextChoices):
@@ -146,4 +146,4 @@ class ParkRole(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.user} {self.role} {self.park.code}"
+        return f"{self.user} {self.get_role_display()} {self.park.code}"

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
-from common.tenancy import resolve_scope
+from common.tenancy import Scope, resolve_scope
 from inventory.models import StockLot
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from matching.exceptions import InvalidTransition, QuantityExceeded
@@ -38,19 +38,71 @@ REASON_MAX_LENGTH = 500
 SELLER, BUYER = "seller", "buyer"
 
 
+DECISIONS = ("accept", "decline")
+
+
+# --- The rule: may this user take this decision on this match now? -----------------------
+#
+# Pure functions of the scope and the match's row: the services raise on their refusals
+# (the state read again under the locks), the admin offers only the decisions left open.
+
+
+def match_party_refusal(*, scope: Scope, match: Match) -> str | None:
+    """Why ``scope`` may not decide on ``match`` for who it is (a party to it, with a role
+    that decides; a superuser neither: a decision binds an enterprise), or None."""
+    enterprise_id = scope.enterprise_id
+    if enterprise_id is None or enterprise_id not in (match.seller_id, match.buyer_id):
+        return _("Only the seller or the buyer decides on a match.")
+    if not scope.has_role(*DECIDING_ROLES):
+        return _("Your role may not decide on matches.")
+    return None
+
+
+def match_state_refusal(*, match: Match, decision: str, side: str) -> str | None:
+    """Why ``match``, as it stands, may not take ``decision`` from ``side``, or None."""
+    if match.status not in UNDECIDED:
+        message = (
+            _("The match is %(status)s and can no longer be accepted.")
+            if decision == "accept"
+            else _("The match is %(status)s and can no longer be declined.")
+        )
+        return message % {"status": match.get_status_display()}
+    if decision == "accept" and getattr(match, f"{side}_accepted_at") is not None:
+        return _("Your side has already accepted this match.")
+    return None
+
+
+def match_decision_refusal(*, scope: Scope, match: Match, decision: str) -> str | None:
+    """Why ``scope`` may not take ``decision`` (``"accept"`` or ``"decline"``) on ``match``
+    now, or None when it may. What accepting also needs of the listing, the lot and the
+    need (published, open, enough left) is checked by ``match_accept`` under their locks."""
+    if decision not in DECISIONS:
+        raise ValueError(decision)
+    refusal = match_party_refusal(scope=scope, match=match)
+    if refusal is not None:
+        return refusal
+    side = SELLER if scope.enterprise_id == match.seller_id else BUYER
+    return match_state_refusal(match=match, decision=decision, side=side)
+
+
+def match_decisions_open(*, scope: Scope, match: Match) -> list[str]:
+    """The decisions ``scope`` may take on ``match`` now."""
+    return [
+        d for d in DECISIONS if match_decision_refusal(scope=scope, match=match, decision=d) is None
+    ]
+
+
 def match_side(*, actor: Any, match: Match) -> str:
     """``"seller"`` or ``"buyer"``: the side ``actor``'s enterprise takes in ``match``.
 
     Anyone who does not act for one of the two enterprises, with a role that decides, is
-    refused (a superuser too: a decision binds an enterprise).
+    refused (``match_party_refusal``).
     """
     scope = resolve_scope(actor)
-    enterprise_id = scope.enterprise_id
-    if enterprise_id is None or enterprise_id not in (match.seller_id, match.buyer_id):
-        raise NotPermitted(_("Only the seller or the buyer decides on a match."))
-    if not scope.has_role(*DECIDING_ROLES):
-        raise NotPermitted(_("Your role may not decide on matches."))
-    return SELLER if enterprise_id == match.seller_id else BUYER
+    refusal = match_party_refusal(scope=scope, match=match)
+    if refusal is not None:
+        raise NotPermitted(refusal)
+    return SELLER if scope.enterprise_id == match.seller_id else BUYER
 
 
 def _emit(topic: str, match: Match, **extra: Any) -> None:
@@ -133,13 +185,9 @@ def match_accept(*, actor: Any, match: Match) -> Match:
     lot = StockLot.objects.select_for_update(of=("self",), no_key=True).get(pk=listing.lot_id)
     need = Need.objects.select_for_update(of=("self",), no_key=True).get(pk=match.need_id)
     current = Match.objects.get(pk=match.pk)
-    if current.status not in UNDECIDED:
-        raise InvalidTransition(
-            _("The match is %(status)s and can no longer be accepted.")
-            % {"status": current.get_status_display()}
-        )
-    if getattr(current, f"{side}_accepted_at") is not None:
-        raise InvalidTransition(_("Your side has already accepted this match."))
+    refusal = match_state_refusal(match=current, decision="accept", side=side)
+    if refusal is not None:
+        raise InvalidTransition(refusal)
     if listing.status != ListingStatus.PUBLISHED:
         raise Conflict(_("The listing is no longer published."), field="listing")
     if need.status != NeedStatus.OPEN:
@@ -170,7 +218,7 @@ def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
     """Decline ``match`` for either side, from proposed or accepted; releases what an
     acceptance had committed. One conditional UPDATE; emits ``match.declined`` (with the
     reason), delivered after commit."""
-    match_side(actor=actor, match=match)
+    side = match_side(actor=actor, match=match)
     reason = reason.strip()
     if len(reason) > REASON_MAX_LENGTH:
         raise DomainError(
@@ -184,10 +232,8 @@ def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
     )
     current = Match.objects.get(pk=match.pk)
     if not changed:
-        raise InvalidTransition(
-            _("The match is %(status)s and can no longer be declined.")
-            % {"status": current.get_status_display()}
-        )
+        refusal = match_state_refusal(match=current, decision="decline", side=side)
+        raise InvalidTransition(refusal or _("The match was decided meanwhile."))
     _emit("match.declined", current, reason=reason)
     return current
 

@@ -236,3 +236,82 @@ def test_messages_of_refusals_name_the_row(world: World, matches: dict[str, Matc
     texts = [str(m) for m in get_messages(response.wsgi_request)]
     assert texts == [f"Match #{matches['a1_b'].pk} (superseded): " + texts[0].split(": ", 1)[1]]
     assert "superseded" in texts[0].split(": ", 1)[1]
+
+
+# --- The decisions on a match's page -------------------------------------------------------
+
+
+def decide_url(match: Match, decision: str) -> str:
+    return reverse("admin:matching_match_decide", args=[match.pk, decision])
+
+
+def decision_buttons(client: Client, match: Match) -> list[str]:
+    response = client.get(reverse("admin:matching_match_change", args=[match.pk]))
+    assert response.status_code == 200
+    steps = [s["step"] for s in response.context["steps_open"]]
+    page = response.content.decode()
+    for decision in ("accept", "decline"):
+        assert (f'href="{decide_url(match, decision)}"' in page) == (decision in steps)
+    return steps
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("trader", ["accept", "decline"]),
+        ("enterprise_admin", ["accept", "decline"]),
+        ("warehouse_keeper", []),
+        ("viewer", []),
+        ("park_operator", []),
+        ("regulator", []),
+        ("superuser", []),
+    ],
+)
+def test_each_role_sees_exactly_its_decisions(
+    who: str, expected: list[str], world: World, matches: dict[str, Match]
+) -> None:
+    assert decision_buttons(client_for(world["users"][who]), matches["a1_b"]) == expected
+
+
+def test_after_accepting_only_declining_is_left(world: World, matches: dict[str, Match]) -> None:
+    match = matches["a1_b"]
+    trader = client_for(world["users"]["trader"])
+    page = trader.get(decide_url(match, "accept"))
+    assert page.status_code == 200 and page.context["refusal"] is None
+    assert Match.objects.get(pk=match.pk).status == MatchStatus.PROPOSED  # GET changes nothing
+    response = trader.post(decide_url(match, "accept"), follow=True)
+    assert any("accepted" in str(m) for m in response.context["messages"])
+    assert Match.objects.get(pk=match.pk).status == MatchStatus.ACCEPTED
+    assert decision_buttons(trader, match) == ["decline"]
+    # The buyer's side still has both.
+    assert decision_buttons(client_for(world["users"]["park_b_admin"]), match) == [
+        "accept",
+        "decline",
+    ]
+    # Accepting again is refused with the reason, on the page and on POST.
+    assert "already accepted" in trader.get(decide_url(match, "accept")).context["refusal"]
+    response = trader.post(decide_url(match, "accept"), follow=True)
+    assert any("already accepted" in str(m) for m in response.context["messages"])
+
+
+def test_declining_from_the_page_records_the_reason(
+    world: World, matches: dict[str, Match]
+) -> None:
+    match = matches["a1_b"]
+    client_for(world["users"]["trader"]).post(decide_url(match, "decline"), {"reason": "price"})
+    match.refresh_from_db()
+    assert (match.status, match.decline_reason) == (MatchStatus.DECLINED, "price")
+
+
+def test_a_forbidden_decision_is_refused(world: World, matches: dict[str, Match]) -> None:
+    match = matches["a1_b"]
+    keeper = client_for(world["users"]["warehouse_keeper"])
+    assert "role" in keeper.get(decide_url(match, "accept")).context["refusal"]
+    keeper.post(decide_url(match, "accept"))
+    outsider = client_for(
+        world["users"]["other_admin"]
+    )  # a2: not a party, the match does not exist
+    response = outsider.get(decide_url(match, "accept"))
+    assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+    outsider.post(decide_url(match, "decline"))
+    assert Match.objects.get(pk=match.pk).status == MatchStatus.PROPOSED

@@ -96,14 +96,19 @@ def test_the_detail_page_is_read_only_with_its_steps(staff: World) -> None:
 
 
 STEP_ACTIONS = {"confirm", "reject", "cancel", "dispatch", "receive", "transfer", "complete"}
+TRADER_STEPS = {"confirm", "reject", "cancel", "complete"}
+KEEPER_STEPS = {"dispatch", "receive", "transfer"}
 
 
 @pytest.mark.parametrize(
     ("who", "actions"),
     [
+        # The list offers the steps of the user's role only (orders.services.STEPS).
         ("seller.admin", STEP_ACTIONS),
-        ("seller.trader", STEP_ACTIONS),
-        ("buyer.keeper", STEP_ACTIONS),
+        ("seller.trader", TRADER_STEPS),
+        ("buyer.trader", TRADER_STEPS),
+        ("seller.keeper", KEEPER_STEPS),
+        ("buyer.keeper", KEEPER_STEPS),
         ("buyer.viewer", set()),
         ("park_operator", set()),
         ("regulator", set()),
@@ -214,3 +219,188 @@ def test_the_admin_speaks_chinese_and_english(
     page = client.get(CHANGELIST, headers={"accept-language": language}).content.decode()
     for word in words:
         assert word in page, word
+
+
+# --- The buttons of an order's page and their confirmation pages ---------------------------
+
+
+def change_url(order: Order) -> str:
+    return reverse("admin:orders_order_change", args=[order.pk])
+
+
+def step_url(order: Order, step: str) -> str:
+    return reverse("admin:orders_order_step", args=[order.pk, step])
+
+
+def buttons(client: Client, order: Order) -> list[str]:
+    """The steps shown as buttons on the order's page (checked in the HTML as well)."""
+    response = client.get(change_url(order))
+    assert response.status_code == 200
+    steps = [s["step"] for s in response.context["steps_open"]]
+    page = response.content.decode()
+    for step in STEP_ACTIONS:
+        assert (f'href="{step_url(order, step)}"' in page) == (step in steps), step
+    return steps
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (
+            OrderStatus.RESERVED,
+            {
+                "seller.admin": ["confirm", "reject"],
+                "seller.trader": ["confirm", "reject"],
+                "buyer.admin": ["cancel"],
+                "buyer.trader": ["cancel"],
+            },
+        ),
+        (
+            OrderStatus.CONFIRMED,
+            {
+                "seller.admin": ["dispatch"],
+                "seller.keeper": ["dispatch"],
+                "buyer.admin": ["cancel"],
+                "buyer.trader": ["cancel"],
+            },
+        ),
+        (OrderStatus.DISPATCHED, {"buyer.admin": ["receive"], "buyer.keeper": ["receive"]}),
+        (OrderStatus.RECEIVED, {"buyer.admin": ["complete"], "buyer.trader": ["complete"]}),
+        (OrderStatus.COMPLETED, {}),
+    ],
+)
+def test_each_role_sees_exactly_its_buttons(
+    status: str, expected: dict[str, list[str]], staff: World
+) -> None:
+    order = order_in(staff, status)
+    everyone = [f"{side}.{role}" for side in ("seller", "buyer") for role in staff["sellers"]]
+    for who in [*everyone, "park_operator", "regulator", "superuser"]:
+        assert buttons(client_of(staff, who), order) == expected.get(who, []), who
+
+
+def test_take_over_is_offered_only_in_the_shared_warehouse(staff: World) -> None:
+    shared = order_in(staff, OrderStatus.CONFIRMED, listing=staff["shared_listing"])
+    private = order_in(staff, OrderStatus.CONFIRMED)
+    keeper = client_of(staff, "buyer.keeper")
+    assert buttons(keeper, shared) == ["transfer"]
+    assert buttons(keeper, private) == []
+
+
+def test_confirmation_page_then_post_takes_the_step(staff: World) -> None:
+    order = place(staff)
+    seller = client_of(staff, "seller.trader")
+    page = seller.get(step_url(order, "confirm"))
+    assert page.status_code == 200
+    assert page.context["refusal"] is None
+    assert "csrfmiddlewaretoken" in page.content.decode()
+    # GET changes nothing.
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.RESERVED
+    response = seller.post(step_url(order, "confirm"), {"reason": "ok"}, follow=True)
+    assert response.redirect_chain[-1][0] == change_url(order)
+    assert any("confirmed" in str(m) for m in response.context["messages"])
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CONFIRMED
+    last = order.transitions.order_by("id").last()
+    assert last is not None
+    assert (last.actor, last.reason) == (staff["sellers"]["trader"], "ok")
+
+
+def test_the_confirmation_post_needs_the_csrf_token(staff: World) -> None:
+    order = place(staff)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(staff["sellers"]["trader"])
+    assert client.post(step_url(order, "confirm")).status_code == 403
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.RESERVED
+
+
+def test_a_forbidden_step_is_refused_with_its_reason(staff: World) -> None:
+    order = place(staff)
+    buyer = client_of(staff, "buyer.trader")
+    page = buyer.get(step_url(order, "confirm"))
+    assert page.status_code == 200
+    assert "Only the seller confirms" in page.context["refusal"]
+    assert "<form" not in page.content.decode().split('id="content-main"')[1]
+    response = buyer.post(step_url(order, "confirm"), follow=True)
+    assert any("Only the seller confirms" in str(m) for m in response.context["messages"])
+    keeper = client_of(staff, "seller.keeper")
+    response = keeper.post(step_url(order, "confirm"), follow=True)
+    assert any("role" in str(m) for m in response.context["messages"])
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.RESERVED
+    assert order.transitions.count() == 1
+
+
+def test_a_step_no_longer_open_is_refused(staff: World) -> None:
+    order = order_in(staff, OrderStatus.CANCELLED)
+    response = client_of(staff, "seller.trader").post(step_url(order, "confirm"), follow=True)
+    assert any("cancelled" in str(m) for m in response.context["messages"])
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
+
+
+def test_receiving_from_the_order_page_asks_for_a_zone(staff: World) -> None:
+    order = order_in(staff, OrderStatus.DISPATCHED)
+    keeper = client_of(staff, "buyer.keeper")
+    page = keeper.get(step_url(order, "receive"))
+    zones = set(page.context["form"].fields["zone"].queryset)
+    assert staff["zones"]["a2"] in zones and staff["zones"]["a1"] not in zones
+    # A zone outside the choices: the form says so, nothing happens.
+    page = keeper.post(step_url(order, "receive"), {"zone": staff["zones"]["c"].pk})
+    assert page.status_code == 200 and page.context["form"].errors
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.DISPATCHED
+    keeper.post(step_url(order, "receive"), {"zone": staff["zones"]["a2"].pk})
+    order.refresh_from_db()
+    assert (order.status, order.delivery_zone) == (OrderStatus.RECEIVED, staff["zones"]["a2"])
+
+
+def test_another_enterprises_order_and_its_steps_do_not_exist(staff: World) -> None:
+    order = place(staff)
+    outsider = client_of(staff, "park_b_admin")
+    for url in (change_url(order), step_url(order, "confirm"), step_url(order, "cancel")):
+        response = outsider.get(url)
+        assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+    outsider.post(step_url(order, "cancel"))
+    assert Order.objects.get(pk=order.pk).status == OrderStatus.RESERVED
+    assert client_of(staff, "seller.trader").get(step_url(order, "nonsense")).status_code == 404
+
+
+# --- List columns that fit 1400 px with the figures -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("model", "columns"),
+    [
+        ("orders_order", ("status", "material_name", "quantity", "price", "total")),
+        ("matching_match", ("status", "material_name", "quantity", "price", "total")),
+        ("marketplace_listing", ("status", "material_name", "quantity", "left", "price")),
+    ],
+)
+def test_lists_show_quantity_price_and_status_in_few_columns(
+    model: str, columns: tuple[str, ...], staff: World
+) -> None:
+    place(staff, "12.5")
+    material = staff["material"]
+    material.name_zh = "一种名字非常非常长的危险化学品原料"
+    material.save(update_fields=["name_zh"])
+    response = client_of(staff, "seller.trader").get(
+        reverse(f"admin:{model}_changelist"), headers={"accept-language": "zh-hans"}
+    )
+    assert response.status_code == 200
+    list_display = response.context["cl"].list_display
+    assert set(columns) <= set(list_display)
+    assert len(list_display) <= 11  # action checkbox + at most ten columns
+    page = response.content.decode()
+    assert " kg</td>" in page and "¥" in page and "/t</td>" in page
+    # Long names are cut by the stylesheet, whole in the title; no navigation sidebar.
+    assert f'<span class="parkshare-cut" title="{material.name_zh}">' in page
+    assert 'id="nav-sidebar"' not in page
+
+
+@pytest.mark.parametrize("object_id", ["99999999999999999999999", "abc", "0"])
+def test_step_pages_of_ids_out_of_range_do_not_exist(object_id: str, staff: World) -> None:
+    client = client_of(staff, "seller.trader")
+    for url in (
+        f"/admin/orders/order/{object_id}/step/confirm/",
+        f"/admin/matching/match/{object_id}/decide/accept/",
+    ):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+        assert client.post(url).status_code == 302

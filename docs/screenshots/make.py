@@ -1,0 +1,194 @@
+"""Take the admin screenshots of docs/admin.md (a script, not a test).
+
+Seeds the demo world into a temporary SQLite database, brings two orders to a step (one
+waiting for the seller's trader to confirm, one for the seller's keeper to dispatch) and
+picks a proposal a trader decides on, starts
+``runserver`` on it and, with headless Chromium through Selenium, signs in as a trader, a
+warehouse keeper and a park operator and saves 1400 px-wide pages here.
+
+Needs: ``pip install -e '.[screenshots]'`` (Selenium) and Chromium with its driver and a
+Chinese font (Debian: ``apt-get install chromium chromium-driver fonts-wqy-zenhei``).
+Run from the repository root: ``python docs/screenshots/make.py``.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = Path(__file__).resolve().parent
+WIDTH, HEIGHT = 1400, 1000
+
+# Run inside ``manage.py shell`` (one function: the shell runs code with separate globals
+# and locals): two orders at a step, the usernames that take them.
+PREPARE = r"""
+def prepare():
+    import json
+    from matching.models import Match
+    from matching.services.decisions import match_accept
+    from orders.services import order_confirm, order_from_match
+    from parks.models import Membership
+
+    def member(enterprise_id, role):
+        m = Membership.objects.filter(enterprise_id=enterprise_id, role=role).select_related("user")
+        return m.first().user if m.exists() else None
+
+    orders = []
+    for match in Match.objects.filter(status="proposed").order_by("id"):
+        seller = member(match.seller_id, "trader")
+        buyer = member(match.buyer_id, "trader") or member(match.buyer_id, "enterprise_admin")
+        if seller is None or buyer is None or member(match.seller_id, "warehouse_keeper") is None:
+            continue
+        try:
+            match_accept(actor=seller, match=match)
+            match_accept(actor=buyer, match=match)
+            orders.append((order_from_match(actor=buyer, match=match), seller))
+        except Exception as exc:  # a proposal the demo cannot agree (permits, quantities)
+            print("skipped", match.pk, exc)
+        if len(orders) == 2:
+            break
+    (waiting, trader), (to_dispatch, _) = orders
+    proposal = next(
+        m for m in Match.objects.filter(status="proposed").order_by("id")
+        if member(m.seller_id, "trader") is not None
+    )
+    order_confirm(actor=member(to_dispatch.seller_id, "trader"), order=to_dispatch)
+    print("PREPARED " + json.dumps({
+        "trader": trader.username,
+        "trader_order": waiting.pk,
+        "keeper": member(to_dispatch.seller_id, "warehouse_keeper").username,
+        "keeper_order": to_dispatch.pk,
+        "proposal": proposal.pk,
+        "proposal_trader": member(proposal.seller_id, "trader").username,
+    }))
+
+prepare()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(  # noqa: S603 (our own manage.py, fixed arguments)
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode:
+        sys.exit(f"manage.py {args[0]} failed:\n{result.stderr}")
+    return result.stdout
+
+
+def browser() -> Any:
+    from selenium import webdriver
+
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    service = None
+    for driver in ("/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"):
+        if Path(driver).is_file():  # the system's driver: no download by Selenium Manager
+            service = webdriver.ChromeService(executable_path=driver)
+            break
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"):
+        options.add_argument(argument)
+    options.add_argument(f"--window-size={WIDTH},{HEIGHT}")
+    return webdriver.Chrome(options=options, service=service)
+
+
+def shoot(driver: Any, url: str, name: str, *, whole: bool = True) -> None:
+    """Save ``url`` as ``name``.png, 1400 px wide: the whole page (up to 2400 px high) or,
+    for long lists, the first screen."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(url)
+    height = driver.execute_script("return document.body.scrollHeight") if whole else HEIGHT
+    driver.set_window_size(WIDTH, max(HEIGHT, min(int(height) + 140, 2400)))
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.screenshot(str(OUT / f"{name}.png"))
+    driver.set_window_size(WIDTH, HEIGHT)
+    print("saved", OUT / f"{name}.png")
+
+
+def sign_in(driver: Any, base: str, username: str, language: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.delete_all_cookies()
+    driver.get(f"{base}/admin/login/")
+    driver.add_cookie({"name": "django_language", "value": language})
+    driver.get(f"{base}/admin/login/")
+    driver.find_element(By.NAME, "username").send_keys(username)
+    driver.find_element(By.NAME, "password").send_keys("parkshare-demo")
+    driver.find_element(By.CSS_SELECTOR, "#login-form input[type=submit]").click()
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {
+            **os.environ,
+            "DEBUG": "true",
+            "DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite3",
+            "REDIS_URL": "",
+            "CELERY_BROKER_URL": "",
+        }
+        manage(env, "migrate", "-v0")
+        manage(env, "seed_demo", "-v0", "--accounts-json", f"{tmp}/accounts.json")
+        accounts = json.loads(Path(f"{tmp}/accounts.json").read_text(encoding="utf-8"))
+        operator = next(a["username"] for a in accounts if a["role"] == "park_operator")
+        prepared = manage(env, "shell", "-c", PREPARE)
+        line = next(x for x in prepared.splitlines() if x.startswith("PREPARED "))
+        demo = json.loads(line.removeprefix("PREPARED "))
+        port = free_port()
+        server = subprocess.Popen(  # noqa: S603 (our own manage.py)
+            [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                    break
+                except OSError:
+                    time.sleep(0.2)
+            driver = browser()
+            try:
+                order = f"{base}/admin/orders/order"
+                sign_in(driver, base, demo["trader"], "zh-hans")
+                shoot(driver, f"{base}/admin/", "trader-home-zh")
+                shoot(driver, f"{order}/{demo['trader_order']}/change/", "trader-order-zh")
+                shoot(driver, f"{order}/{demo['trader_order']}/step/confirm/", "trader-confirm-zh")
+                shoot(driver, f"{order}/", "orders-list-zh")
+                shoot(driver, f"{base}/admin/matching/match/", "matches-list-zh")
+                shoot(driver, f"{base}/admin/marketplace/listing/", "listings-list-zh", whole=False)
+                sign_in(driver, base, demo["proposal_trader"], "zh-hans")
+                match = f"{base}/admin/matching/match/{demo['proposal']}/change/"
+                shoot(driver, match, "trader-match-zh")
+                sign_in(driver, base, demo["keeper"], "en")
+                shoot(driver, f"{base}/admin/", "keeper-home-en")
+                shoot(driver, f"{order}/{demo['keeper_order']}/change/", "keeper-order-en")
+                sign_in(driver, base, operator, "zh-hans")
+                shoot(driver, f"{base}/admin/", "operator-home-zh")
+            finally:
+                driver.quit()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
