@@ -327,5 +327,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         "django.server": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # django-axes greets every process with its version; its lockouts are warnings.
+        "axes.apps": {"level": "WARNING"},
     },
 }

@@ -42,3 +42,24 @@ def test_one_call_one_line(debug: str) -> None:
         printed = [line for line in lines if f"marker from {name}" in line]
         assert len(printed) == 1, (name, printed)
         assert " WARNING " in printed[0]  # through the settings' formatter, not Django's
+
+
+def test_starting_a_process_logs_nothing() -> None:
+    """Every manage.py command starts Django: no greeting of a library (django-axes logs its
+    version at INFO) may stand before the command's own output."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "DEBUG": "true",
+        "SECRET_KEY": "logging-test-key",
+        "LOG_LEVEL": "INFO",
+    }
+    result = subprocess.run(  # noqa: S603  -- this interpreter, fixed arguments
+        [sys.executable, "-c", "import django; django.setup()"],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout + result.stderr == ""
