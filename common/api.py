@@ -9,7 +9,7 @@ from django.db.models import Model, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
-from rest_framework import permissions, serializers, viewsets
+from rest_framework import exceptions, permissions, serializers, viewsets
 from rest_framework.relations import MANY_RELATION_KWARGS
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -75,6 +75,16 @@ class ScopedViewSetMixin(IdempotentPostMixin):
     @property
     def scope(self) -> Scope:
         return request_scope(self.request)
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().initial(request, *args, **kwargs)
+        except (exceptions.NotAuthenticated, exceptions.AuthenticationFailed):
+            # DRF checks permissions before throttles, so a caller without valid
+            # credentials would get its 401 uncounted: the anonymous rate would never apply
+            # here and guessing tokens would be free. Count it (a 429 once over) first.
+            self.check_throttles(request)
+            raise
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[Any]:
         raise NotImplementedError

@@ -206,3 +206,20 @@ def test_the_limit_is_shared_through_redis_by_two_processes(
     assert client.get("/api/v1/materials/").status_code == 200  # the third read
     assert_throttled(client.get("/api/v1/materials/"))
     redis.Redis.from_url(REDIS_TEST_URL).flushdb()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"HTTP_AUTHORIZATION": "Bearer " + "0" * 64}],
+    ids=["no credentials", "a wrong token"],
+)
+def test_requests_refused_for_their_credentials_count_as_anonymous(
+    client: Any, rates: Any, headers: dict[str, str]
+) -> None:
+    rates(anon="3/day")
+    for _ in range(3):
+        assert client.get("/api/v1/orders/", **headers).status_code == 401
+    response = client.post("/api/v1/listings/", {}, content_type="application/json", **headers)
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert 1 <= int(response["Retry-After"]) <= 86400

@@ -54,7 +54,7 @@ def test_starting_a_process_logs_nothing() -> None:
         "SECRET_KEY": "logging-test-key",
         "LOG_LEVEL": "INFO",
     }
-    result = subprocess.run(  # noqa: S603  -- this interpreter, fixed arguments
+    result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],
         cwd=BASE_DIR,
         env=env,
