@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.utils import translation
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
@@ -45,6 +46,15 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     for item in items:
         if item.get_closest_marker("postgres"):
             item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture(autouse=True)
+def _language_of_the_settings() -> Iterator[None]:
+    """Each test starts in the settings' language. Django's LocaleMiddleware activates a
+    request's language for its thread and leaves it there, so a test after one that asked
+    for Chinese pages would otherwise read the services' messages in Chinese."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
