@@ -11,10 +11,11 @@ body as a whole) to its messages; ``message`` repeats the first one for humans a
 A 404 names no field: its ``message`` says what was not found and ``fields`` is ``{}``.
 """
 
+import logging
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404
@@ -23,6 +24,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from common.exceptions import DomainError
+
+logger = logging.getLogger(__name__)
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -101,6 +104,20 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             ),
             status=409,
         )
+    if isinstance(exc, ObjectDoesNotExist):
+        # A row the view found was deleted before the service locked it (a DELETE racing
+        # a PATCH): gone, as if the request had come a moment later. Logged, so that a
+        # lookup that is simply wrong is still seen.
+        logger.warning("Not found after the view's lookup: %s", exc, exc_info=exc)
+        return Response(
+            error_body(
+                status_code=404,
+                code="not_found",
+                fields={},
+                message="The object no longer exists.",
+            ),
+            status=404,
+        )
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -174,7 +191,8 @@ def handler500(request: Any) -> Any:
         body = error_body(
             status_code=status.HTTP_500_INTERNAL_SERVER_ERROR,
             code="server_error",
-            fields={"detail": ["A server error occurred."]},
+            fields={},
+            message="A server error occurred.",
         )
         return JsonResponse(body, status=500)
     from django.views.defaults import server_error

@@ -91,7 +91,7 @@ status=0
   --max-examples "$MAX_EXAMPLES" --seed "$SEED" --workers "$WORKERS" \
   --request-timeout 30 --warnings off) || status=$?
 if [[ $status -ne 0 ]]; then
-  echo "== server errors logged by the server"
-  grep -E "ERROR|Traceback|Error:" "$WORK/server.log" | tail -n 40 || true
+  echo "== server errors logged by the server (each with its traceback)"
+  awk '/ ERROR /{show=1} / (INFO|WARNING) /{show=0} show' "$WORK/server.log" | tail -n 200 || true
 fi
 exit "$status"
