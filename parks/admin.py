@@ -15,12 +15,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import READ_STAFF, READ_SUPERUSER, TenantScopedAdmin, owned_by_scope
-from common.tenancy import Scope, request_scope
-from parks.models import Enterprise, EnterpriseRole, Membership, Park, ParkRole
+from access.admin import READ_STAFF, READ_SUPERUSER, TenantScopedAdmin
+from access.models import Membership, ParkRole
+from access.roles import ADMIN_ROLES, EnterpriseRole
+from access.rules import may_change
+from access.scope import Scope, request_scope
+from parks.models import Enterprise, Park
 from parks.services import ENTERPRISE_FIELDS, enterprise_create, enterprise_update
-
-ENTERPRISE_ADMIN_ONLY = frozenset({EnterpriseRole.ENTERPRISE_ADMIN})
 
 
 @admin.register(Park)
@@ -41,7 +42,7 @@ class EnterpriseAdmin(TenantScopedAdmin):
     """Superusers maintain enterprises; an enterprise admin edits its own details."""
 
     readable_by = READ_STAFF
-    write_roles = ENTERPRISE_ADMIN_ONLY
+    write_roles = ADMIN_ROLES
     allow_delete = False  # an enterprise with history is deactivated, not deleted
     list_display = ("name_zh", "name_en", "uscc", "park", "industry", "is_active")
     list_filter = ("is_active", ("park", admin.RelatedOnlyFieldListFilter))
@@ -56,7 +57,7 @@ class EnterpriseAdmin(TenantScopedAdmin):
         return scope.is_superuser
 
     def may_write_object(self, scope: Scope, obj: Enterprise) -> bool:
-        return owned_by_scope(scope, obj.pk)
+        return may_change(scope, owner_id=obj.pk)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if request_scope(request).is_superuser:
@@ -119,7 +120,7 @@ class MembershipAdmin(TenantScopedAdmin):
     """Superusers manage every membership; an enterprise admin those of its enterprise
     (except its own, so that it cannot lock itself out)."""
 
-    write_roles = ENTERPRISE_ADMIN_ONLY
+    write_roles = ADMIN_ROLES
     list_display = ("user", "enterprise", "role")
     list_filter = ("role", ("enterprise", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("user", "enterprise")

@@ -1,9 +1,10 @@
-"""Reads of the parks app, scoped to the caller (see common.tenancy)."""
+"""Reads of the parks app, scoped to the caller (see access.scope)."""
 
 from django.db.models import QuerySet
 
-from common.tenancy import Scope
-from parks.models import Enterprise, EnterpriseRole
+from access.roles import EnterpriseRole
+from access.scope import Scope
+from parks.models import Enterprise
 
 
 def enterprises_writable(*, scope: Scope) -> QuerySet[Enterprise]:

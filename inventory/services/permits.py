@@ -14,13 +14,14 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from access.roles import EnterpriseRole
+from access.scope import resolve_scope
 from common.events import event_emit
 from common.exceptions import DomainError, NotPermitted
 from common.services import refuse_unchangeable, save_unique
-from common.tenancy import resolve_scope
 from inventory.controls import PermitKind
 from inventory.models import Material, Permit
-from parks.models import Enterprise, EnterpriseRole
+from parks.models import Enterprise
 
 # What permit_update changes; the enterprise is fixed.
 PERMIT_FIELDS = ("kind", "number", "valid_from", "expires_on", "materials", "note")
