@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class AccessConfig(AppConfig):
     name = "access"
-    verbose_name = _("Access")
+    verbose_name = _("Access")  # who acts for which enterprise or park, and as what

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from access.roles import EnterpriseRole
+from access.roles import ADMIN_ROLES
 from access.scope import resolve_scope
 from common.events import event_emit
 from common.exceptions import DomainError, NotPermitted
@@ -37,7 +37,7 @@ def _check_writer(*, actor: Any, enterprise_id: int) -> None:
         return
     if scope.enterprise_id != enterprise_id:
         raise NotPermitted(_("Only the enterprise's own admin records its permits."))
-    if not scope.has_role(EnterpriseRole.ENTERPRISE_ADMIN):
+    if not scope.has_role(*ADMIN_ROLES):
         raise NotPermitted(_("Only the enterprise's admin records its permits."))
 
 
