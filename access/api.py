@@ -68,7 +68,7 @@ class ScopedViewSetMixin(IdempotentPostMixin):
 
     ``get_queryset`` and ``get_object`` are sealed: a subclass (or a mixin put before this
     class) that defines either raises TypeError at import, so no view can read around its
-    scope (as PostHog's ``TeamAndOrgViewSetMixin`` does).
+    scope (the approach of PostHog's ``posthog/api/routing.py``).
     """
 
     request: Request
