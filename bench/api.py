@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from django.test import Client
     from django.urls import URLPattern, URLResolver
 
-    from common.tenancy import Scope
+    from access.scope import Scope
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RESULTS_PATH = BASE_DIR / "var" / "bench-api.json"
@@ -567,8 +567,8 @@ _bare_scope: Scope | None = None
 
 def _caller_scope(request: HttpRequest) -> Scope | None:
     """The caller's scope from its Bearer token: one query, as in the API."""
+    from access.scope import resolve_scope
     from common.auth import BearerTokenAuthentication
-    from common.tenancy import resolve_scope
 
     found = BearerTokenAuthentication().authenticate(request)
     return resolve_scope(found[0]) if found else None
@@ -652,8 +652,9 @@ def choose_caller() -> Any:
     full."""
     from django.db.models import Count, Q
 
+    from access.models import Membership
+    from access.roles import EnterpriseRole
     from inventory.models import StockLot
-    from parks.models import EnterpriseRole, Membership
 
     admins = Membership.objects.filter(
         role=EnterpriseRole.ENTERPRISE_ADMIN, enterprise__is_active=True
@@ -821,7 +822,7 @@ TIMED_PARTS = (
     ("DRF view dispatch (all below)", "rest_framework.views.APIView", "dispatch"),
     ("  initial: authentication + permissions", "rest_framework.views.APIView", "initial"),
     ("    authentication (token query)", "common.auth.BearerTokenAuthentication", "authenticate"),
-    ("  get_queryset (selector)", "common.api.ScopedViewSetMixin", "get_queryset"),
+    ("  get_queryset (selector)", "access.api.ScopedViewSetMixin", "get_queryset"),
     ("  filter_queryset", "rest_framework.generics.GenericAPIView", "filter_queryset"),
     ("  paginate_queryset", PAGINATION, "paginate_queryset"),
     ("    COUNT query (QuerySet.count)", "django.db.models.query.QuerySet", "count"),
@@ -1084,7 +1085,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from django.test.utils import override_settings
     from knox.models import AuthToken
 
-    from common.tenancy import resolve_scope
+    from access.scope import resolve_scope
 
     call_command("migrate", verbosity=0, interactive=False)
     build: dict[str, Any] = read_build_info()

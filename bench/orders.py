@@ -64,9 +64,11 @@ def build(*, ledger_movements: int) -> dict[str, Any]:
     from django.contrib.auth import get_user_model
     from django.db import connection, transaction
 
+    from access.models import Membership
+    from access.roles import EnterpriseRole
     from inventory.models import Material, StockLot, StockMovement, StorageZone, Warehouse
     from marketplace.models import Listing
-    from parks.models import Enterprise, EnterpriseRole, Membership, Park
+    from parks.models import Enterprise, Park
 
     now = datetime.now(UTC)
     with transaction.atomic():

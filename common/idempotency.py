@@ -21,7 +21,7 @@ retry must resend the same bytes, as HTTP clients do). For the same user and key
   died) is taken over by the next request with the same fingerprint.
 
 :class:`IdempotentPostMixin` hooks this into DRF's request cycle once, for every POST of
-every viewset built on ``common.api.ScopedViewSetMixin``: ``initial()`` (after
+every viewset built on ``access.api.ScopedViewSetMixin``: ``initial()`` (after
 authentication, permissions and throttles) claims the key or short-circuits;
 ``finalize_response()`` stores the rendered response; ``handle_exception()`` releases the
 claim when the view raised. Requests without the header, and other methods, cost nothing.

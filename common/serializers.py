@@ -128,7 +128,7 @@ class FlatReadSerializer(serializers.ModelSerializer):
 
     When every field is a plain column or a dotted path to one, the serializer also renders
     the dicts of ``QuerySet.values(*serializer.value_columns)``: list views then skip
-    building model instances altogether (``common.api.ScopedViewSetMixin.list``). A field
+    building model instances altogether (``access.api.ScopedViewSetMixin.list``). A field
     read from a model property names the database expression that computes it in
     ``value_expressions``.
     """

@@ -9,6 +9,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 
+from common.demo import DEMO_PASSWORD, demo_password_hash
+
 # The demo logins the landing page offers first (README, "Demo walkthrough"), each shown
 # only while it exists with the demo's password. The full list: var/demo-accounts.json.
 FEATURED_DEMO_LOGINS = (
@@ -24,8 +26,6 @@ FEATURED_DEMO_LOGINS = (
 @lru_cache(maxsize=1)
 def _demo_password_hash() -> str:
     # One slow hash per process (the demo's salt is fixed, so it equals the stored one).
-    from parks.demo.world import demo_password_hash
-
     return demo_password_hash()
 
 
@@ -50,8 +50,6 @@ def demo_logins() -> list[str]:
 def landing(request: HttpRequest) -> HttpResponse:
     """``/``: what ParkShare is, where its parts are, what to try first (and the demo
     logins in development)."""
-    from parks.demo.world import DEMO_PASSWORD
-
     context: dict[str, Any] = {
         "demo_logins": demo_logins(),
         "demo_password": DEMO_PASSWORD,

@@ -28,15 +28,12 @@ from django.utils.translation import gettext_lazy as _
 from import_export.admin import ImportMixin
 from import_export.formats import base_formats
 
-from common.admin import (
-    READ_STAFF,
-    TenantScopedAdmin,
-    TenantScopedInline,
-    is_staff_user,
-    owned_by_scope,
-)
+from access.admin import READ_STAFF, TenantScopedAdmin, TenantScopedInline
+from access.roles import ADMIN_ROLES, STOCK_ROLES
+from access.rules import may_change
+from access.scope import Scope, request_scope
+from common.admin import is_staff_user
 from common.exceptions import DomainError
-from common.tenancy import Scope, request_scope
 from inventory.hazards import HazardClass
 from inventory.models import (
     DRUG_PRECURSOR_CHOICES,
@@ -79,9 +76,7 @@ from inventory.services import (
     zone_update,
 )
 from inventory.units import MAX_QUANTITY_KG, Unit, UnitNotAccepted, to_kg
-from parks.models import EnterpriseRole, Park
-
-STOCK_WRITERS = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.WAREHOUSE_KEEPER})
+from parks.models import Park
 
 
 class HazardClassesField(forms.TypedMultipleChoiceField):
@@ -287,7 +282,7 @@ class WarehouseAdmin(TenantScopedAdmin):
     """Enterprises keep their own warehouses; park operators the shared ones of their
     parks. Everyone with a standing sees the shared warehouses (共享仓) of their park."""
 
-    write_roles = STOCK_WRITERS
+    write_roles = STOCK_ROLES
     operator_writes = True
     inlines = (StorageZoneInline,)
     list_display = ("code", "name", "park", "owner_display", "zone_count", "address")
@@ -376,7 +371,7 @@ class WarehouseAdmin(TenantScopedAdmin):
 
 @admin.register(StorageZone)
 class StorageZoneAdmin(TenantScopedAdmin):
-    write_roles = STOCK_WRITERS
+    write_roles = STOCK_ROLES
     operator_writes = True
     form = StorageZoneForm
     list_display = (
@@ -528,7 +523,7 @@ class StockLotAdmin(ImportMixin, TenantScopedAdmin):
     adjustment. Lots are never deleted here: their ledger must stay complete.
     """
 
-    write_roles = STOCK_WRITERS
+    write_roles = STOCK_ROLES
     allow_delete = False
     resource_classes = [StockLotResource]
     import_formats = [base_formats.CSV, base_formats.XLSX]
@@ -584,16 +579,14 @@ class StockLotAdmin(ImportMixin, TenantScopedAdmin):
         return scope.is_superuser or (scope.enterprise is not None and self.may_write(scope))
 
     def may_write_object(self, scope: Scope, obj: StockLot) -> bool:
-        return owned_by_scope(scope, obj.owner_id)
+        return may_change(scope, owner_id=obj.owner_id)
 
     def has_adjust_permission(self, request: HttpRequest, obj: StockLot) -> bool:
         return self._may_write(request, obj)
 
     def has_import_permission(self, request: HttpRequest) -> bool:
         scope = request_scope(request)
-        return (
-            is_staff_user(request) and scope.enterprise is not None and scope.role in STOCK_WRITERS
-        )
+        return is_staff_user(request) and scope.enterprise is not None and scope.role in STOCK_ROLES
 
     # --- forms
 
@@ -858,7 +851,7 @@ class PermitAdmin(TenantScopedAdmin):
     read those of its enterprises."""
 
     form = PermitForm
-    write_roles = frozenset({EnterpriseRole.ENTERPRISE_ADMIN})
+    write_roles = ADMIN_ROLES
     list_display = ("id", "enterprise", "kind", "number", "valid_from", "expires_on")
     list_filter = ("kind", ("enterprise", admin.RelatedOnlyFieldListFilter), "expires_on")
     list_select_related = ("enterprise",)
@@ -873,7 +866,7 @@ class PermitAdmin(TenantScopedAdmin):
         return scope.is_superuser or (scope.enterprise is not None and self.may_write(scope))
 
     def may_write_object(self, scope: Scope, obj: Permit) -> bool:
-        return owned_by_scope(scope, obj.enterprise_id)
+        return may_change(scope, owner_id=obj.enterprise_id)
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:

@@ -21,9 +21,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from common.api import ScopedModelViewSet, ScopedReadOnlyViewSet, ScopedViewSetMixin
+from access.api import ScopedModelViewSet, ScopedReadOnlyViewSet, ScopedViewSetMixin
+from access.roles import ADMIN_ROLES, STOCK_ROLES
+from access.scope import Scope
 from common.exceptions import NotPermitted
-from common.tenancy import Scope
 from inventory.filters import (
     LotFilter,
     MaterialFilter,
@@ -82,10 +83,8 @@ from inventory.services import (
     zone_create,
     zone_update,
 )
-from parks.models import EnterpriseRole
 
 # Enterprise roles that change warehouses, zones and stock. Traders sell; they do not count.
-STOCK_KEEPERS = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.WAREHOUSE_KEEPER})
 NO_DELETE = ["get", "post", "put", "patch", "head", "options"]
 
 
@@ -122,7 +121,7 @@ class WarehouseViewSet(ScopedModelViewSet):
 
     http_method_names = NO_DELETE
     queryset_model = Warehouse
-    write_roles = STOCK_KEEPERS
+    write_roles = STOCK_ROLES
     park_operator_actions = frozenset({"create", "update", "partial_update"})
     filterset_class = WarehouseFilter
     search_fields = ["code", "name", "address"]
@@ -178,7 +177,7 @@ class ZoneViewSet(ScopedModelViewSet):
 
     http_method_names = NO_DELETE
     queryset_model = StorageZone
-    write_roles = STOCK_KEEPERS
+    write_roles = STOCK_ROLES
     park_operator_actions = frozenset({"create", "update", "partial_update"})
     filterset_class = ZoneFilter
     search_fields = ["code", "name", "warehouse__code", "warehouse__name"]
@@ -239,7 +238,7 @@ class LotViewSet(  # type: ignore[misc]
     and ``move`` change a lot through the ledger. Lots are never edited or deleted."""
 
     queryset_model = StockLot
-    write_roles = STOCK_KEEPERS
+    write_roles = STOCK_ROLES
     filterset_class = LotFilter
     search_fields = ["material__name_en", "material__name_zh", "material__cas", "batch_no"]
     ordering_fields = [
@@ -369,7 +368,7 @@ class PermitViewSet(ScopedModelViewSet):
 
     http_method_names = ["get", "post", "patch", "delete", "head", "options"]
     queryset_model = Permit
-    write_roles = frozenset({EnterpriseRole.ENTERPRISE_ADMIN})
+    write_roles = ADMIN_ROLES
     filterset_class = PermitFilter
     search_fields = ["number", "note"]
     ordering_fields = ["id", "valid_from", "expires_on", "kind", "created_at"]

@@ -20,8 +20,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext as _
 from import_export import fields, resources, widgets
 
+from access.scope import Scope
 from common.exceptions import DomainError
-from common.tenancy import Scope
 from inventory.models import Material, StockLot, StorageZone
 from inventory.selectors import zone_list
 from inventory.services import stock_receive

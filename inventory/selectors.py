@@ -1,4 +1,4 @@
-"""Reads of the inventory app, every one scoped to the caller (see common.tenancy), but
+"""Reads of the inventory app, every one scoped to the caller (see access.scope), but
 for the ledger check (``ledger_discrepancies``), which reads the whole database for
 operators and the test suite."""
 
@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import Count, DecimalField, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
-from common.tenancy import Scope
+from access.scope import Scope
 from inventory.admission import ZonePicture
 from inventory.controls import PermitFacts
 from inventory.hazards import HazardClass, HazardProfile

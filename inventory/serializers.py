@@ -13,9 +13,10 @@ from django.db.models import F, QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from common.api import IdField, ScopedRelatedField
+from access.api import ScopedRelatedField
+from access.scope import Scope
+from common.api import IdField
 from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
-from common.tenancy import Scope
 from inventory.controls import PermitKind
 from inventory.hazards import validate_classes
 from inventory.models import (

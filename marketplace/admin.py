@@ -15,8 +15,11 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import FigureColumns, TenantScopedAdmin, kg_text, owned_by_scope
-from common.tenancy import Scope, request_scope
+from access.admin import TenantScopedAdmin
+from access.roles import TRADING_ROLES
+from access.rules import may_change
+from access.scope import Scope, request_scope
+from common.admin import FigureColumns, kg_text
 from inventory.models import Material
 from inventory.selectors import lot_list, zone_list
 from marketplace.models import Listing, ListingStatus, Need
@@ -34,13 +37,10 @@ from marketplace.services import (
     need_reopen,
     need_update,
 )
-from parks.models import EnterpriseRole
-
-TRADERS = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.TRADER})
 
 
 class MarketplaceAdmin(TenantScopedAdmin):
-    write_roles = TRADERS
+    write_roles = TRADING_ROLES
     allow_delete = False
 
     def may_add(self, scope: Scope) -> bool:
@@ -61,7 +61,9 @@ class MarketplaceAdmin(TenantScopedAdmin):
         scope = request_scope(request)
         # The changelist may show other enterprises' published listings; act on own rows.
         selected = list(queryset)
-        own = [obj for obj in selected if owned_by_scope(scope, getattr(obj, f"{owner_field}_id"))]
+        own = [
+            obj for obj in selected if may_change(scope, owner_id=getattr(obj, f"{owner_field}_id"))
+        ]
         if len(own) < len(selected):
             self.message_user(
                 request,
@@ -131,7 +133,7 @@ class ListingAdmin(FigureColumns, MarketplaceAdmin):
         return listing_list(scope=scope)
 
     def may_write_object(self, scope: Scope, obj: Listing) -> bool:
-        return owned_by_scope(scope, obj.seller_id) and obj.status != ListingStatus.WITHDRAWN
+        return may_change(scope, owner_id=obj.seller_id) and obj.status != ListingStatus.WITHDRAWN
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         terms = list(LISTING_FIELDS)
@@ -231,7 +233,7 @@ class NeedAdmin(MarketplaceAdmin):
 
     def may_write_object(self, scope: Scope, obj: Need) -> bool:
         # An expired need stays changeable: its owner gives it a later date to reopen it.
-        return owned_by_scope(scope, obj.enterprise_id) and obj.status in CHANGEABLE_NEEDS
+        return may_change(scope, owner_id=obj.enterprise_id) and obj.status in CHANGEABLE_NEEDS
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         terms = ("substitutes", *NEED_FIELDS)

@@ -24,10 +24,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from common.api import ScopedViewSetMixin
+from access.api import ScopedViewSetMixin
+from access.roles import TRADING_ROLES
+from access.scope import Scope
 from common.filters import SearchFilter
 from common.serializers import NoInputSerializer
-from common.tenancy import Scope
 from marketplace.filters import ListingFilter, NeedFilter, StableOrderingFilter
 from marketplace.models import Listing, Need
 from marketplace.selectors import listing_list, listing_list_own, need_list
@@ -50,9 +51,6 @@ from marketplace.services import (
     need_reopen,
     need_update,
 )
-from parks.models import EnterpriseRole
-
-MARKET_WRITE_ROLES = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.TRADER})
 
 
 class _MarketViewSet(  # type: ignore[misc]
@@ -63,7 +61,7 @@ class _MarketViewSet(  # type: ignore[misc]
 ):
     """List, retrieve, create, PATCH and actions; no PUT, no DELETE."""
 
-    write_roles = MARKET_WRITE_ROLES
+    write_roles = TRADING_ROLES
     filter_backends = [DjangoFilterBackend, SearchFilter, StableOrderingFilter]
     ordering = ("-id",)
     read_serializer_class: type[BaseSerializer[Any]]

@@ -1,8 +1,8 @@
-"""Reads of the marketplace, every one scoped to the caller (see common.tenancy)."""
+"""Reads of the marketplace, every one scoped to the caller (see access.scope)."""
 
 from django.db.models import Prefetch, Q, QuerySet
 
-from common.tenancy import Scope
+from access.scope import Scope
 from inventory.models import Material
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus, Visibility
 from parks.models import Enterprise

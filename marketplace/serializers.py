@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from common.api import MAX_ID, IdField, ScopedRelatedField
+from access.api import ScopedRelatedField
+from access.scope import Scope
+from common.api import MAX_ID, IdField
 from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
-from common.tenancy import Scope
 from inventory.models import Material, StockLot, StorageZone
 from inventory.selectors import lot_list, material_list, zone_list
 from inventory.serializer_fields import (

@@ -20,13 +20,14 @@ from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import READ_SCOPE, FigureColumns, TenantScopedAdmin, is_staff_user, time_text
+from access.admin import READ_SCOPE, TenantScopedAdmin
+from access.roles import TRADING_ROLES
+from access.scope import Scope, request_scope
+from common.admin import FigureColumns, is_staff_user, time_text
 from common.exceptions import DomainError
-from common.tenancy import Scope, request_scope
 from matching.models import RUN_FIELDS, Match, MatchRun
 from matching.selectors import match_list, run_list
 from matching.services.decisions import (
-    DECIDING_ROLES,
     match_accept,
     match_decision_refusal,
     match_decisions_open,
@@ -63,7 +64,7 @@ class MatchAdmin(FigureColumns, TenantScopedAdmin):
     parks')."""
 
     readable_by = READ_SCOPE
-    write_roles = DECIDING_ROLES
+    write_roles = TRADING_ROLES
     allow_add = False
     allow_change = False
     allow_delete = False

@@ -22,8 +22,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from common.api import ScopedViewSetMixin
-from common.tenancy import Scope
+from access.api import ScopedViewSetMixin
+from access.roles import TRADING_ROLES
+from access.scope import Scope
 from marketplace.filters import StableOrderingFilter
 from matching.filters import MatchFilter, MatchRunFilter
 from matching.models import Match, MatchRun
@@ -35,7 +36,7 @@ from matching.serializers import (
     MatchRunSerializer,
     MatchSerializer,
 )
-from matching.services.decisions import DECIDING_ROLES, match_accept, match_decline
+from matching.services.decisions import match_accept, match_decline
 from matching.services.runs import run_request
 
 
@@ -75,7 +76,7 @@ class MatchViewSet(_ReadViewSet):
         "accept": MatchAcceptSerializer,
         "decline": MatchDeclineSerializer,
     }
-    write_roles = DECIDING_ROLES
+    write_roles = TRADING_ROLES
     filterset_class = MatchFilter
     ordering_fields = ("id", "total_yuan", "created_at")
 

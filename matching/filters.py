@@ -10,8 +10,8 @@ import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
+from access.scope import request_scope
 from common.filters import FilterSet, IdInFilter
-from common.tenancy import request_scope
 from matching.models import Match, MatchRun, MatchStatus, RunKind, RunStatus, RunTrigger
 
 ROLE_CHOICES = (("seller", _("seller")), ("buyer", _("buyer")))

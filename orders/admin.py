@@ -25,16 +25,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from common.admin import (
-    READ_SCOPE,
-    FigureColumns,
-    TenantScopedAdmin,
-    TenantScopedInline,
-    is_staff_user,
-    time_text,
-)
+from access.admin import READ_SCOPE, TenantScopedAdmin, TenantScopedInline
+from access.roles import WRITE_ROLES
+from access.scope import Scope, request_scope
+from common.admin import FigureColumns, is_staff_user, time_text
 from common.exceptions import DomainError
-from common.tenancy import WRITE_ROLES, Scope, request_scope
 from inventory.models import StorageZone
 from orders.models import Order, OrderTransition
 from orders.selectors import order_list, receipt_zones

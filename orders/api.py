@@ -22,9 +22,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
-from common.api import ScopedViewSetMixin
+from access.api import ScopedViewSetMixin
+from access.roles import TRADING_ROLES
+from access.scope import Scope
 from common.serializers import NoInputSerializer
-from common.tenancy import Scope
 from marketplace.filters import StableOrderingFilter
 from orders.filters import OrderFilter
 from orders.models import Order
@@ -39,7 +40,6 @@ from orders.serializers import (
 )
 from orders.services import (
     STEPS,
-    TRADERS,
     order_cancel,
     order_complete,
     order_confirm,
@@ -76,7 +76,7 @@ class OrderViewSet(  # type: ignore[misc]
     # The roles of each step come from the services' table (the one rule; the service
     # then checks the side and the order's state).
     write_roles_by_action = {
-        "create": TRADERS,
+        "create": TRADING_ROLES,
         **{STEP_ACTIONS.get(step, step): rule.roles for step, rule in STEPS.items()},
     }
     filter_backends = [DjangoFilterBackend, StableOrderingFilter]

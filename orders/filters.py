@@ -6,8 +6,8 @@ from typing import Any
 import django_filters
 from django.utils.translation import gettext_lazy as _
 
+from access.scope import request_scope
 from common.filters import FilterSet, IdInFilter
-from common.tenancy import request_scope
 from orders.models import Order, OrderStatus
 
 ROLE_CHOICES = (("seller", _("seller")), ("buyer", _("buyer")))

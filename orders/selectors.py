@@ -1,38 +1,28 @@
-"""Reads of orders, every one scoped to the caller (see common.tenancy)."""
+"""Reads of orders, every one scoped to the caller (see access.scope)."""
 
 from datetime import datetime, timedelta
 
 from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from common.tenancy import Scope
+from access.rules import parties_filter
+from access.scope import Scope
 from inventory.models import Reservation, ReservationStatus, StorageZone
 from inventory.selectors import reservation_list, zone_list
 from orders.models import Order, OrderStatus, OrderTransition
 from orders.services import STEPS, order_steps_of_role
-from parks.models import Enterprise
 
 
 def order_list(*, scope: Scope) -> QuerySet[Order]:
     """An enterprise sees the orders it sells or buys in; a park operator or regulator those
     whose seller or buyer is in their parks (read-only); a superuser all.
 
-    As for matches (matching.selectors.match_list), seller and buyer are columns with an
-    index led by each, and a park's enterprises are read first as a list of ids, so the
-    two conditions are two index scans OR-ed, never a join per row.
+    The rule is ``access.rules.parties_filter``, shared with matches: seller and buyer are
+    columns with an index led by each, and a park's enterprises are read first as a list
+    of ids, so the two conditions are two index scans OR-ed, never a join per row.
     """
     qs = Order.objects.select_related("seller", "buyer", "material", "reservation")
-    if scope.is_superuser:
-        return qs
-    if scope.enterprise is not None:
-        enterprise_id = scope.enterprise.pk
-        return qs.filter(Q(seller_id=enterprise_id) | Q(buyer_id=enterprise_id))
-    if scope.park_ids:
-        in_parks = list(
-            Enterprise.objects.filter(park_id__in=scope.park_ids).values_list("pk", flat=True)
-        )
-        return qs.filter(Q(seller_id__in=in_parks) | Q(buyer_id__in=in_parks))
-    return qs.none()
+    return qs.filter(parties_filter(scope))
 
 
 def order_detail_list(*, scope: Scope) -> QuerySet[Order]:

@@ -13,9 +13,9 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
-from common.api import ScopedRelatedField
+from access.api import ScopedRelatedField
+from access.scope import Scope
 from common.serializers import FlatReadSerializer, RejectUnknownFieldsMixin
-from common.tenancy import Scope
 from inventory.models import StorageZone
 from inventory.serializer_fields import pop_quantity, quantity_input, unit_input
 from marketplace.models import Listing

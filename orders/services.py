@@ -34,9 +34,11 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from access.roles import STOCK_ROLES, TRADING_ROLES
+from access.rules import BUYER, SELLER, party_side
+from access.scope import Scope, resolve_scope
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
-from common.tenancy import Scope, resolve_scope
 from inventory.controls import Controls, permit_refusal
 from inventory.exceptions import InsufficientStock, PermitRequired, ReservationNotHeld
 from inventory.models import Material, ReservationStatus, StockLot, StorageZone
@@ -57,13 +59,7 @@ from matching.models import COMMITTED, Match
 from matching.services.decisions import match_mark_ordered, match_release
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderStatus, OrderTransition
-from parks.models import EnterpriseRole
 
-SELLER, BUYER = "seller", "buyer"
-# Enterprise roles that commit their enterprise (as for listings, needs and matches).
-TRADERS = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.TRADER})
-# Enterprise roles that move stock.
-KEEPERS = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.WAREHOUSE_KEEPER})
 REASON_MAX_LENGTH = 500
 CENT = Decimal("0.01")
 
@@ -84,49 +80,49 @@ STEPS: dict[str, Step] = {
         (OrderStatus.RESERVED,),
         OrderStatus.CONFIRMED,
         SELLER,
-        TRADERS,
+        TRADING_ROLES,
         gettext_lazy("Only the seller confirms an order."),
     ),
     "reject": Step(
         (OrderStatus.RESERVED,),
         OrderStatus.REJECTED,
         SELLER,
-        TRADERS,
+        TRADING_ROLES,
         gettext_lazy("Only the seller rejects an order."),
     ),
     "cancel": Step(
         (OrderStatus.RESERVED, OrderStatus.CONFIRMED),
         OrderStatus.CANCELLED,
         BUYER,
-        TRADERS,
+        TRADING_ROLES,
         gettext_lazy("Only the buyer cancels an order."),
     ),
     "dispatch": Step(
         (OrderStatus.CONFIRMED,),
         OrderStatus.DISPATCHED,
         SELLER,
-        KEEPERS,
+        STOCK_ROLES,
         gettext_lazy("Only the seller dispatches an order."),
     ),
     "receive": Step(
         (OrderStatus.DISPATCHED,),
         OrderStatus.RECEIVED,
         BUYER,
-        KEEPERS,
+        STOCK_ROLES,
         gettext_lazy("Only the buyer receives an order."),
     ),
     "transfer": Step(
         (OrderStatus.CONFIRMED,),
         OrderStatus.RECEIVED,
         BUYER,
-        KEEPERS,
+        STOCK_ROLES,
         gettext_lazy("Only the buyer takes over the goods of an order."),
     ),
     "complete": Step(
         (OrderStatus.RECEIVED,),
         OrderStatus.COMPLETED,
         BUYER,
-        TRADERS,
+        TRADING_ROLES,
         gettext_lazy("Only the buyer completes an order."),
     ),
 }
@@ -145,10 +141,9 @@ def order_party_refusal(*, scope: Scope, order: Order, step: str) -> str | None:
     """Why ``scope`` may not take ``step`` on ``order`` for who it is (the side of the deal
     and the role that take the step), or None."""
     rule = STEPS[step]
-    enterprise_id = scope.enterprise_id
-    if enterprise_id is None or enterprise_id not in (order.seller_id, order.buyer_id):
+    side = party_side(scope, seller_id=order.seller_id, buyer_id=order.buyer_id)
+    if side is None:
         return _("Only the seller or the buyer acts on an order.")
-    side = SELLER if enterprise_id == order.seller_id else BUYER
     if side != rule.side:
         return str(rule.refused_side)
     if not scope.has_role(*rule.roles):
@@ -222,7 +217,7 @@ def _buyer_scope(actor: Any) -> Scope:
     scope = resolve_scope(actor)
     if scope.enterprise is None:
         raise NotPermitted(_("Orders are placed by an enterprise's staff."))
-    if not scope.has_role(*TRADERS):
+    if not scope.has_role(*TRADING_ROLES):
         raise NotPermitted(_("Your role may not place orders."))
     return scope
 
@@ -530,7 +525,7 @@ def order_from_match(*, actor: Any, match: Match) -> Order:
     scope = resolve_scope(actor)
     if scope.enterprise_id is None or scope.enterprise_id not in (match.seller_id, match.buyer_id):
         raise NotPermitted(_("Only the seller or the buyer orders an agreed match."))
-    if not scope.has_role(*TRADERS):
+    if not scope.has_role(*TRADING_ROLES):
         raise NotPermitted(_("Your role may not place orders."))
     current = match_mark_ordered(match_id=match.pk)
     listing, need = current.listing, current.need

@@ -12,10 +12,11 @@ from django.db.models import QuerySet
 from rest_framework import permissions
 from rest_framework.serializers import BaseSerializer
 
-from common.api import ScopedModelViewSet, ScopedReadOnlyViewSet
-from common.tenancy import Scope
+from access.api import ScopedModelViewSet, ScopedReadOnlyViewSet
+from access.roles import ADMIN_ROLES
+from access.scope import Scope
 from parks.filters import EnterpriseFilter, ParkFilter
-from parks.models import Enterprise, EnterpriseRole, Park
+from parks.models import Enterprise, Park
 from parks.selectors import enterprises_writable
 from parks.serializers import (
     EnterpriseCreateSerializer,
@@ -48,7 +49,7 @@ class EnterpriseViewSet(ScopedModelViewSet):
 
     http_method_names = ["get", "post", "patch", "head", "options"]
     queryset_model = Enterprise
-    write_roles = frozenset({EnterpriseRole.ENTERPRISE_ADMIN})
+    write_roles = ADMIN_ROLES
     write_roles_by_action = {"create": frozenset()}
     park_operator_actions = frozenset({"create"})
     filterset_class = EnterpriseFilter

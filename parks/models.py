@@ -1,6 +1,5 @@
-"""Parks, the enterprises in them (the tenants), and who may act for which."""
+"""Parks and the enterprises in them (the tenants). Who may act for which: ``access.models``."""
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Substr
@@ -87,63 +86,3 @@ class Enterprise(models.Model):
 
     def __str__(self) -> str:
         return self.name_zh
-
-
-class EnterpriseRole(models.TextChoices):
-    ENTERPRISE_ADMIN = "enterprise_admin", _("enterprise admin")
-    TRADER = "trader", _("trader")
-    WAREHOUSE_KEEPER = "warehouse_keeper", _("warehouse keeper")
-    VIEWER = "viewer", _("viewer")
-
-
-class Membership(models.Model):
-    """A user acting for one enterprise. A login belongs to at most one enterprise."""
-
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="membership",
-        verbose_name=_("user"),
-    )
-    enterprise = models.ForeignKey(
-        Enterprise, on_delete=models.CASCADE, related_name="members", verbose_name=_("enterprise")
-    )
-    role = models.CharField(_("role"), max_length=32, choices=EnterpriseRole.choices)
-
-    class Meta:
-        verbose_name = _("membership")
-        verbose_name_plural = _("memberships")
-
-    def __str__(self) -> str:
-        return f"{self.user} @ {self.enterprise} ({self.get_role_display()})"
-
-
-class ParkRoleKind(models.TextChoices):
-    OPERATOR = "park_operator", _("park operator")
-    REGULATOR = "regulator", _("regulator")
-
-
-class ParkRole(models.Model):
-    """A user's standing in a park: its operator (runs shared warehouses and pools) or a
-    regulator (reads the park's data, never writes)."""
-
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.CASCADE,
-        related_name="park_roles",
-        verbose_name=_("user"),
-    )
-    park = models.ForeignKey(
-        Park, on_delete=models.CASCADE, related_name="roles", verbose_name=_("park")
-    )
-    role = models.CharField(_("role"), max_length=32, choices=ParkRoleKind.choices)
-
-    class Meta:
-        verbose_name = _("park role")
-        verbose_name_plural = _("park roles")
-        constraints = [
-            models.UniqueConstraint(fields=["user", "park", "role"], name="park_role_unique"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user} {self.get_role_display()} {self.park.code}"

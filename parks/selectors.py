@@ -1,9 +1,10 @@
-"""Reads of the parks app, scoped to the caller (see common.tenancy)."""
+"""Reads of the parks app, scoped to the caller (see access.scope)."""
 
 from django.db.models import QuerySet
 
-from common.tenancy import Scope
-from parks.models import Enterprise, EnterpriseRole
+from access.roles import ADMIN_ROLES
+from access.scope import Scope
+from parks.models import Enterprise
 
 
 def enterprises_writable(*, scope: Scope) -> QuerySet[Enterprise]:
@@ -11,6 +12,6 @@ def enterprises_writable(*, scope: Scope) -> QuerySet[Enterprise]:
     qs = Enterprise.objects.select_related("park")
     if scope.is_superuser:
         return qs
-    if scope.enterprise is not None and scope.role == EnterpriseRole.ENTERPRISE_ADMIN:
+    if scope.enterprise is not None and scope.has_role(*ADMIN_ROLES):
         return qs.filter(pk=scope.enterprise.pk)
     return qs.none()

@@ -3,9 +3,9 @@
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from common.api import ScopedRelatedField
+from access.api import ScopedRelatedField
+from access.scope import Scope
 from common.serializers import RejectUnknownFieldsMixin
-from common.tenancy import Scope
 from parks.models import Enterprise, Park
 
 

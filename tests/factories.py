@@ -8,12 +8,13 @@ from typing import Any
 import factory
 from django.contrib.auth import get_user_model
 
+from access.models import Membership, ParkRole
 from common.identifiers import cas_check_digit, uscc_check_char
 from inventory.models import Material, StockLot, StorageZone, Warehouse
 from marketplace.models import Listing, Need
 from matching.models import Match, MatchRun
 from orders.models import Order
-from parks.models import Enterprise, Membership, Park, ParkRole
+from parks.models import Enterprise, Park
 
 
 def make_uscc(n: int, division: str = "330200") -> str:

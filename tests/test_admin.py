@@ -13,6 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from access.models import Membership
 from common.models import OutboxEvent
 from inventory.models import (
     Material,
@@ -24,7 +25,7 @@ from inventory.models import (
 )
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from marketplace.services import listing_create, listing_publish, need_create
-from parks.models import Enterprise, Membership
+from parks.models import Enterprise
 from tests import factories as f
 from tests.factories import make_uscc
 
@@ -508,9 +509,9 @@ def test_enterprise_admin_manages_memberships_of_own_enterprise(world: dict[str,
             "pk", flat=True
         )
     )
-    assert changelist_pks(client, "parks_membership") == own_memberships
+    assert changelist_pks(client, "access_membership") == own_memberships
     newcomer = f.UserFactory.create()
-    add = reverse("admin:parks_membership_add")
+    add = reverse("admin:access_membership_add")
     response = client.post(add, {"username": newcomer.username, "role": "trader"})
     assert response.status_code == 302
     membership = Membership.objects.get(user=newcomer)
@@ -522,12 +523,12 @@ def test_enterprise_admin_manages_memberships_of_own_enterprise(world: dict[str,
         assert "username" in response.context["adminform"].form.errors
     # Its own membership stays as it is.
     own = users["enterprise_admin"].membership
-    url = reverse("admin:parks_membership_change", args=[own.pk])
+    url = reverse("admin:access_membership_change", args=[own.pk])
     assert client.post(url, {"role": "viewer"}).status_code == 403
     other = users["other_admin"].membership
-    assert client.get(reverse("admin:parks_membership_change", args=[other.pk])).status_code == 302
+    assert client.get(reverse("admin:access_membership_change", args=[other.pk])).status_code == 302
     assert (
-        client_for(users["trader"]).get(reverse("admin:parks_membership_changelist")).status_code
+        client_for(users["trader"]).get(reverse("admin:access_membership_changelist")).status_code
         == 403
     )
 
@@ -535,7 +536,7 @@ def test_enterprise_admin_manages_memberships_of_own_enterprise(world: dict[str,
 def test_outbox_and_park_roles_are_for_superusers(world: dict[str, Any]) -> None:
     for who in ("enterprise_admin", "park_operator", "regulator"):
         client = client_for(world["users"][who])
-        for model in ("common_outboxevent", "parks_parkrole"):
+        for model in ("common_outboxevent", "access_parkrole"):
             assert client.get(reverse(f"admin:{model}_changelist")).status_code == 403
     client = client_for(world["users"]["superuser"])
     assert client.get(reverse("admin:common_outboxevent_changelist")).status_code == 200

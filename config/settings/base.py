@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "import_export",
     "axes",
     "common",
+    "access",
     "parks",
     "inventory",
     "marketplace",

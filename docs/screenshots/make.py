@@ -33,10 +33,10 @@ def prepare():
     from matching.models import Match
     from matching.services.decisions import match_accept
     from orders.services import order_confirm, order_from_match
-    from parks.models import Membership
+    from access.rules import people_of
 
     def member(enterprise_id, role):
-        m = Membership.objects.filter(enterprise_id=enterprise_id, role=role).select_related("user")
+        m = people_of(enterprise_id=enterprise_id, roles=frozenset({role}))
         return m.first().user if m.exists() else None
 
     orders = []

@@ -14,13 +14,14 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from access.roles import ADMIN_ROLES
+from access.scope import resolve_scope
 from common.events import event_emit
 from common.exceptions import DomainError, NotPermitted
 from common.services import refuse_unchangeable, save_unique
-from common.tenancy import resolve_scope
 from inventory.controls import PermitKind
 from inventory.models import Material, Permit
-from parks.models import Enterprise, EnterpriseRole
+from parks.models import Enterprise
 
 # What permit_update changes; the enterprise is fixed.
 PERMIT_FIELDS = ("kind", "number", "valid_from", "expires_on", "materials", "note")
@@ -36,7 +37,7 @@ def _check_writer(*, actor: Any, enterprise_id: int) -> None:
         return
     if scope.enterprise_id != enterprise_id:
         raise NotPermitted(_("Only the enterprise's own admin records its permits."))
-    if not scope.has_role(EnterpriseRole.ENTERPRISE_ADMIN):
+    if not scope.has_role(*ADMIN_ROLES):
         raise NotPermitted(_("Only the enterprise's admin records its permits."))
 
 

@@ -20,17 +20,17 @@ from django.db.models import Case, F, Q, Sum, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from access.roles import TRADING_ROLES
+from access.rules import party_side
+from access.scope import Scope, resolve_scope
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
-from common.tenancy import Scope, resolve_scope
 from inventory.models import StockLot
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from matching.exceptions import InvalidTransition, QuantityExceeded
 from matching.models import COMMITTED, Match, MatchStatus
-from parks.models import EnterpriseRole
 
 # Enterprise roles that decide on matches for their enterprise (as in the marketplace).
-DECIDING_ROLES = frozenset({EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.TRADER})
 # Statuses a party may still decide from: nobody has accepted yet, or only the other side.
 UNDECIDED = (MatchStatus.PROPOSED, MatchStatus.ACCEPTED)
 REASON_MAX_LENGTH = 500
@@ -50,10 +50,9 @@ DECISIONS = ("accept", "decline")
 def match_party_refusal(*, scope: Scope, match: Match) -> str | None:
     """Why ``scope`` may not decide on ``match`` for who it is (a party to it, with a role
     that decides; a superuser neither: a decision binds an enterprise), or None."""
-    enterprise_id = scope.enterprise_id
-    if enterprise_id is None or enterprise_id not in (match.seller_id, match.buyer_id):
+    if party_side(scope, seller_id=match.seller_id, buyer_id=match.buyer_id) is None:
         return _("Only the seller or the buyer decides on a match.")
-    if not scope.has_role(*DECIDING_ROLES):
+    if not scope.has_role(*TRADING_ROLES):
         return _("Your role may not decide on matches.")
     return None
 

@@ -29,7 +29,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from common.tenancy import resolve_scope
+from access.models import Membership
+from access.roles import ADMIN_ROLES
+from access.rules import people_of
+from access.scope import resolve_scope
 from inventory.controls import Controls
 from inventory.models import Material
 from inventory.services import reservations_expire_due
@@ -38,7 +41,6 @@ from marketplace.selectors import listing_visibility_q
 from marketplace.services import need_create
 from orders.models import Order, OrderStatus
 from orders.services import order_confirm, order_expire, order_place, order_transfer
-from parks.models import EnterpriseRole, Membership
 
 TRADER = "zh01.trader"
 KEEPER = "zh01.keeper"
@@ -177,9 +179,7 @@ def leave_work_waiting(*, today: date) -> WorkReport:
         listing = _uncontrolled(in_shared.distinct().order_by("lot__batch_no", "pk"))[0]
         order = order_place(actor=trader, listing=listing, quantity_kg=_quantity(listing))
         seller_admin = _user(
-            Membership.objects.filter(
-                enterprise_id=listing.seller_id, role=EnterpriseRole.ENTERPRISE_ADMIN
-            )
+            people_of(enterprise_id=listing.seller_id, roles=ADMIN_ROLES)
             .values_list("user__username", flat=True)
             .order_by("user__username")[0]
         )

@@ -35,10 +35,12 @@ from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
+from access.models import Membership, ParkRole
+from access.roles import ADMIN_ROLES, EnterpriseRole, ParkRoleKind
+from common.demo import DEMO_PASSWORD, demo_password_hash
 from common.exceptions import DomainError
 from common.identifiers import USCC_ALPHABET, uscc_check_char
 from inventory.controls import PermitKind
@@ -49,14 +51,9 @@ from inventory.models import Material, Permit, StockLot, StorageZone, Warehouse
 from inventory.services import permit_create, stock_receive
 from marketplace.models import Listing, Need
 from marketplace.services import listing_create, listing_withdraw, need_close, need_create
-from parks.models import Enterprise, EnterpriseRole, Membership, Park, ParkRole, ParkRoleKind
+from parks.models import Enterprise, Park
 
 SEED = "parkshare-demo-1"
-# The one password of every demo login; printed by seed_demo and documented in the README.
-DEMO_PASSWORD = "parkshare-demo"  # noqa: S105
-# A fixed salt makes the stored hash the same on every run, so re-seeding rewrites no row
-# and costs one hash, not one per user. The password is published anyway.
-_HASH_SALT = "parksharedemo"
 SUPERUSER_NAME = "admin"
 BATCH_PREFIX = "DEMO-"
 NEED_COUNT = 80
@@ -597,10 +594,6 @@ def demo_batch_no(enterprise_key: str, chemical: Chemical, number: int) -> str:
     return f"{BATCH_PREFIX}{enterprise_key.upper()}-{material.upper()}-{number}"
 
 
-def demo_password_hash() -> str:
-    return make_password(DEMO_PASSWORD, salt=_HASH_SALT)
-
-
 # --- Building ---------------------------------------------------------------------------------
 
 
@@ -706,7 +699,7 @@ class _Builder:
             roles = (
                 list(ENTERPRISE_ROLE_SUFFIX)
                 if spec.full_staff
-                else [EnterpriseRole.ENTERPRISE_ADMIN]
+                else [EnterpriseRole(role) for role in sorted(ADMIN_ROLES)]
             )
             enterprise = self.enterprises[spec.key]
             for role in roles:

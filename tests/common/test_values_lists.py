@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from common.api import _value_columns
+from access.api import _value_columns
 from config.api_urls import router
 from inventory.services import reservation_release, stock_adjust, stock_reserve
 from marketplace.services import listing_create

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from common.tenancy import resolve_scope
+from access.scope import resolve_scope
 from inventory.models import Reservation
 from inventory.selectors import ZoneOccupancy, zone_occupancy
 from inventory.services import reservation_release, stock_adjust

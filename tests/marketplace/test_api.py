@@ -13,8 +13,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework import serializers
 
+from access.scope import Scope
 from common.models import OutboxEvent
-from common.tenancy import Scope
 from inventory.models import StockLot
 from inventory.services import stock_reserve
 from marketplace.models import Listing, Need

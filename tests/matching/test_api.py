@@ -12,8 +12,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework import serializers
 
+from access.scope import Scope
 from common.models import OutboxEvent
-from common.tenancy import Scope
 from inventory.models import StockLot
 from matching.models import Match, MatchRun, RunKind, RunStatus
 from matching.selectors import match_list

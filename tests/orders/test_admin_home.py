@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from common.tenancy import resolve_scope
+from access.scope import resolve_scope
 from matching.models import Match
 from matching.selectors import match_list, matches_waiting_for
 from matching.services.decisions import match_accept, match_decisions_open

@@ -10,8 +10,8 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from access.scope import resolve_scope
 from common.exceptions import DomainError
-from common.tenancy import resolve_scope
 from matching.models import Match, MatchStatus
 from matching.services.decisions import (
     DECISIONS,

@@ -19,11 +19,11 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from access.models import Membership
 from inventory.models import MovementKind, StockMovement
 from matching.models import Match, MatchStatus
 from orders.models import Order, OrderStatus
 from parks.demo.world import DEMO_PASSWORD
-from parks.models import Membership
 from tests.ledger import assert_ledger_balanced
 
 pytestmark = pytest.mark.django_db

@@ -18,6 +18,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from access.models import Membership
 from inventory.models import Reservation
 from marketplace.models import Listing
 from matching.models import Match, MatchStatus
@@ -31,7 +32,6 @@ from parks.demo.work import (
     waiting_order_for_confirmation,
 )
 from parks.demo.world import DEMO_PASSWORD
-from parks.models import Membership
 from tests.ledger import assert_ledger_balanced
 
 pytestmark = pytest.mark.django_db

@@ -22,6 +22,7 @@ from django.db.models import Sum
 from django.test import Client
 from django.utils import timezone
 
+from access.models import Membership, ParkRole
 from common.identifiers import is_valid_uscc
 from inventory.controls import Controls, PermitKind, permit_refusal
 from inventory.data.chemicals import CATALOGUE
@@ -33,7 +34,7 @@ from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from matching.audit import admission_violations, matched_kg
 from matching.cost import to_grams
 from parks.demo.world import DEMO_PASSWORD, demo_uscc
-from parks.models import Enterprise, Membership, Park, ParkRole
+from parks.models import Enterprise, Park
 from tests.matching.optimum import independent_optimum
 
 pytestmark = pytest.mark.django_db

@@ -12,8 +12,8 @@ from typing import Any
 from django import template
 from django.urls import reverse
 
+from access.scope import request_scope
 from common.admin import kg_text
-from common.tenancy import request_scope
 from matching.models import MatchStatus
 from matching.selectors import match_list, matches_waiting_for, run_list
 from orders.models import OPEN_STATUSES

@@ -8,7 +8,7 @@ A :class:`Scope` is resolved once per request from the user:
 * superusers see everything.
 
 Selectors take a Scope and return querysets that start from it; the base viewset in
-``common.api`` hands every view its Scope, so a view cannot forget to scope.
+``access.api`` hands every view its Scope, so a view cannot forget to scope.
 """
 
 from dataclasses import dataclass, field
@@ -16,14 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ObjectDoesNotExist
 
-from parks.models import EnterpriseRole, Membership, ParkRole, ParkRoleKind
+from access.models import Membership, ParkRole
+from access.roles import WRITE_ROLES, ParkRoleKind
 
 if TYPE_CHECKING:
     from parks.models import Enterprise
-
-WRITE_ROLES = frozenset(
-    {EnterpriseRole.ENTERPRISE_ADMIN, EnterpriseRole.TRADER, EnterpriseRole.WAREHOUSE_KEEPER}
-)
 
 
 @dataclass(frozen=True)
