@@ -8,7 +8,7 @@ threads and asyncio tasks each see their own.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +43,28 @@ def audit_context(*, request_id: str = "", via: str = "", request: Any = None) -
         yield
     finally:
         _current.reset(token)
+
+
+# Celery tasks: the context is entered when a task starts and left when it ends (signals,
+# connected in AuditConfig.ready). A task run eagerly inside a request keeps the request's
+# id; a worker's task takes its task id as its request id.
+_task_tokens: dict[str, Token[AuditContext | None]] = {}
+
+
+def task_started(task_id: str | None = None, **kwargs: Any) -> None:
+    outer = _current.get()
+    request_id = (outer.request_id if outer is not None else "") or (task_id or "")
+    token = _current.set(AuditContext(request_id=request_id, via=VIA_TASK))
+    _task_tokens[task_id or ""] = token
+
+
+def task_ended(task_id: str | None = None, **kwargs: Any) -> None:
+    token = _task_tokens.pop(task_id or "", None)
+    if token is not None:
+        try:
+            _current.reset(token)
+        except ValueError:  # set in another context: nothing of ours to restore there
+            _current.set(None)
 
 
 def current_request_id() -> str:

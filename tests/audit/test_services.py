@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from celery import shared_task
 from django.db import transaction
 
 from audit.context import audit_context
@@ -89,3 +90,28 @@ def test_a_write_rolled_back_leaves_no_row(world: dict[str, Any]) -> None:
     with pytest.raises(RuntimeError):
         write_that_fails_after_its_row()
     assert not AuditEntry.objects.exists()
+
+
+@shared_task(name="tests.audit.write_in_a_task")
+def write_in_a_task(park_id: int) -> int:
+    from parks.models import Park
+
+    return audit_record(actor=None, action="x.task", target=Park.objects.get(pk=park_id)).pk
+
+
+def test_a_task_writes_as_a_task_with_its_id(world: dict[str, Any]) -> None:
+    result = write_in_a_task.apply(args=(world["parks"]["a"].pk,))
+    entry = AuditEntry.objects.get(pk=result.get())
+    assert (entry.via, entry.request_id) == ("task", result.id)
+    # Back outside the task: a command again.
+    after = audit_record(actor=None, action="x.y", target=world["parks"]["a"])
+    assert after.via == "command"
+
+
+def test_a_task_run_within_a_request_keeps_its_id(world: dict[str, Any]) -> None:
+    with audit_context(request_id="req-9"):
+        result = write_in_a_task.apply(args=(world["parks"]["a"].pk,))
+        inside = audit_record(actor=None, action="x.y", target=world["parks"]["a"])
+    entry = AuditEntry.objects.get(pk=result.get())
+    assert (entry.via, entry.request_id) == ("task", "req-9")
+    assert (inside.via, inside.request_id) == ("command", "req-9")
