@@ -7,7 +7,8 @@ in the whole enterprise, which is the admin's to see.
 
 ``?format=csv`` or ``?format=xlsx`` (or the Accept header) exports the filtered rows,
 newest first, at most ``EXPORT_MAX_ROWS`` of them, unpaged; ``X-Export-Truncated: true``
-says that more rows matched (narrow the ``at`` range to get the rest).
+says that more rows matched (narrow the ``at`` range to get the rest). An export counts
+against the ``expensive_list`` rate.
 """
 
 from typing import Any
@@ -77,6 +78,17 @@ class AuditEntryViewSet(ScopedReadOnlyViewSet):
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, *EXPORT_RENDERERS]  # type: ignore[list-item]
     filter_backends = [DjangoFilterBackend]
     filterset_class = AuditEntryFilter
+
+    @property
+    def throttle_scopes(self) -> dict[str, str]:
+        """An export (up to EXPORT_MAX_ROWS rows) counts against the stricter rate of
+        expensive lists (common.throttles.ExpensiveThrottle)."""
+        renderer = getattr(getattr(self, "request", None), "accepted_renderer", None)
+        return (
+            {"list": "expensive_list"}
+            if getattr(renderer, "format", None) in EXPORT_FORMATS
+            else {}
+        )
 
     def scoped_queryset(self, scope: Scope) -> Any:
         return audit_entry_list(scope=scope).order_by("-id")

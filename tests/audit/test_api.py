@@ -8,6 +8,7 @@ from typing import Any
 
 import openpyxl
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -208,3 +209,22 @@ def test_queries_per_list_are_constant(world: World, api_client: Any) -> None:
             assert client.get(AUDIT).status_code == 200
         counts.append(len(queries))
     assert counts[0] == counts[1] <= 4
+
+
+def test_exports_count_against_the_expensive_rate(
+    world: World, rows: dict[str, AuditEntry], api_client: Any, settings: Any
+) -> None:
+    cache.clear()
+    framework = dict(settings.REST_FRAMEWORK)
+    framework["DEFAULT_THROTTLE_RATES"] = {
+        **framework["DEFAULT_THROTTLE_RATES"],
+        "expensive_list": "1/day",
+    }
+    settings.REST_FRAMEWORK = framework
+    client = api_client(world["users"]["enterprise_admin"])
+    assert client.get(AUDIT, {"format": "csv"}).status_code == 200
+    refused = client.get(AUDIT, {"format": "xlsx"})
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "throttled"
+    assert client.get(AUDIT).status_code == 200  # pages are not exports
+    cache.clear()
