@@ -85,7 +85,7 @@ def service_modules() -> list[Any]:
 
 
 def services_taking_an_actor() -> dict[str, Callable[..., Any]]:
-    found = {}
+    found: dict[str, Callable[..., Any]] = {}
     for module in service_modules():
         for name, fn in vars(module).items():
             if name.startswith("_") or not inspect.isfunction(fn):
