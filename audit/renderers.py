@@ -11,11 +11,20 @@ from rest_framework.renderers import BaseRenderer
 
 from audit.serializers import AUDIT_FIELDS
 
+# A text a spreadsheet would take for a formula (``=HYPERLINK(...)`` in a note) is
+# prefixed with an apostrophe, as OWASP advises against CSV injection; openpyxl would
+# otherwise store it in the XLSX as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
 
 def _cell(value: Any) -> Any:
     if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return "" if value is None else value
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def export_rows(data: Any) -> list[list[Any]]:

@@ -228,3 +228,27 @@ def test_exports_count_against_the_expensive_rate(
     assert refused.json()["error"]["code"] == "throttled"
     assert client.get(AUDIT).status_code == 200  # pages are not exports
     cache.clear()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_an_export_never_holds_a_formula(fmt: str, world: World, api_client: Any) -> None:
+    """A note written by a user is data, not a formula, in the spreadsheet."""
+    audit_record(
+        actor=world["users"]["enterprise_admin"],
+        action="listing.update",
+        target=world["enterprises"]["a1"],
+        note='=HYPERLINK("http://example.invalid","x")',
+    )
+    response = api_client(world["users"]["enterprise_admin"]).get(AUDIT, {"format": fmt})
+    if fmt == "csv":
+        (row,) = csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))
+        note = row["note"]
+    else:
+        workbook = openpyxl.load_workbook(io.BytesIO(response.content))
+        sheet = workbook.active
+        assert sheet is not None
+        header = [c.value for c in sheet[1]]
+        cell = sheet.cell(row=2, column=header.index("note") + 1)
+        assert cell.data_type == "s"
+        note = cell.value
+    assert note == "'" + '=HYPERLINK("http://example.invalid","x")'
