@@ -28,6 +28,16 @@ from common.exceptions import DomainError
 logger = logging.getLogger(__name__)
 
 
+def constraint_of(exc: IntegrityError) -> str:
+    """The name of the constraint ``exc`` broke: from psycopg's diagnostics on PostgreSQL,
+    else the first line of the message (SQLite: "UNIQUE constraint failed: parks_park.code")."""
+    name = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+    if name:
+        return str(name)
+    text = str(exc.__cause__ or exc).strip()
+    return text.splitlines()[0] if text else "unknown"
+
+
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     if isinstance(detail, dict):
@@ -95,7 +105,17 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(too_large_body(settings.DATA_UPLOAD_MAX_MEMORY_SIZE), status=413)
     if isinstance(exc, IntegrityError):
         # A uniqueness race the serializer's own check could not see (two concurrent
-        # creates of one code): the loser gets a 409, never a 500.
+        # creates of one code): the loser gets a 409, never a 500. Logged with the
+        # constraint, so that a bug (a constraint no race can break) is not hidden as a
+        # conflict.
+        request = context.get("request")
+        logger.warning(
+            "IntegrityError answered 409: constraint %s on %s %s (request %s)",
+            constraint_of(exc),
+            getattr(request, "method", "-"),
+            getattr(request, "path", "-"),
+            getattr(getattr(request, "_request", request), "request_id", "-"),
+        )
         return Response(
             error_body(
                 status_code=409,

@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from audit.api import ROUTES as AUDIT_ROUTES
 from inventory.api import ROUTES as INVENTORY_ROUTES
 from marketplace.api import ROUTES as MARKETPLACE_ROUTES
 from matching.api import ROUTES as MATCHING_ROUTES
@@ -15,6 +16,7 @@ for prefix, viewset, basename in (
     *MARKETPLACE_ROUTES,
     *MATCHING_ROUTES,
     *ORDERS_ROUTES,
+    *AUDIT_ROUTES,
 ):
     router.register(prefix, viewset, basename=basename)
 

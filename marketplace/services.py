@@ -2,7 +2,9 @@
 
 Status changes are conditional UPDATEs on the current status, so two concurrent
 transitions of one row cannot both succeed. Each change emits an outbox event
-(``listing.*``, ``need.*``) that the matching engine subscribes to.
+(``listing.*``, ``need.*``) that the matching engine subscribes to. Each write of a listing
+by a user (create, update, publish, withdraw) leaves one audit row in its transaction
+(``listing.<verb>``, the changed terms before and after; audit.services).
 """
 
 from datetime import date
@@ -14,6 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError
 from common.services import refuse_unchangeable
@@ -33,6 +36,8 @@ LISTING_FIELDS = (
     "visibility",
     "note",
 )
+# What a listing's audit rows show before and after: its terms, its status.
+LISTING_AUDIT_FIELDS = (*LISTING_FIELDS, "status", "published_at")
 # A need whose terms may change: open, or expired (to give it a later date and reopen it).
 CHANGEABLE_NEEDS = (NeedStatus.OPEN, NeedStatus.EXPIRED)
 # Needs their owner may reopen (once their date is today or later).
@@ -101,7 +106,8 @@ def listing_create(
     note: str = "",
     publish: bool = False,
 ) -> Listing:
-    """Create a draft listing (published at once with ``publish=True``)."""
+    """Create a draft listing (published at once with ``publish=True``). One audit row,
+    ``listing.create``, with every term (and the status it ends in)."""
     listing = Listing(
         seller=seller,
         lot=lot,
@@ -118,19 +124,30 @@ def listing_create(
     listing.save()
     _emit_listing("listing.created", listing)
     if publish:
-        return listing_publish(actor=actor, listing=listing)
+        listing, _before = _listing_publish(listing)
+    audit_record(
+        actor=actor,
+        action="listing.create",
+        target=listing,
+        changes=changes_between({}, snapshot(listing, LISTING_AUDIT_FIELDS)),
+        enterprise=seller,
+    )
     return listing
 
 
 @transaction.atomic
 def listing_update(*, actor: Any, listing: Listing, **changes: Any) -> Listing:
-    """Change the terms of a draft or published listing (not a withdrawn one)."""
+    """Change the terms of a draft or published listing (not a withdrawn one). Locks the
+    listing's row; one audit row, ``listing.update``, with the terms changed."""
     refuse_unchangeable(changes, LISTING_FIELDS)
     listing = (
-        Listing.objects.select_for_update(of=("self",)).select_related("lot").get(pk=listing.pk)
+        Listing.objects.select_for_update(of=("self",))
+        .select_related("lot", "seller")
+        .get(pk=listing.pk)
     )
     if listing.status == ListingStatus.WITHDRAWN:
         raise InvalidTransition(_("A withdrawn listing cannot be changed."))
+    before = snapshot(listing, LISTING_FIELDS)
     for name, value in changes.items():
         setattr(listing, name, value)
     _check_listing(listing)
@@ -138,15 +155,38 @@ def listing_update(*, actor: Any, listing: Listing, **changes: Any) -> Listing:
         _check_listing_stock(listing)
     listing.save()
     _emit_listing("listing.updated", listing)
+    audit_record(
+        actor=actor,
+        action="listing.update",
+        target=listing,
+        changes=changes_between(before, snapshot(listing, LISTING_FIELDS)),
+        enterprise=listing.seller,
+    )
     return listing
 
 
 @transaction.atomic
 def listing_publish(*, actor: Any, listing: Listing) -> Listing:
     """Publish a draft (or re-publish a withdrawn) listing; the lot must hold the quantity
-    unreserved and the availability window must not have ended."""
+    unreserved and the availability window must not have ended. Locks the listing's row;
+    one audit row, ``listing.publish``, with the status and publication time."""
+    listing, before = _listing_publish(listing)
+    audit_record(
+        actor=actor,
+        action="listing.publish",
+        target=listing,
+        changes=changes_between(before, snapshot(listing, ("status", "published_at"))),
+        enterprise=listing.seller,
+    )
+    return listing
+
+
+def _listing_publish(listing: Listing) -> tuple[Listing, dict[str, Any]]:
+    """Publish under the listing's row lock; the listing and its status before."""
     listing = (
-        Listing.objects.select_for_update(of=("self",)).select_related("lot").get(pk=listing.pk)
+        Listing.objects.select_for_update(of=("self",))
+        .select_related("lot", "seller")
+        .get(pk=listing.pk)
     )
     if listing.status == ListingStatus.PUBLISHED:
         raise InvalidTransition(_("The listing is already published."))
@@ -154,23 +194,40 @@ def listing_publish(*, actor: Any, listing: Listing) -> Listing:
         raise DomainError(_("The availability window has ended."), field="available_until")
     _check_listing(listing)
     _check_listing_stock(listing)
+    before = snapshot(listing, ("status", "published_at"))
     listing.status = ListingStatus.PUBLISHED
     listing.published_at = timezone.now()
     listing.save(update_fields=["status", "published_at", "updated_at"])
     _emit_listing("listing.published", listing)
-    return listing
+    return listing, before
 
 
 @transaction.atomic
 def listing_withdraw(*, actor: Any, listing: Listing) -> Listing:
-    """Withdraw a draft or published listing."""
+    """Withdraw a draft or published listing: one conditional UPDATE on the status, under
+    the listing's row lock (taken first, to read the status the audit row shows); one audit
+    row, ``listing.withdraw``."""
+    status_before = (
+        Listing.objects.select_for_update(of=("self",))
+        .filter(pk=listing.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
     changed = Listing.objects.filter(
         pk=listing.pk, status__in=[ListingStatus.DRAFT, ListingStatus.PUBLISHED]
     ).update(status=ListingStatus.WITHDRAWN, updated_at=timezone.now())
     if not changed:
         raise InvalidTransition(_("The listing is already withdrawn."))
+    seller = listing.seller  # refresh_from_db forgets it
     listing.refresh_from_db()
     _emit_listing("listing.withdrawn", listing)
+    audit_record(
+        actor=actor,
+        action="listing.withdraw",
+        target=listing,
+        changes={"status": [status_before, listing.status]},
+        enterprise=seller,
+    )
     return listing
 
 

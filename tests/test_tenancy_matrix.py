@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from audit.services import audit_record
 from config.api_urls import router
 from inventory.services import permit_create, stock_reserve
 from marketplace.services import listing_create, listing_publish, need_create
@@ -105,6 +106,15 @@ def _permit(world: dict[str, Any], receive: Any) -> Any:
     )
 
 
+def _audit_entry(world: dict[str, Any], receive: Any) -> Any:
+    """An audit row of a1 (park A), written by its admin."""
+    return audit_record(
+        actor=world["users"]["enterprise_admin"],
+        action="enterprise.update",
+        target=world["enterprises"]["a1"],
+    )
+
+
 # Routes whose objects belong to one enterprise (a draft listing is private too).
 PRIVATE_OBJECTS: dict[str, Maker] = {
     "warehouse": lambda world, receive: world["zones"]["a1"].warehouse,
@@ -117,6 +127,7 @@ PRIVATE_OBJECTS: dict[str, Maker] = {
     "reservation": _reservation,
     "order": _order,
     "permit": _permit,
+    "audit-entry": _audit_entry,
 }
 # Directories every user reads; only writes are restricted.
 PUBLIC_ROUTES: dict[str, Maker] = {

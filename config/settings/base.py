@@ -51,9 +51,12 @@ INSTALLED_APPS = [
     "marketplace",
     "matching",
     "orders",
+    "audit",
 ]
 
 MIDDLEWARE = [
+    # First: every response, even a 413 or a redirect, carries X-Request-ID.
+    "audit.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A body over DATA_UPLOAD_MAX_MEMORY_SIZE under /api/: a JSON 413 before it is read.
     "common.middleware.BodySizeLimitMiddleware",

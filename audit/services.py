@@ -1,0 +1,148 @@
+"""Writing the audit trail: :func:`audit_record`, called by every write service inside its
+own transaction, so the row commits or rolls back with the write it describes.
+
+Who acted (user, enterprise, role) comes from the actor's Scope; how (``via``) and the
+request id from :mod:`audit.context`. ``changes`` maps each changed field to
+``[before, after]`` in JSON values (decimals as strings, dates in ISO 8601, related
+objects as their keys), built with :func:`snapshot` and :func:`changes_between`.
+"""
+
+import datetime
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+
+from access.scope import Scope, resolve_scope
+from audit.context import current, current_request_id, current_via
+from audit.models import AuditEntry
+
+ROLE_SUPERUSER = "superuser"
+ROLE_PARK_OPERATOR = "park_operator"
+ROLE_REGULATOR = "regulator"
+
+
+def json_value(value: Any) -> Any:
+    """``value`` as the audit row stores it: a JSON value that loses nothing (a Decimal as
+    its exact string, not a float)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime.date | datetime.time):  # datetime is a date
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, Mapping):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [json_value(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return str(value)
+
+
+def snapshot(instance: models.Model, fields: Iterable[str]) -> dict[str, Any]:
+    """The current values of ``fields`` of ``instance``; a foreign key is read as its key
+    (``delivery_zone`` -> the zone's id), with no query."""
+    values: dict[str, Any] = {}
+    for name in fields:
+        try:
+            field = instance._meta.get_field(name)
+        except FieldDoesNotExist:
+            values[name] = getattr(instance, name)
+            continue
+        values[name] = getattr(instance, getattr(field, "attname", name))
+    return values
+
+
+def changes_between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [before, after]}`` for each field whose value differs (a field missing on
+    one side is None there), in JSON values. ``Decimal("10")`` and ``Decimal("10.000")``
+    are the same value: no change."""
+    changed: dict[str, list[Any]] = {}
+    for name in (*before, *(k for k in after if k not in before)):
+        old, new = before.get(name), after.get(name)
+        if old != new:
+            changed[name] = [json_value(old), json_value(new)]
+    return changed
+
+
+def _scope_of(actor: Any) -> Scope:
+    """The actor's Scope, resolved once per request or command for each user."""
+    if isinstance(actor, Scope):
+        return actor
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return Scope(user=None)
+    context = current()
+    if context is None:
+        return resolve_scope(actor)
+    scope = context.scopes.get(actor.pk)
+    if scope is None or scope.user is not actor:
+        scope = context.scopes[actor.pk] = resolve_scope(actor)
+    return scope
+
+
+def _role_of(scope: Scope) -> str:
+    if scope.is_superuser:
+        return ROLE_SUPERUSER
+    if scope.role:
+        return str(scope.role)
+    if scope.is_park_operator:
+        return ROLE_PARK_OPERATOR
+    if scope.is_regulator:
+        return ROLE_REGULATOR
+    return ""
+
+
+def audit_record(
+    *,
+    actor: Any,
+    action: str,
+    target: models.Model,
+    changes: Mapping[str, Any] | None = None,
+    enterprise: Any = None,
+    park: Any = None,
+    note: str = "",
+) -> AuditEntry:
+    """Write the audit row of one write, in the caller's transaction (call it inside the
+    service's ``transaction.atomic``: a write rolled back leaves no row).
+
+    ``actor`` is the acting user or their Scope (None: the system). ``action`` is
+    ``<entity>.<verb>`` (``listing.update``); ``target`` the object written. ``enterprise``
+    is the tenant whose trail holds the row: by default the actor's enterprise; a service
+    acting on another enterprise's object for a superuser or a park operator passes the
+    object's owner. ``park`` (whose operator and regulators see the row) defaults to that
+    enterprise's park, or to the actor's park when they hold a role in only one. One INSERT;
+    no query to resolve the actor when authentication loaded their membership (tokens).
+    """
+    scope = _scope_of(actor)
+    user = scope.user if scope.user is not None and scope.user.is_authenticated else None
+    if enterprise is None:
+        enterprise = scope.enterprise
+    if park is not None:
+        park_id = park if isinstance(park, int) else park.pk
+    elif enterprise is not None:
+        park_id = enterprise.park_id
+    elif len(scope.park_ids) == 1:
+        (park_id,) = scope.park_ids
+    else:
+        park_id = None
+    return AuditEntry.objects.create(
+        user=user,
+        username=user.get_username() if user is not None else "",
+        enterprise=enterprise,
+        park_id=park_id,
+        role=_role_of(scope),
+        via=current_via(),
+        request_id=current_request_id(),
+        action=action,
+        object_type=target._meta.label_lower,
+        object_id=str(target.pk),
+        changes=json_value(dict(changes or {})),
+        note=note,
+    )

@@ -1,0 +1,111 @@
+"""Every write service that takes an ``actor`` is either audited or named below as not yet
+audited: a new service added without an audit row fails here until it is wired (and given
+a test with ``tests.audited.one_audit_row``) or, deliberately, listed as pending.
+
+The pending list is the wiring still to do; it only shrinks. System writes that take no
+actor (expiries, the counters orders keep on listings and needs) are out of this check
+and are wired with the rest."""
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from typing import Any
+
+APPS = ("common", "parks", "inventory", "marketplace", "matching", "orders")
+
+# Each with a test of its one audit row (tests/marketplace/test_audit.py).
+AUDITED = frozenset(
+    {
+        "marketplace.services.listing_create",
+        "marketplace.services.listing_update",
+        "marketplace.services.listing_publish",
+        "marketplace.services.listing_withdraw",
+    }
+)
+PENDING = frozenset(
+    {
+        "marketplace.services.need_create",
+        "marketplace.services.need_update",
+        "marketplace.services.need_close",
+        "marketplace.services.need_reopen",
+        "orders.services.order_confirm",
+        "orders.services.order_reject",
+        "orders.services.order_cancel",
+        "orders.services.order_dispatch",
+        "orders.services.order_receive",
+        "orders.services.order_transfer",
+        "orders.services.order_complete",
+        "orders.services.order_from_match",
+        "orders.services.order_place",
+        "parks.services.enterprise_create",
+        "parks.services.enterprise_update",
+        "inventory.services.reservations.stock_reserve",
+        "inventory.services.reservations.reservation_release",
+        "inventory.services.reservations.reservation_hold",
+        "inventory.services.catalogue.material_create",
+        "inventory.services.catalogue.material_update",
+        "inventory.services.catalogue.warehouse_create",
+        "inventory.services.catalogue.warehouse_update",
+        "inventory.services.catalogue.zone_create",
+        "inventory.services.catalogue.zone_update",
+        "inventory.services.catalogue.lot_update_details",
+        "inventory.services.stock.stock_receive",
+        "inventory.services.stock.stock_adjust",
+        "inventory.services.stock.stock_move",
+        "inventory.services.stock.stock_dispatch",
+        "inventory.services.stock.stock_deliver",
+        "inventory.services.stock.stock_transfer",
+        "inventory.services.permits.permit_create",
+        "inventory.services.permits.permit_update",
+        "inventory.services.permits.permit_delete",
+        "matching.services.runs.run_materials",
+        "matching.services.runs.run_full",
+        "matching.services.runs.run_request",
+        # Takes an actor but may only read (which side of a match the actor is on).
+        "matching.services.decisions.match_side",
+        "matching.services.decisions.match_accept",
+        "matching.services.decisions.match_decline",
+    }
+)
+
+
+def service_modules() -> list[Any]:
+    modules = []
+    for app in APPS:
+        try:
+            package = importlib.import_module(f"{app}.services")
+        except ModuleNotFoundError:
+            continue
+        modules.append(package)
+        if hasattr(package, "__path__"):
+            for info in pkgutil.iter_modules(package.__path__):
+                modules.append(importlib.import_module(f"{package.__name__}.{info.name}"))
+    return modules
+
+
+def services_taking_an_actor() -> dict[str, Callable[..., Any]]:
+    found: dict[str, Callable[..., Any]] = {}
+    for module in service_modules():
+        for name, fn in vars(module).items():
+            if name.startswith("_") or not inspect.isfunction(fn):
+                continue
+            if fn.__module__ != module.__name__:
+                continue  # imported from elsewhere
+            parameter = inspect.signature(fn).parameters.get("actor")
+            if parameter is not None and parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+                found[f"{module.__name__}.{name}"] = fn
+    return found
+
+
+def test_every_write_service_is_audited_or_named_pending() -> None:
+    found = set(services_taking_an_actor())
+    assert not AUDITED & PENDING
+    assert found - AUDITED - PENDING == set(), "a write service with no audit row"
+    assert (AUDITED | PENDING) - found == set(), "listed but gone: drop it from the lists"
+
+
+def test_audited_services_call_audit_record() -> None:
+    services = services_taking_an_actor()
+    for name in AUDITED:
+        assert "audit_record(" in inspect.getsource(services[name]), name
