@@ -43,7 +43,7 @@ from access.rules import has_standing
 from access.scope import resolve_scope
 from config.api_urls import router
 from tests import factories as f
-from tests.test_tenancy_matrix import maker
+from tests.test_tenancy_matrix import PRIVATE_OBJECTS, maker
 
 pytestmark = pytest.mark.django_db
 
@@ -197,8 +197,19 @@ def never_writes(name: str) -> bool:
     return name.startswith("regulator:") or name.endswith(":viewer") or name == "anonymous"
 
 
+def far_from(name: str) -> bool:
+    """The callers of park C, which takes no part in the world's objects of park A."""
+    return name.startswith(("c:", "park_operator:c", "regulator:c"))
+
+
 def check(
-    prefix: str, viewset: Any, obj: Any, callers: dict[str, Any], clients: dict[str, Any]
+    prefix: str,
+    viewset: Any,
+    obj: Any,
+    callers: dict[str, Any],
+    clients: dict[str, Any],
+    *,
+    private: bool,
 ) -> list[str]:
     mismatches: list[str] = []
     barred = refusals(viewset)
@@ -210,6 +221,9 @@ def check(
             if endpoint.method in WRITE_METHODS and never_writes(name):
                 # The declarations themselves: whatever a view names, these never write.
                 assert want.status in (401, 403), f"{where}: declared writable"
+            if private and endpoint.detail and far_from(name):
+                # Nor may any declaration show an enterprise's object to another park.
+                assert want.status in (403, 404), f"{where}: declared visible"
             response = call_rolled_back(clients[name], endpoint.method, url)
             got = response.status_code
             refused_by = refusal_of(response)
@@ -242,7 +256,7 @@ def test_every_action_answers_every_role_as_the_access_module_declares(
 ) -> None:
     obj = maker(basename)(world, receive)
     snapshot = type(obj)._default_manager.filter(pk=obj.pk).values().get()
-    mismatches = check(prefix, viewset, obj, callers, clients)
+    mismatches = check(prefix, viewset, obj, callers, clients, private=basename in PRIVATE_OBJECTS)
     assert mismatches == [], "\n".join(mismatches)
     assert type(obj)._default_manager.filter(pk=obj.pk).values().get() == snapshot
 
