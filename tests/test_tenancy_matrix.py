@@ -12,6 +12,9 @@ its endpoints (list, detail, and every extra action) the matrix checks that:
 Routes in ``PARK_STAFF_ROUTES`` hold no enterprise's data but figures about every park (the
 matching engine's runs): enterprises find nothing there (404), regulators of any park read,
 and nobody but park operators and superusers writes.
+
+The makers here are also the objects of ``tests/access/test_route_matrix.py``, which checks
+every action of every route for every role against the access declarations of its view.
 """
 
 from collections.abc import Callable
