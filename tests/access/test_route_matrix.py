@@ -12,10 +12,13 @@ The expected answer of each caller is computed from the same declarations the vi
 * the view's permission classes (``access.api.ScopedPermission``, i.e. ``access.rules.
   may_write`` over the view's ``write_roles`` / ``write_roles_by_action`` /
   ``park_operator_actions``; regulators and viewers never write; plus any permission the
-  view adds, as the audit trail's) refuse: 403 with that permission's message, never 2xx;
+  view adds, as the audit trail's) refuse: 403 with that permission's message, never 2xx
+  (and ``ScopedPermission`` is checked to answer exactly what ``may_write`` says of the
+  view's declarations);
 * otherwise, on one object: 404 when it is outside the view's ``scoped_queryset`` for that
-  action and method (another tenant's object), else the request reaches the view (no 404,
-  no refusal by the permissions, no 5xx);
+  action and method (another tenant's object); else a read answers 200 and a write reaches
+  the view (no 404, no refusal by the permissions, no 5xx; the body is empty, so a 400 or
+  a 409 of the service is as good as a 2xx here);
 * a list: 200, listing the object exactly when the scoped queryset holds it.
 
 Where an action's own service adds rules after the access layer (an order's steps are the
@@ -38,8 +41,8 @@ from rest_framework.request import Request
 from rest_framework.routers import Route
 from rest_framework.test import APIClient, APIRequestFactory
 
-from access.api import ScopedViewSetMixin
-from access.rules import has_standing
+from access.api import ScopedPermission, ScopedViewSetMixin
+from access.rules import has_standing, may_write
 from access.scope import resolve_scope
 from config.api_urls import router
 from tests import factories as f
@@ -156,17 +159,25 @@ def expected(viewset: Any, endpoint: Endpoint, user: Any, url: str, pk: int) -> 
     if user is None:
         return Expected(401)
     view = view_for(viewset, endpoint, user, url, pk)
+    scope = resolve_scope(user)
+    if endpoint.method in WRITE_METHODS:
+        # The permission the view runs answers what the rule says of the view's declarations.
+        declared = may_write(
+            scope,
+            roles=view.get_write_roles(endpoint.action),
+            park_operator=view.park_operator_may_write(endpoint.action),
+        )
+        assert ScopedPermission().has_permission(view.request, view) == declared
     for permission in view.get_permissions():
         if not permission.has_permission(view.request, view):
             return Expected(403, refusal=str(getattr(permission, "message", "")))
-    scope = resolve_scope(user)
     in_scope = view.scoped_queryset(scope).filter(pk=pk).exists()
     # One rule: a scope with no standing sees nothing at all.
     assert has_standing(scope) or not in_scope
-    if endpoint.detail:
-        return Expected(None) if in_scope else Expected(404)
+    if endpoint.detail and not in_scope:
+        return Expected(404)
     if endpoint.method == "get":
-        return Expected(200, listed=in_scope)
+        return Expected(200, listed=None if endpoint.detail else in_scope)
     return Expected(None)
 
 
