@@ -167,7 +167,9 @@ def expected(viewset: Any, endpoint: Endpoint, user: Any, url: str, pk: int) -> 
             roles=view.get_write_roles(endpoint.action),
             park_operator=view.park_operator_may_write(endpoint.action),
         )
-        assert ScopedPermission().has_permission(view.request, view) == declared
+        assert ScopedPermission().has_permission(view.request, view) == declared, (
+            f"{viewset.__name__}.{endpoint.action}: ScopedPermission is not may_write"
+        )
     for permission in view.get_permissions():
         if not permission.has_permission(view.request, view):
             return Expected(403, refusal=str(getattr(permission, "message", "")))
