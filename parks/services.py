@@ -2,7 +2,9 @@
 
 Who may call what is decided before the service runs (the viewset's scope and role, the
 admin's permissions); a service enforces what holds whoever calls it: which fields may
-change at all and the uniqueness of the USCC, also against a concurrent insert.
+change at all and the uniqueness of the USCC, also against a concurrent insert. Each write
+leaves one audit row (``enterprise.<verb>``) in the enterprise's own trail, with its details
+before and after (licence number, activation, park...).
 """
 
 from decimal import Decimal
@@ -11,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record, changes_between, snapshot
 from common.services import refuse_unchangeable, save_unique
 from parks.models import Enterprise, Park
 
@@ -54,7 +57,8 @@ def enterprise_create(
     is_active: bool = True,
 ) -> Enterprise:
     """Register an enterprise in a park. Locks nothing (a new row); a USCC registered
-    meanwhile is refused on ``uscc``."""
+    meanwhile is refused on ``uscc``. One audit row, ``enterprise.create``, with every
+    detail."""
     enterprise = Enterprise(
         park=park,
         uscc=uscc,
@@ -67,13 +71,21 @@ def enterprise_create(
         is_active=is_active,
     )
     _save_enterprise(enterprise)
+    audit_record(
+        actor=actor,
+        action="enterprise.create",
+        target=enterprise,
+        changes=changes_between({}, snapshot(enterprise, ENTERPRISE_FIELDS)),
+        enterprise=enterprise,
+    )
     return enterprise
 
 
 @transaction.atomic
 def enterprise_update(*, actor: Any, enterprise: Enterprise, **changes: Any) -> Enterprise:
     """Change an enterprise's details (``ENTERPRISE_FIELDS``); any other field is refused,
-    naming it. Locks the enterprise's row and writes only the changed columns."""
+    naming it. Locks the enterprise's row and writes only the changed columns. One audit
+    row, ``enterprise.update``, with the details changed (none when nothing was asked)."""
     refuse_unchangeable(changes, ENTERPRISE_FIELDS)
     enterprise = (
         Enterprise.objects.select_for_update(of=("self",))
@@ -82,7 +94,15 @@ def enterprise_update(*, actor: Any, enterprise: Enterprise, **changes: Any) -> 
     )
     if not changes:
         return enterprise
+    before = snapshot(enterprise, changes)
     for name, value in changes.items():
         setattr(enterprise, name, value)
     _save_enterprise(enterprise, update_fields=list(changes))
+    audit_record(
+        actor=actor,
+        action="enterprise.update",
+        target=enterprise,
+        changes=changes_between(before, snapshot(enterprise, changes)),
+        enterprise=enterprise,
+    )
     return enterprise

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record, changes_between, snapshot
 from common.exceptions import DomainError
 from common.services import refuse_unchangeable, save_unique
 from inventory.admission import allowed_separation
@@ -41,6 +42,9 @@ WAREHOUSE_FIELDS = ("code", "name", "latitude", "longitude", "address")
 ZONE_FIELDS = ("code", "name", "building", "capacity_kg", "allowed_classes")
 # Details of a lot that may be corrected after the receipt; never its quantities.
 LOT_DETAIL_FIELDS = ("batch_no", "purity_pct", "grade", "produced_on", "expires_on")
+# What the audit rows of a new warehouse and zone show (their every term).
+WAREHOUSE_AUDIT_FIELDS = ("park", "owner", *WAREHOUSE_FIELDS)
+ZONE_AUDIT_FIELDS = ("warehouse", *ZONE_FIELDS)
 
 
 def _check_class_list(codes: Any, *, field: str) -> None:
@@ -109,7 +113,7 @@ def material_create(
 ) -> Material:
     """Add an entry to the catalogue. Checks that its classes fit together and that a volume
     unit comes with a density. Locks nothing (a new row); a CAS number added meanwhile is
-    refused on ``cas``."""
+    refused on ``cas``. One audit row, ``material.create``, with every field."""
     material = Material(
         name_zh=name_zh,
         name_en=name_en,
@@ -131,6 +135,12 @@ def material_create(
     )
     _check_material(material)
     _save_material(material)
+    audit_record(
+        actor=actor,
+        action="material.create",
+        target=material,
+        changes=changes_between({}, snapshot(material, MATERIAL_FIELDS)),
+    )
     return material
 
 
@@ -148,7 +158,8 @@ def material_update(*, actor: Any, material: Material, **changes: Any) -> Materi
     they were admitted to their zones, next to their neighbours, on the present values.
     A receipt that inserts a lot of the material waits for this lock (the lot's foreign
     key), and this service waits for a receipt that inserted one first, so the check sees
-    every lot committed before the change.
+    every lot committed before the change. One audit row, ``material.update``, with the
+    fields changed (none when nothing was asked to change).
     """
     refuse_unchangeable(changes, MATERIAL_FIELDS)
     material = Material.objects.select_for_update().get(pk=material.pk)
@@ -170,10 +181,17 @@ def material_update(*, actor: Any, material: Material, **changes: Any) -> Materi
         )
     if not changes:
         return material
+    before = snapshot(material, changes)
     for name, value in changes.items():
         setattr(material, name, value)
     _check_material(material)
     _save_material(material, update_fields=list(changes))
+    audit_record(
+        actor=actor,
+        action="material.update",
+        target=material,
+        changes=changes_between(before, snapshot(material, changes)),
+    )
     return material
 
 
@@ -201,7 +219,8 @@ def warehouse_create(
 ) -> Warehouse:
     """Open a warehouse: an enterprise's own, in the enterprise's park, or (no owner) a
     shared warehouse operated by the park. Locks nothing (a new row); a code taken
-    meanwhile is refused on ``code``."""
+    meanwhile is refused on ``code``. One audit row, ``warehouse.create``, in the owner's
+    trail (the park's, for a shared one)."""
     if owner is not None and owner.park_id != park.pk:
         raise DomainError(_("The owner is an enterprise of another park."), field="owner")
     warehouse = Warehouse(
@@ -214,6 +233,14 @@ def warehouse_create(
         address=address,
     )
     _save_warehouse(warehouse)
+    audit_record(
+        actor=actor,
+        action="warehouse.create",
+        target=warehouse,
+        changes=changes_between({}, snapshot(warehouse, WAREHOUSE_AUDIT_FIELDS)),
+        enterprise=owner,
+        park=park,
+    )
     return warehouse
 
 
@@ -221,7 +248,8 @@ def warehouse_create(
 def warehouse_update(*, actor: Any, warehouse: Warehouse, **changes: Any) -> Warehouse:
     """Change a warehouse's code, name, place or address (``WAREHOUSE_FIELDS``); its park
     and owner are refused, naming them. Locks the warehouse's row (the lock inflows take)
-    and writes only the changed columns; a code taken meanwhile is refused on ``code``."""
+    and writes only the changed columns; a code taken meanwhile is refused on ``code``.
+    One audit row, ``warehouse.update``, with the fields changed."""
     refuse_unchangeable(changes, WAREHOUSE_FIELDS)
     warehouse = (
         Warehouse.objects.select_for_update(of=("self",))
@@ -230,9 +258,18 @@ def warehouse_update(*, actor: Any, warehouse: Warehouse, **changes: Any) -> War
     )
     if not changes:
         return warehouse
+    before = snapshot(warehouse, changes)
     for name, value in changes.items():
         setattr(warehouse, name, value)
     _save_warehouse(warehouse, update_fields=list(changes))
+    audit_record(
+        actor=actor,
+        action="warehouse.update",
+        target=warehouse,
+        changes=changes_between(before, snapshot(warehouse, changes)),
+        enterprise=warehouse.owner,
+        park=warehouse.park_id,
+    )
     return warehouse
 
 
@@ -267,7 +304,7 @@ def zone_create(
 ) -> StorageZone:
     """Add a zone to a warehouse. Locks nothing: an empty zone changes no admission or
     segregation decision already taken. A code the warehouse has, or gets meanwhile, is
-    refused on ``code``."""
+    refused on ``code``. One audit row, ``zone.create``, with its capacity and licence."""
     zone = StorageZone(
         warehouse=warehouse,
         code=code,
@@ -278,6 +315,14 @@ def zone_create(
     )
     _check_zone(zone)
     _save_zone(zone)
+    audit_record(
+        actor=actor,
+        action="zone.create",
+        target=zone,
+        changes=changes_between({}, snapshot(zone, ZONE_AUDIT_FIELDS)),
+        enterprise=warehouse.owner,
+        park=warehouse.park_id,
+    )
     return zone
 
 
@@ -326,10 +371,11 @@ def zone_update(*, actor: Any, zone: StorageZone, **changes: Any) -> StorageZone
     off the licence a class that a lot with stock in the zone has (``allowed_classes``),
     and a building where what the zone holds would break segregation (``building``).
     Writes only the changed columns; a code the warehouse has is refused on ``code``.
+    One audit row, ``zone.update``, with the fields changed (capacity, licence, ...).
     """
     refuse_unchangeable(changes, ZONE_FIELDS)
     _lock_warehouses(zone.warehouse_id)
-    zone = StorageZone.objects.select_related("warehouse").get(pk=zone.pk)
+    zone = StorageZone.objects.select_related("warehouse__owner").get(pk=zone.pk)
     before = {name: getattr(zone, name) for name in changes}
     for name, value in changes.items():
         setattr(zone, name, value)
@@ -360,6 +406,14 @@ def zone_update(*, actor: Any, zone: StorageZone, **changes: Any) -> StorageZone
         _check_zone_in_building(zone)
     if changes:
         _save_zone(zone, update_fields=list(changes))
+        audit_record(
+            actor=actor,
+            action="zone.update",
+            target=zone,
+            changes=changes_between(before, snapshot(zone, changes)),
+            enterprise=zone.warehouse.owner,
+            park=zone.warehouse.park_id,
+        )
     return zone
 
 
@@ -371,12 +425,14 @@ def lot_update_details(*, actor: Any, lot: StockLot, **changes: Any) -> StockLot
 
     Locks the lot's row and writes only the changed columns, so a concurrent receipt,
     adjustment or move of the lot keeps its quantities. Keeps expiry on or after
-    production. Emits ``stock.changed``, delivered after commit.
+    production. Emits ``stock.changed``, delivered after commit. One audit row,
+    ``lot.update_details``, in the owner's trail, with the details changed.
     """
     refuse_unchangeable(changes, LOT_DETAIL_FIELDS)
-    lot = StockLot.objects.select_for_update(of=("self",)).get(pk=lot.pk)
+    lot = StockLot.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lot.pk)
     if not changes:
         return lot
+    before = snapshot(lot, changes)
     for name, value in changes.items():
         setattr(lot, name, value)
     if lot.produced_on and lot.expires_on and lot.expires_on < lot.produced_on:
@@ -385,4 +441,11 @@ def lot_update_details(*, actor: Any, lot: StockLot, **changes: Any) -> StockLot
         raise DomainError(_("Must be between 0 and 100."), field="purity_pct")
     lot.save(update_fields=[*changes, "updated_at"])
     _emit_stock_changed(lot)
+    audit_record(
+        actor=actor,
+        action="lot.update_details",
+        target=lot,
+        changes=changes_between(before, snapshot(lot, changes)),
+        enterprise=lot.owner,
+    )
     return lot

@@ -4,7 +4,8 @@ Only the enterprise's admin (or a superuser) records, changes or deletes its per
 write emits ``permit.created|updated|deleted`` with ``{"permit_id", "enterprise_id",
 "kind", "material_ids"}`` (no material ids: the permit names none, so covers every material
 its kind may cover), delivered after commit. Whether a permit lets a buyer buy is decided by
-inventory.controls, not here.
+inventory.controls, not here. Each write leaves one audit row (``permit.<verb>``) in the
+enterprise's trail, with the licence's terms before and after (materials as their ids).
 """
 
 from collections.abc import Iterable
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from access.roles import ADMIN_ROLES
 from access.scope import resolve_scope
+from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import DomainError, NotPermitted
 from common.services import refuse_unchangeable, save_unique
@@ -29,6 +31,12 @@ PERMIT_NUMBER_MAX_LENGTH = 64
 PERMIT_NOTE_MAX_LENGTH = 255
 MAX_PERMIT_MATERIALS = 200
 _MAX_ID = 2**63 - 1
+# What a permit's audit rows show: its terms (``materials`` added as the sorted ids).
+PERMIT_AUDIT_FIELDS = ("kind", "number", "valid_from", "expires_on", "note")
+
+
+def _terms(permit: Permit, material_ids: Iterable[int]) -> dict[str, Any]:
+    return {**snapshot(permit, PERMIT_AUDIT_FIELDS), "materials": sorted(material_ids)}
 
 
 def _check_writer(*, actor: Any, enterprise_id: int) -> None:
@@ -137,6 +145,13 @@ def permit_create(
     _save(permit)
     permit.materials.set(material_ids)
     _emit("permit.created", permit, material_ids)
+    audit_record(
+        actor=actor,
+        action="permit.create",
+        target=permit,
+        changes=changes_between({}, _terms(permit, material_ids)),
+        enterprise=enterprise,
+    )
     return permit
 
 
@@ -146,7 +161,12 @@ def permit_update(*, actor: Any, permit: Permit, **changes: Any) -> Permit:
     permit's row; emits ``permit.updated`` after commit."""
     _check_writer(actor=actor, enterprise_id=permit.enterprise_id)
     refuse_unchangeable(changes, PERMIT_FIELDS)
-    current = Permit.objects.select_for_update(of=("self",)).get(pk=permit.pk)
+    current = (
+        Permit.objects.select_for_update(of=("self",))
+        .select_related("enterprise")
+        .get(pk=permit.pk)
+    )
+    before = _terms(current, current.materials.values_list("pk", flat=True))
     materials = changes.pop("materials", None)
     material_ids = _material_ids(materials) if materials is not None else None
     for name, value in changes.items():
@@ -158,19 +178,40 @@ def permit_update(*, actor: Any, permit: Permit, **changes: Any) -> Permit:
     else:
         material_ids = list(current.materials.values_list("pk", flat=True))
     _emit("permit.updated", current, material_ids)
+    audit_record(
+        actor=actor,
+        action="permit.update",
+        target=current,
+        changes=changes_between(before, _terms(current, material_ids)),
+        enterprise=current.enterprise,
+    )
     return current
 
 
 @transaction.atomic
 def permit_delete(*, actor: Any, permit: Permit) -> None:
     """Delete a permit (withdrawn or recorded by mistake; an expired one may stay as a
-    record). Emits ``permit.deleted`` after commit."""
+    record). Emits ``permit.deleted`` after commit. One audit row, ``permit.delete``, with
+    the terms it had (none if it was already gone)."""
     _check_writer(actor=actor, enterprise_id=permit.enterprise_id)
-    current = Permit.objects.select_for_update(of=("self",)).filter(pk=permit.pk).first()
+    current = (
+        Permit.objects.select_for_update(of=("self",))
+        .select_related("enterprise")
+        .filter(pk=permit.pk)
+        .first()
+    )
     if current is None:
         return
     material_ids = list(current.materials.values_list("pk", flat=True))
+    before = _terms(current, material_ids)
     permit_id = current.pk
     current.delete()
     current.pk = permit_id
     _emit("permit.deleted", current, material_ids)
+    audit_record(
+        actor=actor,
+        action="permit.delete",
+        target=current,
+        changes=changes_between(before, {}),
+        enterprise=current.enterprise,
+    )

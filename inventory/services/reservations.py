@@ -8,6 +8,9 @@ in Python), so ``reserved_kg`` equals the sum of the lot's held reservations and
 exceeds what is on hand. Lock order, as in inventory.services.stock: reservations, then
 lots by primary key. Whenever ``reserved_kg`` changes, a ``stock.changed`` outbox event is
 written in the transaction and delivered after commit.
+
+Each service leaves one audit row (``reservation.<verb>``) in the trail of the lot's owner,
+whose stock is held; the expiry sweep one per reservation it expires, with no actor.
 """
 
 from collections import defaultdict
@@ -20,6 +23,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import DomainError
 from inventory.exceptions import InsufficientStock
@@ -35,6 +39,8 @@ from parks.models import Enterprise
 
 REFERENCE_MAX_LENGTH = 64
 REASON_MAX_LENGTH = 255
+# What the audit row of a new reservation shows.
+RESERVATION_AUDIT_FIELDS = ("lot", "holder", "quantity_kg", "status", "expires_at", "reference")
 
 
 def _check_expiry(expires_at: datetime | None, *, now: datetime | None = None) -> None:
@@ -67,7 +73,8 @@ def stock_reserve(
     One conditional UPDATE raises the lot's ``reserved_kg`` only where the stock on hand
     covers it (InsufficientStock, a 409 on ``quantity``, otherwise); it holds the lot's row
     lock to commit, so concurrent reservations of a lot never hold more than it has. Then
-    the reservation row is written. After commit: ``stock.changed``.
+    the reservation row is written. After commit: ``stock.changed``. One audit row,
+    ``reservation.create``, with the quantity held, the holder and the expiry.
     """
     _positive(quantity_kg)
     _check_expiry(expires_at)
@@ -89,6 +96,13 @@ def stock_reserve(
         created_by=actor,
     )
     _emit_stock_changed(lot)
+    audit_record(
+        actor=actor,
+        action="reservation.create",
+        target=reservation,
+        changes=changes_between({}, snapshot(reservation, RESERVATION_AUDIT_FIELDS)),
+        enterprise=lot.owner,
+    )
     return reservation
 
 
@@ -99,14 +113,25 @@ def reservation_release(*, actor: Any, reservation: Reservation, reason: str = "
     Locks the reservation's row (held → released, conditionally: releasing it twice, or
     after it expired or was consumed, is ReservationNotHeld, a 409 on ``status``), then the
     lot's (``reserved_kg`` −= quantity). After commit: ``stock.changed``. Returns the
-    reservation as stored.
+    reservation as stored. One audit row, ``reservation.release``: the status and the
+    reason.
     """
     _check_length(reason, limit=REASON_MAX_LENGTH, field="reason")
     _close_held(reservation, status=ReservationStatus.RELEASED, reason=reason or "released")
     _unreserve(lot_id=reservation.lot_id, quantity_kg=reservation.quantity_kg, on_hand_too=False)
-    lot = StockLot.objects.get(pk=reservation.lot_id)
+    lot = StockLot.objects.select_related("owner").get(pk=reservation.lot_id)
     _emit_stock_changed(lot)
     reservation.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="reservation.release",
+        target=reservation,
+        changes=changes_between(
+            {"status": ReservationStatus.HELD, "close_reason": ""},
+            snapshot(reservation, ("status", "close_reason")),
+        ),
+        enterprise=lot.owner,
+    )
     return reservation
 
 
@@ -120,15 +145,33 @@ def reservation_hold(
     One conditional UPDATE of the reservation's row (held only). If the expiry sweep has
     locked the row first, this waits for it and then finds the reservation expired
     (ReservationNotHeld, a 409 on ``status``); if this comes first, the sweep skips the
-    locked row, and after commit no longer finds it due.
+    locked row, and after commit no longer finds it due. One audit row,
+    ``reservation.hold``, with the expiry before and after (read under the same row lock).
     """
     _check_expiry(expires_at)
+    expires_before = (
+        Reservation.objects.select_for_update(of=("self",))
+        .filter(pk=reservation.pk, status=ReservationStatus.HELD)
+        .values_list("expires_at", flat=True)
+        .first()
+    )
     updated = Reservation.objects.filter(pk=reservation.pk, status=ReservationStatus.HELD).update(
         expires_at=expires_at
     )
     if not updated:
         raise _not_held(reservation)
     reservation.refresh_from_db()
+    owner = Enterprise.objects.get(lots__pk=reservation.lot_id)
+    audit_record(
+        actor=actor,
+        action="reservation.hold",
+        target=reservation,
+        changes=changes_between(
+            {"expires_at": expires_before},
+            {"expires_at": reservation.expires_at},
+        ),
+        enterprise=owner,
+    )
     return reservation
 
 
@@ -143,7 +186,8 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) ->
     its expired quantity, lot by lot in key order. Writes, in the transaction, one
     ``stock.changed`` for the lots and one ``reservation.expired`` per reservation
     (``reservation_id``, ``reference``, ``material_ids``: the orders app expires the order);
-    all are delivered after commit.
+    all are delivered after commit. One audit row per reservation, ``reservation.expire``,
+    with no actor (``via`` says whether a task or a command ran the sweep).
     """
     now = now or timezone.now()
     due = list(
@@ -174,5 +218,15 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) ->
         event_emit(
             topic="reservation.expired",
             payload={"reservation_id": pk, "reference": reference, "material_ids": [material_id]},
+        )
+    for reservation in Reservation.objects.filter(pk__in=ids).select_related("lot__owner"):
+        audit_record(
+            actor=None,
+            action="reservation.expire",
+            target=reservation,
+            changes=changes_between(
+                {"status": ReservationStatus.HELD}, {"status": reservation.status}
+            ),
+            enterprise=reservation.lot.owner,
         )
     return ids

@@ -3,7 +3,9 @@ dispatches and ownership transfers, with the admission rules they share.
 
 Each service runs in one transaction, changes quantities in the database (never
 read-modify-write in Python), writes the ledger rows of the change, and emits a
-``stock.changed`` outbox event delivered after commit.
+``stock.changed`` outbox event delivered after commit. Each leaves one audit row in its
+transaction (``lot.<verb>``), in the trail of the lot's owner, with the quantities before and
+after; called from an order's step, it is one of the rows that step leaves.
 
 Lock order, to stay free of deadlocks: warehouses by primary key, then reservations, then
 lots by primary key. Inflows (a receipt, a positive adjustment, a move, a delivery, a
@@ -23,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import DomainError
 from inventory.admission import admission_refusal
@@ -46,6 +49,21 @@ from inventory.models import (
 from inventory.selectors import zone_picture
 from inventory.units import MAX_QUANTITY_KG
 from parks.models import Enterprise
+
+# What the audit row of a new lot shows: where it lies, whose it is, how much, which batch.
+LOT_AUDIT_FIELDS = (
+    "material",
+    "owner",
+    "zone",
+    "on_hand_kg",
+    "batch_no",
+    "purity_pct",
+    "grade",
+    "produced_on",
+    "expires_on",
+)
+# A lot's quantities, before and after a change of stock.
+LOT_QUANTITY_FIELDS = ("on_hand_kg", "reserved_kg")
 
 
 def _positive(quantity_kg: Decimal, *, field: str = "quantity") -> Decimal:
@@ -129,7 +147,8 @@ def stock_receive(
     reference: str = "",
     note: str = "",
 ) -> StockLot:
-    """Receive stock into a new lot. Locks the zone's warehouse; writes a receipt."""
+    """Receive stock into a new lot. Locks the zone's warehouse; writes a receipt and one
+    audit row, ``lot.receive``."""
     _positive(quantity_kg)
     if not zone_may_store_for(zone=zone, owner=owner):
         raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % zone)
@@ -157,6 +176,14 @@ def stock_receive(
         note=note,
     )
     _emit_stock_changed(lot)
+    audit_record(
+        actor=actor,
+        action="lot.receive",
+        target=lot,
+        changes=changes_between({}, snapshot(lot, LOT_AUDIT_FIELDS)),
+        enterprise=owner,
+        note=reference,
+    )
     return lot
 
 
@@ -165,7 +192,8 @@ def stock_adjust(*, actor: Any, lot: StockLot, delta_kg: Decimal, note: str = ""
     """Correct a lot's on-hand quantity by ``delta_kg`` (a count, a spill, a sample).
 
     A decrease never takes the lot below what is reserved; an increase locks the warehouse
-    and checks the zone's capacity. Writes an adjustment.
+    and checks the zone's capacity. Writes an adjustment and one audit row, ``lot.adjust``,
+    with the quantity on hand before and after.
     """
     if delta_kg == 0:
         raise DomainError(_("Must not be zero."), field="delta")
@@ -187,6 +215,17 @@ def stock_adjust(*, actor: Any, lot: StockLot, delta_kg: Decimal, note: str = ""
     _ledger(lot=lot, quantity_kg=delta_kg, kind=MovementKind.ADJUSTMENT, actor=actor, note=note)
     lot.refresh_from_db()
     _emit_stock_changed(lot)
+    # The UPDATE holds the lot's row: what it held before is what it holds now less delta.
+    audit_record(
+        actor=actor,
+        action="lot.adjust",
+        target=lot,
+        changes=changes_between(
+            {"on_hand_kg": lot.on_hand_kg - delta_kg}, {"on_hand_kg": lot.on_hand_kg}
+        ),
+        enterprise=lot.owner,
+        note=note,
+    )
     return lot
 
 
@@ -198,7 +237,9 @@ def stock_move(
 
     Locks both warehouses (in key order), checks the target zone's licence, capacity and
     segregation, takes the quantity off the source with a conditional update and writes a
-    move-out and a move-in. Returns the target lot.
+    move-out and a move-in. One audit row, ``lot.move``, on the source lot: its quantity on
+    hand before and after, and the target lot's (``to_lot``, ``to_lot_on_hand_kg``).
+    Returns the target lot.
     """
     _positive(quantity_kg)
     if to_zone.pk == lot.zone_id:
@@ -255,6 +296,18 @@ def stock_move(
     lot.refresh_from_db()
     target.refresh_from_db()
     _emit_stock_changed(lot, target)
+    audit_record(
+        actor=actor,
+        action="lot.move",
+        target=lot,
+        changes={
+            "on_hand_kg": [lot.on_hand_kg + quantity_kg, lot.on_hand_kg],
+            "to_lot": [None, target.pk],
+            "to_lot_on_hand_kg": [target.on_hand_kg - quantity_kg, target.on_hand_kg],
+        },
+        enterprise=lot.owner,
+        note=note,
+    )
     return target
 
 
@@ -280,6 +333,18 @@ def _not_held(reservation: Reservation) -> ReservationNotHeld:
         _("Reservation %(id)s is %(status)s, no longer held.")
         % {"id": reservation.pk, "status": status or _("gone")}
     )
+
+
+def _quantities_changed(lot: StockLot, *, taken_kg: Decimal, on_hand_too: bool) -> dict[str, Any]:
+    """The audit ``changes`` of ``lot`` (as it is now) after ``taken_kg`` left its reserved
+    stock (and its stock on hand too): the conditional UPDATE that took it holds the lot's
+    row, so what it held before is what it holds now plus that."""
+    after = snapshot(lot, LOT_QUANTITY_FIELDS)
+    before = {
+        "on_hand_kg": lot.on_hand_kg + taken_kg if on_hand_too else lot.on_hand_kg,
+        "reserved_kg": lot.reserved_kg + taken_kg,
+    }
+    return changes_between(before, after)
 
 
 def _close_held(reservation: Reservation, *, status: str, reason: str) -> None:
@@ -321,11 +386,12 @@ def stock_dispatch(*, actor: Any, reservation: Reservation) -> StockMovement:
     Locks the reservation's row (held → consumed, conditionally: a concurrent release,
     expiry or dispatch of it makes this a 409 on ``status``), then the lot's (one
     conditional UPDATE). Writes a dispatch of −quantity with the reservation's reference.
-    After commit: ``stock.changed``. ``reservation`` is refreshed in place.
+    After commit: ``stock.changed``. ``reservation`` is refreshed in place. One audit row,
+    ``lot.dispatch``, on the lot: its quantities on hand and reserved before and after.
     """
     _close_held(reservation, status=ReservationStatus.CONSUMED, reason="dispatched")
     _unreserve(lot_id=reservation.lot_id, quantity_kg=reservation.quantity_kg, on_hand_too=True)
-    lot = StockLot.objects.get(pk=reservation.lot_id)
+    lot = StockLot.objects.select_related("owner").get(pk=reservation.lot_id)
     movement = _ledger(
         lot=lot,
         quantity_kg=-reservation.quantity_kg,
@@ -335,6 +401,14 @@ def stock_dispatch(*, actor: Any, reservation: Reservation) -> StockMovement:
         note=f"reservation #{reservation.pk}",
     )
     _emit_stock_changed(lot)
+    audit_record(
+        actor=actor,
+        action="lot.dispatch",
+        target=lot,
+        changes=_quantities_changed(lot, taken_kg=reservation.quantity_kg, on_hand_too=True),
+        enterprise=lot.owner,
+        note=f"reservation #{reservation.pk} {reservation.reference}".strip(),
+    )
     reservation.refresh_from_db()
     return movement
 
@@ -355,7 +429,8 @@ def stock_deliver(
     licence, capacity and segregation), a delivery in the ledger. Batch number, purity,
     grade, production and expiry dates are those of ``source_lot`` when given.
 
-    Locks the zone's warehouse. After commit: ``stock.changed``.
+    Locks the zone's warehouse. After commit: ``stock.changed``. One audit row,
+    ``lot.deliver``, in the new owner's trail.
     """
     _positive(quantity_kg)
     if source_lot is not None and source_lot.material_id != material.pk:
@@ -376,6 +451,14 @@ def stock_deliver(
         note=f"from lot #{source_lot.pk}" if source_lot is not None else "",
     )
     _emit_stock_changed(lot)
+    audit_record(
+        actor=actor,
+        action="lot.deliver",
+        target=lot,
+        changes=changes_between({}, snapshot(lot, LOT_AUDIT_FIELDS)),
+        enterprise=owner,
+        note=f"from lot #{source_lot.pk}" if source_lot is not None else reference,
+    )
     return lot
 
 
@@ -397,9 +480,11 @@ def stock_transfer(
 
     Locks the warehouse, then the reservation (held → consumed; a 409 on ``status`` if it
     was closed meanwhile), then the source lot. After commit: ``stock.changed`` for both
-    lots. ``reservation`` is refreshed in place. Returns the new lot.
+    lots. ``reservation`` is refreshed in place. Returns the new lot. One audit row,
+    ``lot.transfer``, on the source lot in its owner's trail: its quantities before and
+    after, the new lot (``to_lot``) and its owner (``to_owner``).
     """
-    source = StockLot.objects.select_related("zone__warehouse", "material").get(
+    source = StockLot.objects.select_related("zone__warehouse", "material", "owner").get(
         pk=reservation.lot_id
     )
     warehouse = source.zone.warehouse
@@ -455,5 +540,17 @@ def stock_transfer(
     )
     source.refresh_from_db()
     _emit_stock_changed(source, target)
+    audit_record(
+        actor=actor,
+        action="lot.transfer",
+        target=source,
+        changes={
+            **_quantities_changed(source, taken_kg=quantity_kg, on_hand_too=True),
+            "to_lot": [None, target.pk],
+            "to_owner": [None, new_owner.pk],
+        },
+        enterprise=source.owner,
+        note=f"reservation #{reservation.pk} {reservation.reference}".strip(),
+    )
     reservation.refresh_from_db()
     return target
