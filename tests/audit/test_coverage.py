@@ -21,14 +21,14 @@ AUDITED = frozenset(
         "marketplace.services.listing_update",
         "marketplace.services.listing_publish",
         "marketplace.services.listing_withdraw",
-    }
-)
-PENDING = frozenset(
-    {
         "marketplace.services.need_create",
         "marketplace.services.need_update",
         "marketplace.services.need_close",
         "marketplace.services.need_reopen",
+    }
+)
+PENDING = frozenset(
+    {
         "orders.services.order_confirm",
         "orders.services.order_reject",
         "orders.services.order_cancel",
