@@ -4,7 +4,9 @@ Status changes are conditional UPDATEs on the current status, so two concurrent
 transitions of one row cannot both succeed. Each change emits an outbox event
 (``listing.*``, ``need.*``) that the matching engine subscribes to. Each write of a listing
 by a user (create, update, publish, withdraw) leaves one audit row in its transaction
-(``listing.<verb>``, the changed terms before and after; audit.services).
+(``listing.<verb>``, the changed terms before and after; audit.services); so does each
+write of a need (``need.create``, ``need.update``, ``need.close``, ``need.reopen``), and the
+expiry sweep one ``need.expire`` per need, by the system (no user).
 """
 
 from datetime import date
@@ -53,6 +55,8 @@ NEED_FIELDS = (
     "min_purity_pct",
     "note",
 )
+# What a need's audit rows show before and after: its terms, its status.
+NEED_AUDIT_FIELDS = (*NEED_FIELDS, "material", "status")
 
 
 def _check_listing(listing: Listing) -> None:
@@ -326,7 +330,8 @@ def need_create(
     substitutes: list[Material] | None = None,
     note: str = "",
 ) -> Need:
-    """Post an open need."""
+    """Post an open need. One audit row, ``need.create``, with every term (the
+    substitutes as their material ids)."""
     substitutes = substitutes or []
     need = Need(
         enterprise=enterprise,
@@ -345,6 +350,19 @@ def need_create(
     need.save()
     need.substitutes.set(substitutes)
     _emit_need("need.opened", need, [s.pk for s in substitutes])
+    audit_record(
+        actor=actor,
+        action="need.create",
+        target=need,
+        changes=changes_between(
+            {},
+            {
+                **snapshot(need, NEED_AUDIT_FIELDS),
+                "substitutes": sorted(s.pk for s in substitutes) or None,
+            },
+        ),
+        enterprise=enterprise,
+    )
     return need
 
 
@@ -354,11 +372,13 @@ def need_update(
 ) -> Need:
     """Change an open need, or an expired one (a later date, before reopening it). The
     event names the substitutes before and after the change, so that proposals from a
-    dropped substitute's listings are withdrawn too."""
+    dropped substitute's listings are withdrawn too. Locks the need's row; one audit row,
+    ``need.update``, with the terms changed (and the substitutes, when they change)."""
     refuse_unchangeable(changes, NEED_FIELDS)
-    need = Need.objects.select_for_update(of=("self",)).get(pk=need.pk)
+    need = Need.objects.select_for_update(of=("self",)).select_related("enterprise").get(pk=need.pk)
     if need.status not in CHANGEABLE_NEEDS:
         raise InvalidTransition(_("A closed need cannot be changed."))
+    terms_before = snapshot(need, NEED_FIELDS)
     for name, value in changes.items():
         setattr(need, name, value)
     before = list(need.substitutes.values_list("pk", flat=True))
@@ -368,6 +388,16 @@ def need_update(
     if substitutes is not None:
         need.substitutes.set(substitutes)
     _emit_need("need.updated", need, [*before, *(s.pk for s in subs)])
+    audit_record(
+        actor=actor,
+        action="need.update",
+        target=need,
+        changes=changes_between(
+            {**terms_before, "substitutes": sorted(before)},
+            {**snapshot(need, NEED_FIELDS), "substitutes": sorted(s.pk for s in subs)},
+        ),
+        enterprise=need.enterprise,
+    )
     return need
 
 
@@ -384,9 +414,22 @@ def _need_transition(*, need: Need, source: str, target: str, topic: str) -> Nee
 
 @transaction.atomic
 def need_close(*, actor: Any, need: Need) -> Need:
-    return _need_transition(
-        need=need, source=NeedStatus.OPEN, target=NeedStatus.CLOSED, topic="need.closed"
+    """Close an open need: one conditional UPDATE on the status; emits ``need.closed``.
+    One audit row, ``need.close``."""
+    need = _need_transition(
+        need=need,
+        source=NeedStatus.OPEN,
+        target=NeedStatus.CLOSED,
+        topic="need.closed",
     )
+    audit_record(
+        actor=actor,
+        action="need.close",
+        target=need,
+        changes={"status": [NeedStatus.OPEN, need.status]},
+        enterprise=need.enterprise,
+    )
+    return need
 
 
 @transaction.atomic
@@ -394,7 +437,14 @@ def need_reopen(*, actor: Any, need: Need) -> Need:
     """Reopen a closed or expired need whose date has not passed (an expired need gets a
     later ``needed_by`` through ``need_update`` first); a DomainError on ``needed_by``
     otherwise, since the expiry would close it again. One conditional UPDATE on the status
-    and the date; emits ``need.opened``."""
+    and the date (under the need's row lock, taken first to read the status the audit row
+    shows); emits ``need.opened``. One audit row, ``need.reopen``."""
+    status_before = (
+        Need.objects.select_for_update(of=("self",))
+        .filter(pk=need.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
     changed = Need.objects.filter(
         pk=need.pk, status__in=REOPENABLE_NEEDS, needed_by__gte=timezone.localdate()
     ).update(status=NeedStatus.OPEN, updated_at=timezone.now())
@@ -407,6 +457,13 @@ def need_reopen(*, actor: Any, need: Need) -> Need:
         raise InvalidTransition(_("The need is not %s.") % NeedStatus.CLOSED)
     need.refresh_from_db()
     _emit_need("need.opened", need, list(need.substitutes.values_list("pk", flat=True)))
+    audit_record(
+        actor=actor,
+        action="need.reopen",
+        target=need,
+        changes={"status": [status_before, need.status]},
+        enterprise=need.enterprise,
+    )
     return need
 
 
@@ -426,7 +483,8 @@ def needs_expire_due(*, today: date | None = None, batch: int = EXPIRE_BATCH) ->
     one ``need.expired`` per need (``need_id``, ``enterprise_id``, ``material_ids``: its
     material and substitutes), delivered after commit: the matching engine rematches those
     materials, so the need's proposals are superseded; the owner is told from the outbox.
-    Idempotent: an expired need is not open any more.
+    And one audit row per need, ``need.expire``, by the system (no user; ``via`` says the
+    task or command), in the owner's trail. Idempotent: an expired need is not open any more.
     """
     today = today or timezone.localdate()
     expired = 0
@@ -444,11 +502,11 @@ def _needs_expire_batch(*, today: date, limit: int) -> tuple[int, int]:
         Need.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=NeedStatus.OPEN, needed_by__lt=today)
         .order_by("pk")
-        .values_list("pk", "enterprise_id", "material_id")[:limit]
+        .values_list("pk", "enterprise_id", "material_id", "enterprise__park_id")[:limit]
     )
     if not due:
         return 0, 0
-    ids = [pk for pk, _enterprise_id, _material_id in due]
+    ids = [pk for pk, _enterprise_id, _material_id, _park_id in due]
     changed = Need.objects.filter(pk__in=ids, status=NeedStatus.OPEN, needed_by__lt=today).update(
         status=NeedStatus.EXPIRED, updated_at=timezone.now()
     )
@@ -459,7 +517,16 @@ def _needs_expire_batch(*, today: date, limit: int) -> tuple[int, int]:
     links = Need.substitutes.through.objects.filter(need_id__in=ids)
     for need_id, material_id in links.values_list("need_id", "material_id"):
         substitutes[need_id].add(material_id)
-    for pk, enterprise_id, material_id in due:
+    expired_need = Need(status=NeedStatus.EXPIRED)
+    for pk, enterprise_id, material_id, park_id in due:
+        expired_need.pk = pk
+        audit_record(
+            actor=None,
+            action="need.expire",
+            target=expired_need,
+            changes={"status": [NeedStatus.OPEN, NeedStatus.EXPIRED]},
+            enterprise=Enterprise(pk=enterprise_id, park_id=park_id),
+        )
         event_emit(
             topic="need.expired",
             payload={

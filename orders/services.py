@@ -19,6 +19,14 @@ the enterprise roles of that side. Anyone who does not act for one of the two pa
 refused (a superuser too: an order binds an enterprise). Whether a user may take a step
 now is one rule, ``order_step_refusal`` (who the user is, then the order's state), that the
 services raise from and the admin chooses its buttons by.
+
+Every write leaves one audit row for the order in its transaction (audit.services):
+``order.place`` or ``order.from_match`` with the order's terms, ``order.<step>`` with the
+fields the step changed (the status, the hold, the delivery zone and the buyer's lot) and
+the reason as the row's note; ``order.expire`` by the system. The services they call record
+their own rows too (``match.order``, ``match.release``, and the inventory's for the lot), with
+the same actor and request id. The actor's Scope, resolved once to check who may act, is
+what the rows are written with (no second look-up of the membership).
 """
 
 from dataclasses import dataclass
@@ -37,6 +45,7 @@ from django.utils.translation import gettext_lazy
 from access.roles import STOCK_ROLES, TRADING_ROLES
 from access.rules import BUYER, SELLER, party_side
 from access.scope import Scope, resolve_scope
+from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
 from inventory.controls import Controls, permit_refusal
@@ -62,6 +71,25 @@ from orders.models import Order, OrderStatus, OrderTransition
 
 REASON_MAX_LENGTH = 500
 CENT = Decimal("0.01")
+# What the audit row of a step shows before and after (the fields steps change).
+STEP_AUDIT_FIELDS = ("status", "hold_until", "delivery_zone", "buyer_lot", "shared_transfer")
+# What the audit row of a new order shows: its terms and what it holds.
+ORDER_AUDIT_FIELDS = (
+    "status",
+    "seller",
+    "buyer",
+    "listing",
+    "need",
+    "match",
+    "material",
+    "lot",
+    "quantity_kg",
+    "price_per_t",
+    "transport_per_t",
+    "total_yuan",
+    "hold_until",
+    "reservation",
+)
 
 
 @dataclass(frozen=True)
@@ -204,12 +232,14 @@ def order_steps_of_role(*, scope: Scope) -> list[str]:
     return [step for step, rule in STEPS.items() if scope.has_role(*rule.roles)]
 
 
-def _check_actor(*, actor: Any, order: Order, action: str) -> None:
+def _check_actor(*, actor: Any, order: Order, action: str) -> Scope:
     """Raise NotPermitted unless ``actor`` acts for the side that takes ``action``, with
-    one of the roles that take it."""
-    refusal = order_party_refusal(scope=resolve_scope(actor), order=order, step=action)
+    one of the roles that take it; the actor's Scope (the audit rows are written with it)."""
+    scope = resolve_scope(actor)
+    refusal = order_party_refusal(scope=scope, order=order, step=action)
     if refusal is not None:
         raise NotPermitted(refusal)
+    return scope
 
 
 def _buyer_scope(actor: Any) -> Scope:
@@ -298,13 +328,13 @@ def _advance(*, order: Order, step: Step, actor: Any, reason: str = "", **change
     return order
 
 
-def _give_back(*, actor: Any, order: Order, release: bool, ended: str) -> None:
+def _give_back(*, actor: Any, scope: Any, order: Order, release: bool, ended: str) -> None:
     """What a cancelled, rejected or expired (``ended``) order held: its match (released:
     the engine may propose the pair again), the listing's and the need's ``ordered_kg``
     and (unless it already ran out) the reservation. Match, listing, lot, need: the lock
-    order of creation."""
+    order of creation. ``scope``: who the match's audit row names."""
     if order.match_id is not None:
-        match_release(match_id=order.match_id, reason=ended)
+        match_release(actor=scope, match_id=order.match_id, reason=ended)
     listing_unorder(listing=order.listing, quantity_kg=order.quantity_kg)
     reservation = order.reservation
     if release and reservation is not None:
@@ -325,47 +355,82 @@ def order_confirm(*, actor: Any, order: Order, reason: str = "") -> Order:
     """The seller confirms a reserved order: the reservation is held until dispatch.
 
     Refused once the hold time has passed (the order is about to expire)."""
-    _check_actor(actor=actor, order=order, action="confirm")
+    scope = _check_actor(actor=actor, order=order, action="confirm")
     reason = _clean_reason(reason)
     step = STEPS["confirm"]
     current = _lock_for(order, "confirm")
+    before = snapshot(current, STEP_AUDIT_FIELDS)
     assert current.reservation is not None
     reservation_hold(actor=actor, reservation=current.reservation, expires_at=None)
-    return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
+    order = _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
+    audit_record(
+        actor=scope,
+        action="order.confirm",
+        target=order,
+        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+        note=reason,
+    )
+    return order
 
 
 @transaction.atomic
 def order_reject(*, actor: Any, order: Order, reason: str = "") -> Order:
     """The seller rejects a reserved order; what it held is given back."""
-    _check_actor(actor=actor, order=order, action="reject")
+    scope = _check_actor(actor=actor, order=order, action="reject")
     reason = _clean_reason(reason)
     step = STEPS["reject"]
     current = _lock_for(order, "reject")
-    _give_back(actor=actor, order=current, release=True, ended=step.target)
-    return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
+    before = snapshot(current, STEP_AUDIT_FIELDS)
+    _give_back(actor=actor, scope=scope, order=current, release=True, ended=step.target)
+    order = _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
+    audit_record(
+        actor=scope,
+        action="order.reject",
+        target=order,
+        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+        note=reason,
+    )
+    return order
 
 
 @transaction.atomic
 def order_cancel(*, actor: Any, order: Order, reason: str = "") -> Order:
     """The buyer cancels a reserved or confirmed order; what it held is given back."""
-    _check_actor(actor=actor, order=order, action="cancel")
+    scope = _check_actor(actor=actor, order=order, action="cancel")
     reason = _clean_reason(reason)
     step = STEPS["cancel"]
     current = _lock_for(order, "cancel")
-    _give_back(actor=actor, order=current, release=True, ended=step.target)
-    return _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
+    before = snapshot(current, STEP_AUDIT_FIELDS)
+    _give_back(actor=actor, scope=scope, order=current, release=True, ended=step.target)
+    order = _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
+    audit_record(
+        actor=scope,
+        action="order.cancel",
+        target=order,
+        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+        note=reason,
+    )
+    return order
 
 
 @transaction.atomic
 def order_dispatch(*, actor: Any, order: Order) -> Order:
     """The seller's warehouse dispatches a confirmed order: the stock leaves the seller's
     lot (``stock_dispatch`` consumes the reservation and writes the DISPATCH movement)."""
-    _check_actor(actor=actor, order=order, action="dispatch")
+    scope = _check_actor(actor=actor, order=order, action="dispatch")
     step = STEPS["dispatch"]
     current = _lock_for(order, "dispatch")
+    before = snapshot(current, STEP_AUDIT_FIELDS)
     assert current.reservation is not None
     stock_dispatch(actor=actor, reservation=current.reservation)
-    return _advance(order=current, step=step, actor=actor)
+    order = _advance(order=current, step=step, actor=actor)
+    audit_record(
+        actor=scope,
+        action="order.dispatch",
+        target=order,
+        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+    )
+    return order
 
 
 @transaction.atomic
@@ -374,9 +439,10 @@ def order_receive(*, actor: Any, order: Order, zone: StorageZone) -> Order:
     buyer's (``stock_deliver``: the zone must be one the buyer stores in, its licence,
     free capacity and segregation are checked under the warehouse lock). A refusal names
     ``zone`` and changes nothing."""
-    _check_actor(actor=actor, order=order, action="receive")
+    scope = _check_actor(actor=actor, order=order, action="receive")
     step = STEPS["receive"]
     current = _lock_for(order, "receive")
+    before = snapshot(current, STEP_AUDIT_FIELDS)
     buyer_lot = stock_deliver(
         actor=actor,
         owner=current.buyer,
@@ -386,7 +452,14 @@ def order_receive(*, actor: Any, order: Order, zone: StorageZone) -> Order:
         source_lot=current.lot,
         reference=current.reference,
     )
-    return _advance(order=current, step=step, actor=actor, delivery_zone=zone, buyer_lot=buyer_lot)
+    order = _advance(order=current, step=step, actor=actor, delivery_zone=zone, buyer_lot=buyer_lot)
+    audit_record(
+        actor=scope,
+        action="order.receive",
+        target=order,
+        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+    )
+    return order
 
 
 @transaction.atomic
@@ -395,9 +468,10 @@ def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None)
     (共享仓) where the seller's lot lies: the owner changes without the goods leaving
     (``stock_transfer``), in the same zone or in ``zone``, another zone of that warehouse
     (its licence, capacity and segregation checked). Confirmed → received in one step."""
-    _check_actor(actor=actor, order=order, action="transfer")
+    scope = _check_actor(actor=actor, order=order, action="transfer")
     step = STEPS["transfer"]
     current = _lock_for(order, "transfer")
+    before = snapshot(current, STEP_AUDIT_FIELDS)
     warehouse = current.lot.zone.warehouse
     if zone is not None and zone.warehouse_id != warehouse.pk:
         raise DomainError(
@@ -409,7 +483,7 @@ def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None)
     buyer_lot = stock_transfer(
         actor=actor, reservation=current.reservation, new_owner=current.buyer, zone=zone
     )
-    return _advance(
+    order = _advance(
         order=current,
         step=step,
         actor=actor,
@@ -417,15 +491,30 @@ def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None)
         buyer_lot=buyer_lot,
         shared_transfer=True,
     )
+    audit_record(
+        actor=scope,
+        action="order.transfer",
+        target=order,
+        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+    )
+    return order
 
 
 @transaction.atomic
 def order_complete(*, actor: Any, order: Order) -> Order:
     """The buyer completes a received order."""
-    _check_actor(actor=actor, order=order, action="complete")
+    scope = _check_actor(actor=actor, order=order, action="complete")
     step = STEPS["complete"]
     current = _lock_for(order, "complete")
-    return _advance(order=current, step=step, actor=actor)
+    before = snapshot(current, STEP_AUDIT_FIELDS)
+    order = _advance(order=current, step=step, actor=actor)
+    audit_record(
+        actor=scope,
+        action="order.complete",
+        target=order,
+        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+    )
+    return order
 
 
 @transaction.atomic
@@ -433,23 +522,30 @@ def order_expire(*, reservation_id: int) -> Order | None:
     """The system expires the reserved order whose reservation ran out (the inventory's
     sweep has already released the stock): the listing and the need get their quantity
     back. Idempotent: an order no longer reserved, or no order at all, is left alone
-    (None), so a redelivered ``reservation.expired`` event changes nothing."""
+    (None), so a redelivered ``reservation.expired`` event changes nothing. One audit row,
+    ``order.expire``, by the system (no user), in the seller's trail (the side whose
+    confirmation it waited for), and ``match.release`` for an order from a match."""
     order = (
         Order.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("listing", "need")
+        .select_related("listing", "need", "seller")
         .filter(reservation_id=reservation_id)
         .first()
     )
     if order is None or order.status not in EXPIRE.sources:
         return None
-    _give_back(actor=None, order=order, release=False, ended=EXPIRE.target)
-    return _advance(
-        order=order,
-        step=EXPIRE,
+    before = snapshot(order, STEP_AUDIT_FIELDS)
+    _give_back(actor=None, scope=None, order=order, release=False, ended=EXPIRE.target)
+    reason = _("The reservation ran out before the seller confirmed.")
+    order = _advance(order=order, step=EXPIRE, actor=None, reason=reason, hold_until=None)
+    audit_record(
         actor=None,
-        reason=_("The reservation ran out before the seller confirmed."),
-        hold_until=None,
+        action="order.expire",
+        target=order,
+        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+        enterprise=order.seller,
+        note=reason,
     )
+    return order
 
 
 # --- Creation ---------------------------------------------------------------------------
@@ -521,13 +617,14 @@ def order_from_match(*, actor: Any, match: Match) -> Order:
     order of one match waits and is refused (409 on ``match``); the one-to-one key is the
     last guard. The listing must still be published and the need open. Emits
     ``match.ordered`` and ``order.reserved`` (and the listing's and need's ``*.updated``),
-    delivered after commit."""
+    delivered after commit. One audit row, ``order.from_match``, with the order's terms,
+    after the match's own ``match.order``."""
     scope = resolve_scope(actor)
     if scope.enterprise_id is None or scope.enterprise_id not in (match.seller_id, match.buyer_id):
         raise NotPermitted(_("Only the seller or the buyer orders an agreed match."))
     if not scope.has_role(*TRADING_ROLES):
         raise NotPermitted(_("Your role may not place orders."))
-    current = match_mark_ordered(match_id=match.pk)
+    current = match_mark_ordered(actor=scope, match_id=match.pk)
     listing, need = current.listing, current.need
     if listing.status != ListingStatus.PUBLISHED:
         raise Conflict(_("The listing is no longer published."), field="listing")
@@ -545,6 +642,12 @@ def order_from_match(*, actor: Any, match: Match) -> Order:
         price_per_t=current.price_per_t,
         transport_per_t=current.transport_per_t,
         total_yuan=current.total_yuan,
+    )
+    audit_record(
+        actor=scope,
+        action="order.from_match",
+        target=order,
+        changes=changes_between({}, snapshot(order, ORDER_AUDIT_FIELDS)),
     )
     event_emit(
         topic="match.ordered",
@@ -571,6 +674,8 @@ def order_place(*, actor: Any, listing: Listing, quantity_kg: Decimal) -> Order:
     Priced at the listing's price with no transport: a direct order has no delivery point
     until the buyer chooses the zone at receipt, so carriage is the parties' own
     arrangement (an order from a match carries the match's transport cost).
+
+    One audit row, ``order.place``, with the order's terms.
     """
     scope = _buyer_scope(actor)
     assert scope.enterprise is not None
@@ -617,7 +722,7 @@ def order_place(*, actor: Any, listing: Listing, quantity_kg: Decimal) -> Order:
             % {"free": max(lot_free, Decimal(0)), "asked": quantity_kg}
         )
     price = listing.price_per_t
-    return _create(
+    order = _create(
         actor=actor,
         listing=listing,
         need=None,
@@ -628,3 +733,10 @@ def order_place(*, actor: Any, listing: Listing, quantity_kg: Decimal) -> Order:
         transport_per_t=Decimal(0),
         total_yuan=(price * quantity_kg / 1000).quantize(CENT, rounding=ROUND_HALF_UP),
     )
+    audit_record(
+        actor=scope,
+        action="order.place",
+        target=order,
+        changes=changes_between({}, snapshot(order, ORDER_AUDIT_FIELDS)),
+    )
+    return order

@@ -10,6 +10,11 @@ transaction; the rematch trigger subscribes to ``match.``.
 
 The orders app changes a match only through ``match_mark_ordered`` (an agreed match
 becomes an order) and ``match_release`` (that order ended without delivery).
+
+Each of these writes leaves one audit row in its transaction (audit.services):
+``match.accept``, ``match.decline``, ``match.order``, ``match.release``, with the status
+(and the side's acceptance, the reason) before and after. ``match_side`` only reads. The
+proposals a matching run writes are derived data, recorded once per run (``runs``).
 """
 
 from decimal import Decimal
@@ -23,12 +28,14 @@ from django.utils.translation import gettext as _
 from access.roles import TRADING_ROLES
 from access.rules import party_side
 from access.scope import Scope, resolve_scope
+from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
 from inventory.models import StockLot
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from matching.exceptions import InvalidTransition, QuantityExceeded
 from matching.models import COMMITTED, Match, MatchStatus
+from parks.models import Enterprise
 
 # Enterprise roles that decide on matches for their enterprise (as in the marketplace).
 # Statuses a party may still decide from: nobody has accepted yet, or only the other side.
@@ -95,13 +102,32 @@ def match_side(*, actor: Any, match: Match) -> str:
     """``"seller"`` or ``"buyer"``: the side ``actor``'s enterprise takes in ``match``.
 
     Anyone who does not act for one of the two enterprises, with a role that decides, is
-    refused (``match_party_refusal``).
+    refused (``match_party_refusal``). Only reads.
     """
-    scope = resolve_scope(actor)
+    return _side_of(scope=resolve_scope(actor), match=match)
+
+
+def _side_of(*, scope: Scope, match: Match) -> str:
     refusal = match_party_refusal(scope=scope, match=match)
     if refusal is not None:
         raise NotPermitted(refusal)
     return SELLER if scope.enterprise_id == match.seller_id else BUYER
+
+
+# What the audit rows of a decision show before and after.
+DECISION_AUDIT_FIELDS = (
+    "status",
+    "seller_accepted_at",
+    "buyer_accepted_at",
+    "decided_at",
+    "decided_by",
+    "decline_reason",
+)
+
+
+def _seller_of(match: Match) -> Any:
+    """The seller's enterprise (with its park) of ``match``: the trail of a system write."""
+    return Enterprise.objects.only("pk", "park_id").get(pk=match.seller_id)
 
 
 def _emit(topic: str, match: Match, **extra: Any) -> None:
@@ -173,9 +199,11 @@ def match_accept(*, actor: Any, match: Match) -> Match:
     listing must be published, the need open, and the quantity must fit (see
     ``_check_quantity``). The status changes in one conditional UPDATE whose new status is
     decided by the database from the other side's acceptance. Emits ``match.accepted`` or
-    ``match.agreed``, delivered after commit.
+    ``match.agreed``, delivered after commit. One audit row, ``match.accept``, in the
+    actor's trail (the side that accepted).
     """
-    side = match_side(actor=actor, match=match)
+    scope = resolve_scope(actor)
+    side = _side_of(scope=scope, match=match)
     other = BUYER if side == SELLER else SELLER
     # FOR NO KEY UPDATE: serialises with other acceptances and with every write of these
     # rows, but not with the FOR KEY SHARE that inserting a row referencing them takes (the
@@ -184,6 +212,7 @@ def match_accept(*, actor: Any, match: Match) -> Match:
     lot = StockLot.objects.select_for_update(of=("self",), no_key=True).get(pk=listing.lot_id)
     need = Need.objects.select_for_update(of=("self",), no_key=True).get(pk=match.need_id)
     current = Match.objects.get(pk=match.pk)
+    before = snapshot(current, DECISION_AUDIT_FIELDS)
     refusal = match_state_refusal(match=current, decision="accept", side=side)
     if refusal is not None:
         raise InvalidTransition(refusal)
@@ -209,6 +238,12 @@ def match_accept(*, actor: Any, match: Match) -> Match:
         raise InvalidTransition(_("The match was decided meanwhile."))
     current.refresh_from_db()
     _emit(f"match.{current.status}", current)
+    audit_record(
+        actor=scope,
+        action="match.accept",
+        target=current,
+        changes=changes_between(before, snapshot(current, DECISION_AUDIT_FIELDS)),
+    )
     return current
 
 
@@ -216,13 +251,17 @@ def match_accept(*, actor: Any, match: Match) -> Match:
 def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
     """Decline ``match`` for either side, from proposed or accepted; releases what an
     acceptance had committed. One conditional UPDATE; emits ``match.declined`` (with the
-    reason), delivered after commit."""
-    side = match_side(actor=actor, match=match)
+    reason), delivered after commit. Takes the match's row lock first, to read the status
+    the audit row shows; one audit row, ``match.decline``, in the actor's trail."""
+    scope = resolve_scope(actor)
+    side = _side_of(scope=scope, match=match)
     reason = reason.strip()
     if len(reason) > REASON_MAX_LENGTH:
         raise DomainError(
             _("At most %(max)d characters.") % {"max": REASON_MAX_LENGTH}, field="reason"
         )
+    locked = Match.objects.select_for_update(of=("self",), no_key=True).get(pk=match.pk)
+    before = snapshot(locked, DECISION_AUDIT_FIELDS)
     changed = Match.objects.filter(pk=match.pk, status__in=UNDECIDED).update(
         status=MatchStatus.DECLINED,
         decided_at=timezone.now(),
@@ -234,6 +273,12 @@ def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
         refusal = match_state_refusal(match=current, decision="decline", side=side)
         raise InvalidTransition(refusal or _("The match was decided meanwhile."))
     _emit("match.declined", current, reason=reason)
+    audit_record(
+        actor=scope,
+        action="match.decline",
+        target=current,
+        changes=changes_between(before, snapshot(current, DECISION_AUDIT_FIELDS)),
+    )
     return current
 
 
@@ -241,12 +286,13 @@ def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
 
 
 @transaction.atomic
-def match_mark_ordered(*, match_id: int) -> Match:
+def match_mark_ordered(*, actor: Any, match_id: int) -> Match:
     """The agreed match ``match_id`` becomes ``ordered``, by one conditional UPDATE taken
     first in the order's transaction: a second order of the same match waits for the row
     lock and is refused with a Conflict on ``match``, as is a match that is not agreed.
     Returns the match with its listing and need. Emits nothing: the orders app emits
-    ``match.ordered`` once the order exists (its id is in the event)."""
+    ``match.ordered`` once the order exists (its id is in the event). One audit row,
+    ``match.order``, by ``actor`` (who orders: a user or their Scope)."""
     changed = Match.objects.filter(pk=match_id, status=MatchStatus.AGREED).update(
         status=MatchStatus.ORDERED
     )
@@ -259,24 +305,40 @@ def match_mark_ordered(*, match_id: int) -> Match:
             % {"status": current.get_status_display()},
             field="match",
         )
+    audit_record(
+        actor=actor,
+        action="match.order",
+        target=current,
+        changes={"status": [MatchStatus.AGREED, MatchStatus.ORDERED]},
+    )
     return current
 
 
 @transaction.atomic
-def match_release(*, match_id: int, reason: str) -> None:
+def match_release(*, actor: Any, match_id: int, reason: str) -> None:
     """The order made from match ``match_id`` ended without delivery (``reason``: how,
     e.g. ``"cancelled"``): the match goes from ``ordered`` to ``released`` by one
     conditional UPDATE (the match's row lock, taken before the listing, lot and need, as
     when the order was made). Emits ``match.released`` (``match_id``, ``material_ids``,
     ``reason``), delivered after commit: the engine rematches the material and may propose
     the pair again. A match not ordered (already released) is left alone, with no event,
-    so a repeated release is harmless."""
+    so a repeated release is harmless. One audit row, ``match.release``, by ``actor`` (who
+    ended the order; None when it expired), with ``reason`` as its note."""
     changed = Match.objects.filter(pk=match_id, status=MatchStatus.ORDERED).update(
         status=MatchStatus.RELEASED
     )
     if not changed:
         return
-    material_id = Match.objects.values_list("material_id", flat=True).get(pk=match_id)
+    match = Match.objects.only("pk", "material_id", "seller_id").get(pk=match_id)
+    material_id = match.material_id
+    audit_record(
+        actor=actor,
+        action="match.release",
+        target=match,
+        changes={"status": [MatchStatus.ORDERED, MatchStatus.RELEASED]},
+        enterprise=None if actor is not None else _seller_of(match),
+        note=reason,
+    )
     event_emit(
         topic="match.released",
         payload={"match_id": match_id, "material_ids": [material_id], "reason": reason},

@@ -5,6 +5,12 @@ chunks of about ``MATCHING_CHUNK_MATERIALS`` materials and either rematches the 
 here, one after another (the ``match`` command, the embedded default), or sends them to
 the workers as a Celery group. Each chunk adds its figures to the run with ``F()`` updates
 and counts itself off ``pending_chunks``; the chunk that brings it to zero closes the run.
+
+A run leaves ONE audit row, ``matching_run.start`` (who asked, or the system; the kind,
+trigger and materials), written with the run's row. The proposals it writes and supersedes
+are derived data, recomputed by the next run: they have no rows of their own (the run's
+figures say how many), and the parties' decisions on them are recorded one by one
+(``match.accept``, ``match.decline``; decisions).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record, changes_between, snapshot
 from common.exceptions import Conflict
 from matching.loading import Component, StoredHazards, component_of, components_all
 from matching.models import Match, MatchRun, PendingRematch, RunKind, RunStatus, RunTrigger
@@ -110,15 +117,27 @@ def run_chunk(*, run_id: int, components: Sequence[Component]) -> Totals:
     return totals
 
 
+# What a run's audit row shows: what was asked for.
+RUN_AUDIT_FIELDS = ("kind", "trigger", "material_ids", "pending_chunks")
+
+
 def run_materials(*, material_ids: Sequence[int], trigger: str, actor: Any = None) -> MatchRun:
-    """Rematch the components of ``material_ids`` here and now."""
-    run = MatchRun.objects.create(
-        kind=RunKind.MATERIALS,
-        trigger=trigger,
-        requested_by=actor,
-        material_ids=sorted(set(material_ids)),
-        pending_chunks=1,
-    )
+    """Rematch the components of ``material_ids`` here and now. The run's row and its one
+    audit row (``matching_run.start``) commit together, before the rematch."""
+    with transaction.atomic():
+        run = MatchRun.objects.create(
+            kind=RunKind.MATERIALS,
+            trigger=trigger,
+            requested_by=actor,
+            material_ids=sorted(set(material_ids)),
+            pending_chunks=1,
+        )
+        audit_record(
+            actor=actor,
+            action="matching_run.start",
+            target=run,
+            changes=changes_between({}, snapshot(run, RUN_AUDIT_FIELDS)),
+        )
     run_chunk(run_id=run.pk, components=component_of(material_ids))
     run.refresh_from_db()
     return run
@@ -133,15 +152,23 @@ def run_full(
 ) -> MatchRun:
     """A full rematch. ``fan_out`` sends the chunks to the workers as one Celery group
     (after this transaction commits) and returns the run still running; otherwise the
-    chunks run here and the run is returned closed."""
+    chunks run here and the run is returned closed. One audit row, ``matching_run.start``,
+    with the run's row."""
     from matching.tasks import matching_chunk
 
     pending = dict(PendingRematch.objects.values_list("material_id", "version"))
     components = components_all()
     chunks = chunked(components, materials_per_chunk=settings.MATCHING_CHUNK_MATERIALS)
-    run = MatchRun.objects.create(
-        kind=RunKind.FULL, trigger=trigger, requested_by=actor, pending_chunks=len(chunks)
-    )
+    with transaction.atomic():
+        run = MatchRun.objects.create(
+            kind=RunKind.FULL, trigger=trigger, requested_by=actor, pending_chunks=len(chunks)
+        )
+        audit_record(
+            actor=actor,
+            action="matching_run.start",
+            target=run,
+            changes=changes_between({}, snapshot(run, RUN_AUDIT_FIELDS)),
+        )
     if not chunks:
         _close(run.pk)
     elif fan_out:
@@ -181,7 +208,8 @@ def full_run_in_progress() -> MatchRun | None:
 
 def run_request(*, actor: Any, material_ids: list[int] | None) -> MatchRun:
     """A run asked for through the API: of the given materials, or full (fanned out to
-    the workers unless tasks run eagerly). One full run at a time: a second is a Conflict."""
+    the workers unless tasks run eagerly). One full run at a time: a second is a Conflict.
+    Its audit row is the run's own (``run_materials``, ``run_full``)."""
     if material_ids:
         return run_materials(material_ids=material_ids, trigger=RunTrigger.API, actor=actor)
     running = full_run_in_progress()

@@ -3,6 +3,7 @@ actor, the terms before and after, the request id and the token it came through,
 write's own transaction."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +13,24 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from audit.context import audit_context
 from audit.models import AuditEntry
+from common.exceptions import DomainError
 from inventory.models import StockLot
 from marketplace.exceptions import InvalidTransition
-from marketplace.models import Listing, ListingStatus
-from marketplace.services import listing_create, listing_publish, listing_update, listing_withdraw
+from marketplace.models import Listing, ListingStatus, Need
+from marketplace.services import (
+    listing_create,
+    listing_publish,
+    listing_update,
+    listing_withdraw,
+    need_close,
+    need_create,
+    need_reopen,
+    need_update,
+    needs_expire_due,
+)
+from tests import factories as f
 from tests.audited import one_audit_row
 
 pytestmark = pytest.mark.django_db
@@ -174,3 +188,111 @@ def test_a_session_write_says_so(world: dict[str, Any], lot: StockLot) -> None:
         response = client.patch(f"{LISTINGS}{listing.pk}/", {"note": "by hand"}, format="json")
     assert response.status_code == 200, response.content
     assert row.entry.via == "session"
+
+
+# --- Needs ---------------------------------------------------------------------------------
+
+
+def test_each_need_service_writes_one_row_with_its_changes(world: dict[str, Any]) -> None:
+    trader = world["users"]["trader"]
+    a1 = world["enterprises"]["a1"]
+    substitute = f.MaterialFactory.create()
+    needed_by = timezone.localdate() + timedelta(days=30)
+    with one_audit_row(actor=trader, action="need.create") as created:
+        need = need_create(
+            actor=trader,
+            enterprise=a1,
+            material=world["material"],
+            quantity_kg=Decimal(400),
+            needed_by=needed_by,
+            delivery_zone=world["zones"]["a1"],
+            substitutes=[substitute],
+        )
+    assert created.entry.object_id == str(need.pk)
+    assert created.entry.changes["quantity_kg"] == [None, "400"]
+    assert created.entry.changes["needed_by"] == [None, needed_by.isoformat()]
+    assert created.entry.changes["delivery_zone"] == [None, world["zones"]["a1"].pk]
+    assert created.entry.changes["status"] == [None, "open"]
+    assert created.entry.changes["substitutes"] == [None, [substitute.pk]]
+    assert (created.entry.enterprise_id, created.entry.role) == (a1.pk, "trader")
+
+    with one_audit_row(actor=trader, action="need.update", target=need) as updated:
+        need_update(actor=trader, need=need, max_price_per_t=Decimal("2500.00"), substitutes=[])
+    assert updated.entry.changes == {
+        "max_price_per_t": [None, "2500.00"],
+        "substitutes": [[substitute.pk], []],
+    }
+
+    with one_audit_row(actor=trader, action="need.update", target=need) as same:
+        need_update(actor=trader, need=need, note="")
+    assert same.entry.changes == {}
+
+    with one_audit_row(actor=trader, action="need.close", target=need) as closed:
+        need_close(actor=trader, need=need)
+    assert closed.entry.changes == {"status": ["open", "closed"]}
+
+    with one_audit_row(actor=trader, action="need.reopen", target=need) as reopened:
+        need_reopen(actor=trader, need=need)
+    assert reopened.entry.changes == {"status": ["closed", "open"]}
+
+
+def test_a_refused_need_write_leaves_no_row(world: dict[str, Any]) -> None:
+    need = need_create(
+        actor=None,
+        enterprise=world["enterprises"]["a1"],
+        material=world["material"],
+        quantity_kg=Decimal(400),
+        needed_by=timezone.localdate() + timedelta(days=30),
+        delivery_zone=world["zones"]["a1"],
+    )
+    need_close(actor=None, need=need)
+    before = AuditEntry.objects.count()
+    with pytest.raises(InvalidTransition):
+        need_close(actor=None, need=need)
+    with pytest.raises(InvalidTransition):
+        need_update(actor=None, need=need, note="too late")
+    with pytest.raises(DomainError):
+        need_create(
+            actor=None,
+            enterprise=world["enterprises"]["a1"],
+            material=world["material"],
+            quantity_kg=Decimal(0),
+            needed_by=timezone.localdate(),
+            delivery_zone=world["zones"]["a1"],
+        )
+    assert AuditEntry.objects.count() == before
+
+
+def test_the_expiry_sweep_writes_one_system_row_per_need(world: dict[str, Any]) -> None:
+    """By the system (no user), in each owner's trail, in the sweep's transaction."""
+    a1, a2 = world["enterprises"]["a1"], world["enterprises"]["a2"]
+    today = timezone.localdate()
+
+    def need_of(enterprise: Any, needed_by: Any) -> Need:
+        return need_create(
+            actor=None,
+            enterprise=enterprise,
+            material=world["material"],
+            quantity_kg=Decimal(10),
+            needed_by=needed_by,
+            delivery_zone=world["zones"]["a1"],
+        )
+
+    due = [need_of(a1, today + timedelta(days=1)), need_of(a2, today + timedelta(days=2))]
+    kept = need_of(a1, today + timedelta(days=10))
+    before = AuditEntry.objects.count()
+    with audit_context(via="task"):
+        assert needs_expire_due(today=today + timedelta(days=3), batch=1) == 2
+    rows = list(AuditEntry.objects.filter(action="need.expire").order_by("id"))
+    assert AuditEntry.objects.count() == before + 2
+    assert [r.object_id for r in rows] == [str(n.pk) for n in due]
+    assert [(r.enterprise_id, r.park_id) for r in rows] == [
+        (a1.pk, a1.park_id),
+        (a2.pk, a2.park_id),
+    ]
+    assert {(r.user_id, r.username, r.role, r.via) for r in rows} == {(None, "", "", "task")}
+    assert rows[0].changes == {"status": ["open", "expired"]}
+    assert str(kept.pk) not in {r.object_id for r in rows}
+    # Nothing left due: nothing written.
+    assert needs_expire_due(today=today + timedelta(days=3)) == 0
+    assert AuditEntry.objects.count() == before + 2
