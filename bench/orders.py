@@ -213,9 +213,17 @@ def _client_setup() -> None:
     connections.close_all()
 
 
+def _api_user(user_id: int) -> Any:
+    """The user as the API's token authentication loads it: with the membership, its
+    enterprise and park in the same query (common.auth), so the services resolve the
+    caller's Scope without a query of their own, as they do behind the API."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.select_related("membership__enterprise__park").get(pk=user_id)
+
+
 def _reserve_loop(args: tuple[int, dict[str, Any], bool, float, float]) -> tuple[int, int]:
     """Reserve 1 kg again and again until ``stop_at``; (granted, refused)."""
-    from django.contrib.auth import get_user_model
 
     from inventory.exceptions import InsufficientStock
     from inventory.models import StockLot
@@ -225,7 +233,7 @@ def _reserve_loop(args: tuple[int, dict[str, Any], bool, float, float]) -> tuple
     client, world, hot, start_at, stop_at = args
     rng = random.Random(SEED + client)
     user_id, buyer_id, _zone = world["buyers"][client % len(world["buyers"])]
-    actor = get_user_model().objects.get(pk=user_id)
+    actor = _api_user(user_id)
     holder = Enterprise.objects.get(pk=buyer_id)
     lots = {lot.pk: lot for lot in StockLot.objects.filter(pk__in=world["lots"])}
     granted = refused = 0
@@ -251,7 +259,6 @@ def _reserve_loop(args: tuple[int, dict[str, Any], bool, float, float]) -> tuple
 
 def _lifecycle_loop(args: tuple[int, dict[str, Any], float, float]) -> tuple[int, int]:
     """Full order lifecycles until ``stop_at``; (completed, failed)."""
-    from django.contrib.auth import get_user_model
 
     from inventory.models import StorageZone
     from marketplace.models import Listing
@@ -265,11 +272,10 @@ def _lifecycle_loop(args: tuple[int, dict[str, Any], float, float]) -> tuple[int
 
     client, world, start_at, stop_at = args
     rng = random.Random(SEED + 100 + client)
-    user_model = get_user_model()
     buyer_user_id, _buyer_id, zone_id = world["buyers"][client % len(world["buyers"])]
-    buyer = user_model.objects.get(pk=buyer_user_id)
+    buyer = _api_user(buyer_user_id)
     zone = StorageZone.objects.get(pk=zone_id)
-    sellers = {e: user_model.objects.get(pk=u) for e, u in world["sellers"].items()}
+    sellers = {e: _api_user(u) for e, u in world["sellers"].items()}
     listings = list(Listing.objects.filter(pk__in=world["lots"]))
     done = failed = 0
     while time.time() < start_at:
