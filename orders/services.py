@@ -315,9 +315,22 @@ def _lock_for(order: Order, action: str) -> Order:
     raise InvalidTransition(refusal)
 
 
-def _advance(*, order: Order, step: Step, actor: Any, reason: str = "", **changes: Any) -> Order:
-    """Move the locked ``order`` to ``step.target`` with ``changes``; record and emit."""
+def _advance(
+    *,
+    order: Order,
+    step: Step,
+    action: str,
+    actor: Any,
+    scope: Any,
+    reason: str = "",
+    enterprise: Any = None,
+    **changes: Any,
+) -> Order:
+    """Move the locked ``order`` to ``step.target`` with ``changes``; record the
+    transition, emit, and write the step's audit row ``order.<action>`` (by ``scope``;
+    ``enterprise``: whose trail, by default the actor's) with the fields it changed."""
     source = order.status
+    before = snapshot(order, STEP_AUDIT_FIELDS)
     changed = Order.objects.filter(pk=order.pk, status__in=step.sources).update(
         status=step.target, updated_at=timezone.now(), **changes
     )
@@ -325,6 +338,14 @@ def _advance(*, order: Order, step: Step, actor: Any, reason: str = "", **change
         raise InvalidTransition(_("The order changed meanwhile."))
     order.refresh_from_db()
     _record(order=order, from_status=source, actor=actor, reason=reason)
+    audit_record(
+        actor=scope,
+        action=f"order.{action}",
+        target=order,
+        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+        enterprise=enterprise,
+        note=reason,
+    )
     return order
 
 
@@ -359,16 +380,16 @@ def order_confirm(*, actor: Any, order: Order, reason: str = "") -> Order:
     reason = _clean_reason(reason)
     step = STEPS["confirm"]
     current = _lock_for(order, "confirm")
-    before = snapshot(current, STEP_AUDIT_FIELDS)
     assert current.reservation is not None
     reservation_hold(actor=actor, reservation=current.reservation, expires_at=None)
-    order = _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
-    audit_record(
-        actor=scope,
-        action="order.confirm",
-        target=order,
-        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
-        note=reason,
+    order = _advance(
+        order=current,
+        step=step,
+        action="confirm",
+        scope=scope,
+        actor=actor,
+        reason=reason,
+        hold_until=None,
     )
     return order
 
@@ -380,15 +401,15 @@ def order_reject(*, actor: Any, order: Order, reason: str = "") -> Order:
     reason = _clean_reason(reason)
     step = STEPS["reject"]
     current = _lock_for(order, "reject")
-    before = snapshot(current, STEP_AUDIT_FIELDS)
     _give_back(actor=actor, scope=scope, order=current, release=True, ended=step.target)
-    order = _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
-    audit_record(
-        actor=scope,
-        action="order.reject",
-        target=order,
-        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
-        note=reason,
+    order = _advance(
+        order=current,
+        step=step,
+        action="reject",
+        scope=scope,
+        actor=actor,
+        reason=reason,
+        hold_until=None,
     )
     return order
 
@@ -400,15 +421,15 @@ def order_cancel(*, actor: Any, order: Order, reason: str = "") -> Order:
     reason = _clean_reason(reason)
     step = STEPS["cancel"]
     current = _lock_for(order, "cancel")
-    before = snapshot(current, STEP_AUDIT_FIELDS)
     _give_back(actor=actor, scope=scope, order=current, release=True, ended=step.target)
-    order = _advance(order=current, step=step, actor=actor, reason=reason, hold_until=None)
-    audit_record(
-        actor=scope,
-        action="order.cancel",
-        target=order,
-        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
-        note=reason,
+    order = _advance(
+        order=current,
+        step=step,
+        action="cancel",
+        scope=scope,
+        actor=actor,
+        reason=reason,
+        hold_until=None,
     )
     return order
 
@@ -420,16 +441,9 @@ def order_dispatch(*, actor: Any, order: Order) -> Order:
     scope = _check_actor(actor=actor, order=order, action="dispatch")
     step = STEPS["dispatch"]
     current = _lock_for(order, "dispatch")
-    before = snapshot(current, STEP_AUDIT_FIELDS)
     assert current.reservation is not None
     stock_dispatch(actor=actor, reservation=current.reservation)
-    order = _advance(order=current, step=step, actor=actor)
-    audit_record(
-        actor=scope,
-        action="order.dispatch",
-        target=order,
-        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
-    )
+    order = _advance(order=current, step=step, action="dispatch", scope=scope, actor=actor)
     return order
 
 
@@ -442,7 +456,6 @@ def order_receive(*, actor: Any, order: Order, zone: StorageZone) -> Order:
     scope = _check_actor(actor=actor, order=order, action="receive")
     step = STEPS["receive"]
     current = _lock_for(order, "receive")
-    before = snapshot(current, STEP_AUDIT_FIELDS)
     buyer_lot = stock_deliver(
         actor=actor,
         owner=current.buyer,
@@ -452,12 +465,14 @@ def order_receive(*, actor: Any, order: Order, zone: StorageZone) -> Order:
         source_lot=current.lot,
         reference=current.reference,
     )
-    order = _advance(order=current, step=step, actor=actor, delivery_zone=zone, buyer_lot=buyer_lot)
-    audit_record(
-        actor=scope,
-        action="order.receive",
-        target=order,
-        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+    order = _advance(
+        order=current,
+        step=step,
+        action="receive",
+        scope=scope,
+        actor=actor,
+        delivery_zone=zone,
+        buyer_lot=buyer_lot,
     )
     return order
 
@@ -471,7 +486,6 @@ def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None)
     scope = _check_actor(actor=actor, order=order, action="transfer")
     step = STEPS["transfer"]
     current = _lock_for(order, "transfer")
-    before = snapshot(current, STEP_AUDIT_FIELDS)
     warehouse = current.lot.zone.warehouse
     if zone is not None and zone.warehouse_id != warehouse.pk:
         raise DomainError(
@@ -486,16 +500,12 @@ def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None)
     order = _advance(
         order=current,
         step=step,
+        action="transfer",
+        scope=scope,
         actor=actor,
         delivery_zone_id=buyer_lot.zone_id,
         buyer_lot=buyer_lot,
         shared_transfer=True,
-    )
-    audit_record(
-        actor=scope,
-        action="order.transfer",
-        target=order,
-        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
     )
     return order
 
@@ -506,14 +516,7 @@ def order_complete(*, actor: Any, order: Order) -> Order:
     scope = _check_actor(actor=actor, order=order, action="complete")
     step = STEPS["complete"]
     current = _lock_for(order, "complete")
-    before = snapshot(current, STEP_AUDIT_FIELDS)
-    order = _advance(order=current, step=step, actor=actor)
-    audit_record(
-        actor=scope,
-        action="order.complete",
-        target=order,
-        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
-    )
+    order = _advance(order=current, step=step, action="complete", scope=scope, actor=actor)
     return order
 
 
@@ -533,17 +536,17 @@ def order_expire(*, reservation_id: int) -> Order | None:
     )
     if order is None or order.status not in EXPIRE.sources:
         return None
-    before = snapshot(order, STEP_AUDIT_FIELDS)
     _give_back(actor=None, scope=None, order=order, release=False, ended=EXPIRE.target)
     reason = _("The reservation ran out before the seller confirmed.")
-    order = _advance(order=order, step=EXPIRE, actor=None, reason=reason, hold_until=None)
-    audit_record(
+    order = _advance(
+        order=order,
+        step=EXPIRE,
+        action="expire",
         actor=None,
-        action="order.expire",
-        target=order,
-        changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
+        scope=None,
         enterprise=order.seller,
-        note=reason,
+        reason=reason,
+        hold_until=None,
     )
     return order
 
