@@ -12,22 +12,23 @@ from access.admin import TenantScopedAdmin
 from access.scope import Scope
 from audit.models import AuditEntry
 from audit.selectors import audit_entry_list, may_read_audit
+from common.admin import WithoutNavSidebar, short_text, time_text
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(TenantScopedAdmin):
+class AuditEntryAdmin(WithoutNavSidebar, TenantScopedAdmin):
     allow_add = False
     allow_change = False
     allow_delete = False
+    # Fits 1400 px: the time short, the enterprise cut, the object as type #id.
     list_display = (
         "id",
-        "at",
+        "at_short",
         "username",
         "role",
-        "enterprise",
+        "enterprise_short",
         "action",
-        "object_type",
-        "object_id",
+        "object_label",
         "via",
         "request_id",
     )
@@ -56,6 +57,18 @@ class AuditEntryAdmin(TenantScopedAdmin):
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[AuditEntry]:
         return audit_entry_list(scope=scope)
+
+    @admin.display(description=_("at"), ordering="at")
+    def at_short(self, obj: AuditEntry) -> str:
+        return time_text(obj.at)
+
+    @admin.display(description=_("enterprise"), ordering="enterprise__name_zh")
+    def enterprise_short(self, obj: AuditEntry) -> str:
+        return short_text(obj.enterprise) if obj.enterprise_id else "-"
+
+    @admin.display(description=_("object"), ordering="object_type")
+    def object_label(self, obj: AuditEntry) -> str:
+        return f"{obj.object_type} #{obj.object_id}"
 
     @admin.display(description=_("changes"))
     def changes_pretty(self, obj: AuditEntry) -> str:

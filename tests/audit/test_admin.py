@@ -64,3 +64,13 @@ def test_the_changelist_is_scoped_and_read_only(
 def test_other_roles_see_no_trail(role: str, world: dict[str, Any], rows: Any) -> None:
     client = client_for(world["users"][role])
     assert client.get(reverse(CHANGELIST)).status_code == 403
+
+
+def test_the_changelist_fits_without_the_navigation_sidebar(
+    world: dict[str, Any], rows: dict[str, AuditEntry]
+) -> None:
+    client = client_for(world["users"]["enterprise_admin"])
+    response = client.get(reverse(CHANGELIST))
+    assert response.context["is_nav_sidebar_enabled"] is False
+    html = response.content.decode()
+    assert f"parks.enterprise #{world['enterprises']['a1'].pk}" in html
