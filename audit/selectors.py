@@ -1,4 +1,4 @@
-"""Reads of the audit trail, scoped to the caller (see common.tenancy).
+"""Reads of the audit trail, scoped to the caller (see access.scope).
 
 * superusers: every row;
 * enterprise admins: their enterprise's rows;
