@@ -27,25 +27,31 @@ class AuditEntry(models.Model):
     action), the fields changed with their values before and after, and the request id."""
 
     at = models.DateTimeField(_("at"), db_default=Now())
-    # A deleted user keeps their rows: the key is cleared (the one update the PostgreSQL
-    # trigger lets through) and the username stays.
+    # The keys below carry no database constraint: checking one would lock the user's,
+    # the enterprise's and the park's row (FOR KEY SHARE) in every writing transaction,
+    # every writer of a park sharing the park's row (docs/performance.md). Deleting
+    # through Django still applies on_delete: a tenant with history is refused (PROTECT);
+    # a deleted user keeps their rows, the key cleared (the one update the PostgreSQL
+    # trigger lets through) and the username kept.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
+        db_constraint=False,
         related_name="+",
         verbose_name=_("user"),
     )
     username = models.CharField(_("username"), max_length=150, blank=True)
     # The tenant whose trail holds the row (by default the acting user's enterprise) and
-    # the park whose operator and regulators see it. A tenant with history is not deleted.
+    # the park whose operator and regulators see it.
     enterprise = models.ForeignKey(
         "parks.Enterprise",
         on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,
         db_index=False,  # leads the (enterprise, -id) index
         verbose_name=_("enterprise"),
     )
@@ -55,6 +61,7 @@ class AuditEntry(models.Model):
         null=True,
         blank=True,
         related_name="+",
+        db_constraint=False,
         db_index=False,  # leads the (park, -id) index
         verbose_name=_("park"),
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.db.models import Subquery
 
 from access.scope import Scope, resolve_scope
 from audit.context import current, current_request_id, current_via
@@ -87,6 +88,11 @@ def _scope_of(actor: Any) -> Scope:
     return scope
 
 
+def _enterprise_model() -> Any:
+    """The tenant model, as the row's key names it (the audit app sits below ``parks``)."""
+    return AuditEntry._meta.get_field("enterprise").related_model
+
+
 def _role_of(scope: Scope) -> str:
     if scope.is_superuser:
         return ROLE_SUPERUSER
@@ -105,7 +111,7 @@ def audit_record(
     action: str,
     target: models.Model,
     changes: Mapping[str, Any] | None = None,
-    enterprise: Any = None,
+    enterprise: models.Model | int | None = None,
     park: Any = None,
     note: str = "",
 ) -> AuditEntry:
@@ -114,28 +120,36 @@ def audit_record(
 
     ``actor`` is the acting user or their Scope (None: the system). ``action`` is
     ``<entity>.<verb>`` (``listing.update``); ``target`` the object written. ``enterprise``
-    is the tenant whose trail holds the row: by default the actor's enterprise; a service
-    acting on another enterprise's object for a superuser or a park operator passes the
-    object's owner. ``park`` (whose operator and regulators see the row) defaults to that
-    enterprise's park, or to the actor's park when they hold a role in only one. One INSERT;
-    no query to resolve the actor when authentication loaded their membership (tokens).
+    (the object or its key) is the tenant whose trail holds the row: by default the actor's
+    enterprise; a service acting on another enterprise's object passes the object's owner
+    (its key will do: the INSERT then reads the park). ``park`` (whose operator and
+    regulators see the row) defaults to that enterprise's park, or to the actor's park when
+    they hold a role in only one. One INSERT; no query to resolve the actor when
+    authentication loaded their membership (tokens).
     """
     scope = _scope_of(actor)
     user = scope.user if scope.user is not None and scope.user.is_authenticated else None
-    if enterprise is None:
-        enterprise = scope.enterprise
+    if enterprise is None or (isinstance(enterprise, int) and enterprise == scope.enterprise_id):
+        enterprise = scope.enterprise  # the actor's own, loaded with its park
+    enterprise_id = enterprise.pk if isinstance(enterprise, models.Model) else enterprise
+    park_id: int | Subquery | None
     if park is not None:
         park_id = park if isinstance(park, int) else park.pk
+    elif isinstance(enterprise, int):
+        # Only the key is known: the INSERT reads the park itself, no query more.
+        park_id = Subquery(
+            _enterprise_model().objects.filter(pk=enterprise).order_by().values("park_id")[:1]
+        )
     elif enterprise is not None:
-        park_id = enterprise.park_id
+        park_id = getattr(enterprise, "park_id", None)
     elif len(scope.park_ids) == 1:
         (park_id,) = scope.park_ids
     else:
         park_id = None
-    return AuditEntry.objects.create(
+    entry = AuditEntry.objects.create(
         user=user,
         username=user.get_username() if user is not None else "",
-        enterprise=enterprise,
+        enterprise_id=enterprise_id,
         park_id=park_id,
         role=_role_of(scope),
         via=current_via(),
@@ -146,3 +160,6 @@ def audit_record(
         changes=json_value(dict(changes or {})),
         note=note,
     )
+    if isinstance(park_id, Subquery):
+        vars(entry).pop("park_id")  # deferred (Model.get_deferred_fields): read if asked for
+    return entry

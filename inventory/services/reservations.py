@@ -101,7 +101,7 @@ def stock_reserve(
         action="reservation.create",
         target=reservation,
         changes=changes_between({}, snapshot(reservation, RESERVATION_AUDIT_FIELDS)),
-        enterprise=lot.owner,
+        enterprise=lot.owner_id,
     )
     return reservation
 
@@ -142,26 +142,25 @@ def reservation_hold(
     """Change how long a held reservation lasts (None: until dispatch, as when its order is
     confirmed). No quantity changes, so no event.
 
-    One conditional UPDATE of the reservation's row (held only). If the expiry sweep has
-    locked the row first, this waits for it and then finds the reservation expired
-    (ReservationNotHeld, a 409 on ``status``); if this comes first, the sweep skips the
-    locked row, and after commit no longer finds it due. One audit row,
-    ``reservation.hold``, with the expiry before and after (read under the same row lock).
+    The reservation's row is locked if it is held (read with its expiry and the lot's
+    owner), then its expiry changed. If the expiry sweep has locked the row first, this
+    waits for it and then finds the reservation expired (ReservationNotHeld, a 409 on
+    ``status``); if this comes first, the sweep skips the locked row, and after commit no
+    longer finds it due. One audit row, ``reservation.hold``, with the expiry before and
+    after (the one before read under the row lock).
     """
     _check_expiry(expires_at)
-    expires_before = (
+    held = (
         Reservation.objects.select_for_update(of=("self",))
         .filter(pk=reservation.pk, status=ReservationStatus.HELD)
-        .values_list("expires_at", flat=True)
+        .values_list("expires_at", "lot__owner_id")
         .first()
     )
-    updated = Reservation.objects.filter(pk=reservation.pk, status=ReservationStatus.HELD).update(
-        expires_at=expires_at
-    )
-    if not updated:
+    if held is None:
         raise _not_held(reservation)
-    reservation.refresh_from_db()
-    owner = Enterprise.objects.get(lots__pk=reservation.lot_id)
+    expires_before, owner_id = held
+    Reservation.objects.filter(pk=reservation.pk).update(expires_at=expires_at)
+    reservation.status, reservation.expires_at = ReservationStatus.HELD, expires_at
     audit_record(
         actor=actor,
         action="reservation.hold",
@@ -170,7 +169,7 @@ def reservation_hold(
             {"expires_at": expires_before},
             {"expires_at": reservation.expires_at},
         ),
-        enterprise=owner,
+        enterprise=owner_id,
     )
     return reservation
 

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.db.models import ProtectedError
 
 from audit.models import AuditEntry
 from audit.services import audit_record
@@ -70,3 +71,15 @@ def test_a_deleted_user_keeps_their_rows_by_name(
     assert entry.user_id is None
     assert entry.username == username
     assert entry.changes == {"name_en": ["Old", "New"]}
+
+
+def test_a_tenant_with_history_is_not_deleted(world: dict[str, Any], entry: AuditEntry) -> None:
+    """The row's keys carry no database constraint (no lock on the tenant's row in every
+    write); Django's on_delete still refuses deleting what the trail names."""
+    enterprise = entry.enterprise
+    assert enterprise is not None
+    with pytest.raises(ProtectedError):
+        enterprise.delete()
+    with pytest.raises(ProtectedError):
+        world["parks"]["a"].delete()
+    assert AuditEntry.objects.filter(pk=entry.pk, enterprise=enterprise).exists()

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 from celery import shared_task
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from access.scope import resolve_scope
 from audit.context import audit_context
@@ -58,6 +59,30 @@ def test_a_scope_is_an_actor_too_and_the_owner_may_be_named(world: dict[str, Any
     b = world["enterprises"]["b"]
     entry = audit_record(actor=resolve_scope(root), action="x.y", target=b, enterprise=b)
     assert (entry.role, entry.enterprise_id, entry.park_id) == ("superuser", b.pk, b.park_id)
+
+
+def test_an_owner_named_by_its_key_costs_no_query_more(world: dict[str, Any]) -> None:
+    """The INSERT reads the owner's park itself: hot services pass ``lot.owner_id``."""
+    trader = world["users"]["trader"]
+    b = world["enterprises"]["b"]
+    assert b.park_id != world["enterprises"]["a1"].park_id
+    scope = resolve_scope(trader)
+    with CaptureQueriesContext(connection) as queries:
+        entry = audit_record(actor=scope, action="x.y", target=b, enterprise=b.pk)
+    assert len(queries) == 1
+    assert (entry.enterprise_id, entry.park_id) == (b.pk, b.park_id)
+    stored = AuditEntry.objects.get(pk=entry.pk)
+    assert (stored.enterprise_id, stored.park_id) == (b.pk, b.park_id)
+
+
+def test_the_actors_own_enterprise_by_key_is_the_scopes(world: dict[str, Any]) -> None:
+    admin = world["users"]["enterprise_admin"]
+    a1 = world["enterprises"]["a1"]
+    scope = resolve_scope(admin)
+    with CaptureQueriesContext(connection) as queries:
+        entry = audit_record(actor=scope, action="x.y", target=a1, enterprise=a1.pk)
+    assert len(queries) == 1
+    assert (entry.enterprise_id, entry.park_id) == (a1.pk, a1.park_id)
 
 
 def test_park_staff_rows_belong_to_their_park(world: dict[str, Any]) -> None:
