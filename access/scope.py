@@ -9,6 +9,12 @@ A :class:`Scope` is resolved once per request from the user:
 
 Selectors take a Scope and return querysets that start from it; the base viewset in
 ``access.api`` hands every view its Scope, so a view cannot forget to scope.
+
+Write services take the caller's Scope too (``actor: Scope``), never a bare user: a view
+passes its request's (``request_scope``), an admin action the same, and a command, a task
+or the demo seeding resolves its user once at its top (``resolve_scope``) and passes that
+Scope down. What the system does on its own (the expiry sweeps, a scheduled or triggered
+matching run) is done by :data:`SYSTEM`: no user, no enterprise, no standing.
 """
 
 from dataclasses import dataclass, field
@@ -37,6 +43,11 @@ class Scope:
         return self.enterprise.pk if self.enterprise is not None else None
 
     @property
+    def is_system(self) -> bool:
+        """No user: the system acting on its own (:data:`SYSTEM`)."""
+        return self.user is None
+
+    @property
     def is_regulator(self) -> bool:
         return bool(self.regulated_park_ids)
 
@@ -60,6 +71,11 @@ class Scope:
         if self.enterprise is not None:
             return self.role not in WRITE_ROLES
         return not self.operated_park_ids
+
+
+SYSTEM = Scope(user=None)
+"""The actor of what nobody asked for: a sweep, a scheduled run. Its audit rows name no
+user; it may write nothing that checks who is asking (``is_read_only``)."""
 
 
 def resolve_scope(user: Any) -> Scope:
