@@ -63,6 +63,7 @@ def build() -> dict[str, Any]:
 
     from access.models import Membership
     from access.roles import EnterpriseRole
+    from access.scope import SYSTEM, resolve_scope
     from inventory.models import Material, StorageZone, Warehouse
     from inventory.services import stock_receive
     from marketplace.services import listing_create
@@ -114,19 +115,20 @@ def build() -> dict[str, Any]:
         physical_state="liquid",
     )
     lot = stock_receive(
-        actor=None, owner=enterprise, material=material, zone=zone, quantity_kg=Decimal(1000)
+        actor=SYSTEM, owner=enterprise, material=material, zone=zone, quantity_kg=Decimal(1000)
     )
     listing = listing_create(
-        actor=user,
+        actor=resolve_scope(user),
         seller=enterprise,
         lot=lot,
         quantity_kg=Decimal(100),
         price_per_t=Decimal("3000.00"),
         available_from=date(2026, 1, 1),
     )
-    # As authentication leaves it: the membership loaded with the user (no query).
+    # As a request has it: the membership loaded with the user by authentication, the
+    # Scope resolved from it once.
     user = get_user_model().objects.select_related("membership__enterprise__park").get(pk=user.pk)
-    return {"user": user, "enterprise": enterprise, "listing": listing}
+    return {"scope": resolve_scope(user), "enterprise": enterprise, "listing": listing}
 
 
 def timed(fn: Callable[[], Any]) -> float:
@@ -153,12 +155,12 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     world = build()
-    user, enterprise, listing = world["user"], world["enterprise"], world["listing"]
+    scope, enterprise, listing = world["scope"], world["enterprise"], world["listing"]
     counter = iter(range(10**9))
 
     def record() -> None:
         audit_record(
-            actor=user,
+            actor=scope,
             action="listing.update",
             target=listing,
             enterprise=enterprise,
@@ -181,7 +183,7 @@ def main() -> None:
                 market.audit_record = lambda **kwargs: None  # type: ignore[assignment]
             try:
                 market.listing_update(
-                    actor=user,
+                    actor=scope,
                     listing=listing,
                     note=f"s{next(counter)}",
                     price_per_t=Decimal(3000 + next(counter) % 100),

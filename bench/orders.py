@@ -213,13 +213,16 @@ def _client_setup() -> None:
     connections.close_all()
 
 
-def _api_user(user_id: int) -> Any:
-    """The user as the API's token authentication loads it: with the membership, its
-    enterprise and park in the same query (common.auth), so the services resolve the
-    caller's Scope without a query of their own, as they do behind the API."""
+def _api_scope(user_id: int) -> Any:
+    """The caller's Scope as an API request has it: the user loaded as token authentication
+    loads it (with the membership, its enterprise and park in the same query: common.auth),
+    resolved once (``access.scope.request_scope``) and handed to every service call."""
     from django.contrib.auth import get_user_model
 
-    return get_user_model().objects.select_related("membership__enterprise__park").get(pk=user_id)
+    from access.scope import resolve_scope
+
+    user = get_user_model().objects.select_related("membership__enterprise__park").get(pk=user_id)
+    return resolve_scope(user)
 
 
 def _reserve_loop(args: tuple[int, dict[str, Any], bool, float, float]) -> tuple[int, int]:
@@ -233,7 +236,7 @@ def _reserve_loop(args: tuple[int, dict[str, Any], bool, float, float]) -> tuple
     client, world, hot, start_at, stop_at = args
     rng = random.Random(SEED + client)
     user_id, buyer_id, _zone = world["buyers"][client % len(world["buyers"])]
-    actor = _api_user(user_id)
+    actor = _api_scope(user_id)
     holder = Enterprise.objects.get(pk=buyer_id)
     lots = {lot.pk: lot for lot in StockLot.objects.filter(pk__in=world["lots"])}
     granted = refused = 0
@@ -273,9 +276,9 @@ def _lifecycle_loop(args: tuple[int, dict[str, Any], float, float]) -> tuple[int
     client, world, start_at, stop_at = args
     rng = random.Random(SEED + 100 + client)
     buyer_user_id, _buyer_id, zone_id = world["buyers"][client % len(world["buyers"])]
-    buyer = _api_user(buyer_user_id)
+    buyer = _api_scope(buyer_user_id)
     zone = StorageZone.objects.get(pk=zone_id)
-    sellers = {e: _api_user(u) for e, u in world["sellers"].items()}
+    sellers = {e: _api_scope(u) for e, u in world["sellers"].items()}
     listings = list(Listing.objects.filter(pk__in=world["lots"]))
     done = failed = 0
     while time.time() < start_at:

@@ -172,11 +172,13 @@ class MaterialAdmin(TenantScopedAdmin):
         if change:
             changes = {n: form.cleaned_data[n] for n in form.changed_data if n in MATERIAL_FIELDS}
             if changes:
-                self.call_service(material_update, actor=request.user, material=obj, **changes)
+                self.call_service(
+                    material_update, actor=request_scope(request), material=obj, **changes
+                )
             return
         material = self.call_service(
             material_create,
-            actor=request.user,
+            actor=request_scope(request),
             **{name: getattr(obj, name) for name in MATERIAL_FIELDS},
         )
         obj.pk = material.pk
@@ -236,7 +238,7 @@ def zone_create_from_form(
     """Create ``zone`` (built by a form, unsaved) through zone_create; ``zone`` gets its key."""
     created = admin_.call_service(
         zone_create,
-        actor=request.user,
+        actor=request_scope(request),
         warehouse=zone.warehouse,
         **{name: getattr(zone, name) for name in ZONE_FIELDS},
     )
@@ -325,7 +327,9 @@ class WarehouseAdmin(TenantScopedAdmin):
         if change:
             changes = {n: form.cleaned_data[n] for n in form.changed_data if n in WAREHOUSE_FIELDS}
             if changes:
-                self.call_service(warehouse_update, actor=request.user, warehouse=obj, **changes)
+                self.call_service(
+                    warehouse_update, actor=request_scope(request), warehouse=obj, **changes
+                )
             return
         scope = request_scope(request)
         if not scope.is_superuser:
@@ -336,7 +340,7 @@ class WarehouseAdmin(TenantScopedAdmin):
                 obj.owner = None  # a park operator opens a shared warehouse
         warehouse = self.call_service(
             warehouse_create,
-            actor=request.user,
+            actor=scope,
             park=obj.park,
             owner=obj.owner,
             **{name: getattr(obj, name) for name in WAREHOUSE_FIELDS},
@@ -356,7 +360,7 @@ class WarehouseAdmin(TenantScopedAdmin):
         for zone, changed in formset.changed_objects:
             changes = {name: getattr(zone, name) for name in changed if name in ZONE_FIELDS}
             if changes:
-                self.call_service(zone_update, actor=request.user, zone=zone, **changes)
+                self.call_service(zone_update, actor=request_scope(request), zone=zone, **changes)
         for zone in formset.new_objects:
             zone_create_from_form(self, request, zone)
 
@@ -409,7 +413,7 @@ class StorageZoneAdmin(TenantScopedAdmin):
         if change:
             changes = {n: form.cleaned_data[n] for n in form.changed_data if n in ZONE_FIELDS}
             if changes:
-                self.call_service(zone_update, actor=request.user, zone=obj, **changes)
+                self.call_service(zone_update, actor=request_scope(request), zone=obj, **changes)
             return
         zone_create_from_form(self, request, obj)
         obj.refresh_from_db()
@@ -624,13 +628,15 @@ class StockLotAdmin(ImportMixin, TenantScopedAdmin):
             # Only the details the form changed; the service writes just those columns.
             details = {n: form.cleaned_data[n] for n in form.changed_data if n in LOT_DETAIL_FIELDS}
             if details:
-                self.call_service(lot_update_details, actor=request.user, lot=obj, **details)
+                self.call_service(
+                    lot_update_details, actor=request_scope(request), lot=obj, **details
+                )
             return
         scope = request_scope(request)
         owner = obj.owner if scope.is_superuser else scope.enterprise
         lot = self.call_service(
             stock_receive,
-            actor=request.user,
+            actor=scope,
             owner=owner,
             material=obj.material,
             zone=obj.zone,
@@ -681,7 +687,7 @@ class StockLotAdmin(ImportMixin, TenantScopedAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 stock_adjust(
-                    actor=request.user,
+                    actor=request_scope(request),
                     lot=lot,
                     delta_kg=form.cleaned_data["delta_kg"],
                     note=form.cleaned_data["note"],
@@ -887,12 +893,14 @@ class PermitAdmin(TenantScopedAdmin):
             if "materials" in form.changed_data:
                 changes["materials"] = materials
             if changes:
-                self.call_service(permit_update, actor=request.user, permit=obj, **changes)
+                self.call_service(
+                    permit_update, actor=request_scope(request), permit=obj, **changes
+                )
             return
         scope = request_scope(request)
         permit = self.call_service(
             permit_create,
-            actor=request.user,
+            actor=scope,
             enterprise=scope.enterprise if scope.enterprise is not None else obj.enterprise,
             materials=materials,
             **{name: getattr(obj, name) for name in fields},
@@ -907,12 +915,13 @@ class PermitAdmin(TenantScopedAdmin):
             self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request: HttpRequest, obj: Permit) -> None:
-        permit_delete(actor=request.user, permit=obj)
+        permit_delete(actor=request_scope(request), permit=obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Permit]) -> None:
+        scope = request_scope(request)
         self.run_for_each(
             request,
             queryset,
-            lambda permit: permit_delete(actor=request.user, permit=permit),
+            lambda permit: permit_delete(actor=scope, permit=permit),
             done_message=gettext("%(count)d permit(s) deleted."),
         )

@@ -106,12 +106,12 @@ class MaterialViewSet(ScopedModelViewSet):
         return material_list()
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        serializer.instance = material_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = material_create(actor=self.scope, **serializer.validated_data)
 
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         assert serializer.instance is not None  # an update's serializer holds the object
         serializer.instance = material_update(
-            actor=self.request.user, material=serializer.instance, **serializer.validated_data
+            actor=self.scope, material=serializer.instance, **serializer.validated_data
         )
 
 
@@ -143,12 +143,12 @@ class WarehouseViewSet(ScopedModelViewSet):
         return WarehouseSerializer
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        serializer.instance = warehouse_create(actor=self.request.user, **serializer.validated_data)
+        serializer.instance = warehouse_create(actor=self.scope, **serializer.validated_data)
 
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         assert serializer.instance is not None  # an update's serializer holds the object
         serializer.instance = warehouse_update(
-            actor=self.request.user, warehouse=serializer.instance, **serializer.validated_data
+            actor=self.scope, warehouse=serializer.instance, **serializer.validated_data
         )
 
 
@@ -202,7 +202,7 @@ class ZoneViewSet(ScopedModelViewSet):
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        zone = zone_create(actor=request.user, **serializer.validated_data)
+        zone = zone_create(actor=self.scope, **serializer.validated_data)
         return Response(self._render(zone), status=status.HTTP_201_CREATED)
 
     def update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -210,7 +210,7 @@ class ZoneViewSet(ScopedModelViewSet):
         partial = kwargs.get("partial", False)
         serializer = self.get_serializer(zone, data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        zone = zone_update(actor=request.user, zone=zone, **serializer.validated_data)
+        zone = zone_update(actor=self.scope, zone=zone, **serializer.validated_data)
         return Response(self._render(zone))
 
     @extend_schema(responses={200: ZoneOccupancySerializer})
@@ -282,7 +282,7 @@ class LotViewSet(  # type: ignore[misc]
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         lot = stock_receive(
-            actor=request.user,
+            actor=self.scope,
             owner=scope.enterprise,
             material=data["material"],
             zone=data["zone"],
@@ -308,9 +308,7 @@ class LotViewSet(  # type: ignore[misc]
         """Correct the lot's on-hand quantity (a count, a spill, a sample) by ``delta``."""
         lot = self.get_object()
         data = self._action_serializer(request, lot).validated_data
-        lot = stock_adjust(
-            actor=request.user, lot=lot, delta_kg=data["delta_kg"], note=data["note"]
-        )
+        lot = stock_adjust(actor=self.scope, lot=lot, delta_kg=data["delta_kg"], note=data["note"])
         return Response(self._rendered(lot)[0])
 
     @extend_schema(request=LotMoveSerializer, responses={200: LotMoveResultSerializer})
@@ -320,7 +318,7 @@ class LotViewSet(  # type: ignore[misc]
         lot = self.get_object()
         data = self._action_serializer(request, lot).validated_data
         target = stock_move(
-            actor=request.user,
+            actor=self.scope,
             lot=lot,
             to_zone=data["to_zone"],
             quantity_kg=data["quantity_kg"],
@@ -395,20 +393,18 @@ class PermitViewSet(ScopedModelViewSet):
             raise NotPermitted("Permits are recorded by an enterprise's admin, for it.")
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        permit = permit_create(
-            actor=request.user, enterprise=enterprise, **serializer.validated_data
-        )
+        permit = permit_create(actor=self.scope, enterprise=enterprise, **serializer.validated_data)
         return Response(self._render(permit), status=status.HTTP_201_CREATED)
 
     def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         permit = self.get_object()
         serializer = self.get_serializer(permit, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        permit = permit_update(actor=request.user, permit=permit, **serializer.validated_data)
+        permit = permit_update(actor=self.scope, permit=permit, **serializer.validated_data)
         return Response(self._render(permit))
 
     def perform_destroy(self, instance: Permit) -> None:
-        permit_delete(actor=self.request.user, permit=instance)
+        permit_delete(actor=self.scope, permit=instance)
 
 
 ROUTES: list[tuple[str, Any, str]] = [

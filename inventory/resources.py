@@ -250,7 +250,7 @@ class StockLotResource(resources.ModelResource):
         file_name = str(kwargs.get("file_name") or "")
         try:
             lot = stock_receive(
-                actor=self.scope.user,
+                actor=self.scope,
                 owner=instance.owner,
                 material=instance.material,
                 zone=instance.zone,

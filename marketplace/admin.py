@@ -74,7 +74,7 @@ class MarketplaceAdmin(TenantScopedAdmin):
         self.run_for_each(
             request,
             own,
-            lambda obj: service(actor=request.user, **{argument: obj}),
+            lambda obj: service(actor=scope, **{argument: obj}),
             done_message=done_message,
         )
 
@@ -148,12 +148,14 @@ class ListingAdmin(FigureColumns, MarketplaceAdmin):
         if change:
             changes = {n: form.cleaned_data[n] for n in form.changed_data if n in LISTING_FIELDS}
             if changes:
-                self.call_service(listing_update, actor=request.user, listing=obj, **changes)
+                self.call_service(
+                    listing_update, actor=request_scope(request), listing=obj, **changes
+                )
             return
         scope = request_scope(request)
         listing = self.call_service(
             listing_create,
-            actor=request.user,
+            actor=scope,
             seller=scope.enterprise if scope.enterprise is not None else obj.lot.owner,
             lot=obj.lot,
             **{name: getattr(obj, name) for name in LISTING_FIELDS},
@@ -254,13 +256,13 @@ class NeedAdmin(MarketplaceAdmin):
             subs = substitutes if "substitutes" in form.changed_data else None
             if changes or subs is not None:
                 self.call_service(
-                    need_update, actor=request.user, need=obj, substitutes=subs, **changes
+                    need_update, actor=request_scope(request), need=obj, substitutes=subs, **changes
                 )
             return
         scope = request_scope(request)
         need = self.call_service(
             need_create,
-            actor=request.user,
+            actor=scope,
             enterprise=scope.enterprise if scope.enterprise is not None else obj.enterprise,
             material=obj.material,
             substitutes=substitutes,

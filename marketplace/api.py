@@ -115,7 +115,7 @@ class ListingViewSet(_MarketViewSet):
         data = dict(serializer.validated_data)
         # A superuser has no enterprise of their own and lists for the lot's owner.
         seller = self.scope.enterprise or data["lot"].owner
-        listing = listing_create(actor=request.user, seller=seller, **data)
+        listing = listing_create(actor=self.scope, seller=seller, **data)
         return self.respond(listing, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(request=ListingUpdateSerializer, responses={200: ListingSerializer})
@@ -123,7 +123,7 @@ class ListingViewSet(_MarketViewSet):
         listing = self.get_object()
         serializer = self.get_serializer(listing, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        listing = listing_update(actor=request.user, listing=listing, **serializer.validated_data)
+        listing = listing_update(actor=self.scope, listing=listing, **serializer.validated_data)
         return self.respond(listing)
 
     @extend_schema(request=NoInputSerializer, responses={200: ListingSerializer})
@@ -132,7 +132,7 @@ class ListingViewSet(_MarketViewSet):
         """Publish a draft or withdrawn listing; the lot must hold the quantity unreserved."""
         listing = self.get_object()
         NoInputSerializer(data=request.data).is_valid(raise_exception=True)
-        listing = listing_publish(actor=request.user, listing=listing)
+        listing = listing_publish(actor=self.scope, listing=listing)
         return self.respond(listing)
 
     @extend_schema(request=NoInputSerializer, responses={200: ListingSerializer})
@@ -141,7 +141,7 @@ class ListingViewSet(_MarketViewSet):
         """Withdraw a draft or published listing."""
         listing = self.get_object()
         NoInputSerializer(data=request.data).is_valid(raise_exception=True)
-        listing = listing_withdraw(actor=request.user, listing=listing)
+        listing = listing_withdraw(actor=self.scope, listing=listing)
         return self.respond(listing)
 
 
@@ -173,7 +173,7 @@ class NeedViewSet(_MarketViewSet):
             raise exceptions.PermissionDenied(_("Needs are posted by enterprise staff."))
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        need = need_create(actor=request.user, enterprise=enterprise, **serializer.validated_data)
+        need = need_create(actor=self.scope, enterprise=enterprise, **serializer.validated_data)
         return self.respond(need, status_code=status.HTTP_201_CREATED)
 
     @extend_schema(request=NeedUpdateSerializer, responses={200: NeedSerializer})
@@ -181,7 +181,7 @@ class NeedViewSet(_MarketViewSet):
         need = self.get_object()
         serializer = self.get_serializer(need, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
-        need = need_update(actor=request.user, need=need, **serializer.validated_data)
+        need = need_update(actor=self.scope, need=need, **serializer.validated_data)
         return self.respond(need)
 
     @extend_schema(request=NoInputSerializer, responses={200: NeedSerializer})
@@ -190,7 +190,7 @@ class NeedViewSet(_MarketViewSet):
         """Close an open need."""
         need = self.get_object()
         NoInputSerializer(data=request.data).is_valid(raise_exception=True)
-        need = need_close(actor=request.user, need=need)
+        need = need_close(actor=self.scope, need=need)
         return self.respond(need)
 
     @extend_schema(request=NoInputSerializer, responses={200: NeedSerializer})
@@ -200,7 +200,7 @@ class NeedViewSet(_MarketViewSet):
         `needed_by`: give an expired need a later date first)."""
         need = self.get_object()
         NoInputSerializer(data=request.data).is_valid(raise_exception=True)
-        need = need_reopen(actor=request.user, need=need)
+        need = need_reopen(actor=self.scope, need=need)
         return self.respond(need)
 
 

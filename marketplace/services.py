@@ -18,6 +18,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from access.scope import SYSTEM, Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError
@@ -98,7 +99,7 @@ def _emit_listing(topic: str, listing: Listing) -> None:
 @transaction.atomic
 def listing_create(
     *,
-    actor: Any,
+    actor: Scope,
     seller: Enterprise,
     lot: StockLot,
     quantity_kg: Decimal,
@@ -140,7 +141,7 @@ def listing_create(
 
 
 @transaction.atomic
-def listing_update(*, actor: Any, listing: Listing, **changes: Any) -> Listing:
+def listing_update(*, actor: Scope, listing: Listing, **changes: Any) -> Listing:
     """Change the terms of a draft or published listing (not a withdrawn one). Locks the
     listing's row; one audit row, ``listing.update``, with the terms changed."""
     refuse_unchangeable(changes, LISTING_FIELDS)
@@ -170,7 +171,7 @@ def listing_update(*, actor: Any, listing: Listing, **changes: Any) -> Listing:
 
 
 @transaction.atomic
-def listing_publish(*, actor: Any, listing: Listing) -> Listing:
+def listing_publish(*, actor: Scope, listing: Listing) -> Listing:
     """Publish a draft (or re-publish a withdrawn) listing; the lot must hold the quantity
     unreserved and the availability window must not have ended. Locks the listing's row;
     one audit row, ``listing.publish``, with the status and publication time."""
@@ -207,7 +208,7 @@ def _listing_publish(listing: Listing) -> tuple[Listing, dict[str, Any]]:
 
 
 @transaction.atomic
-def listing_withdraw(*, actor: Any, listing: Listing) -> Listing:
+def listing_withdraw(*, actor: Scope, listing: Listing) -> Listing:
     """Withdraw a draft or published listing: one conditional UPDATE on the status, under
     the listing's row lock (taken first, to read the status the audit row shows); one audit
     row, ``listing.withdraw``."""
@@ -316,7 +317,7 @@ def _emit_need(topic: str, need: Need, substitutes: list[int]) -> None:
 @transaction.atomic
 def need_create(
     *,
-    actor: Any,
+    actor: Scope,
     enterprise: Enterprise,
     material: Material,
     quantity_kg: Decimal,
@@ -368,7 +369,7 @@ def need_create(
 
 @transaction.atomic
 def need_update(
-    *, actor: Any, need: Need, substitutes: list[Material] | None = None, **changes: Any
+    *, actor: Scope, need: Need, substitutes: list[Material] | None = None, **changes: Any
 ) -> Need:
     """Change an open need, or an expired one (a later date, before reopening it). The
     event names the substitutes before and after the change, so that proposals from a
@@ -413,7 +414,7 @@ def _need_transition(*, need: Need, source: str, target: str, topic: str) -> Nee
 
 
 @transaction.atomic
-def need_close(*, actor: Any, need: Need) -> Need:
+def need_close(*, actor: Scope, need: Need) -> Need:
     """Close an open need: one conditional UPDATE on the status; emits ``need.closed``.
     One audit row, ``need.close``."""
     need = _need_transition(
@@ -433,7 +434,7 @@ def need_close(*, actor: Any, need: Need) -> Need:
 
 
 @transaction.atomic
-def need_reopen(*, actor: Any, need: Need) -> Need:
+def need_reopen(*, actor: Scope, need: Need) -> Need:
     """Reopen a closed or expired need whose date has not passed (an expired need gets a
     later ``needed_by`` through ``need_update`` first); a DomainError on ``needed_by``
     otherwise, since the expiry would close it again. One conditional UPDATE on the status
@@ -521,7 +522,7 @@ def _needs_expire_batch(*, today: date, limit: int) -> tuple[int, int]:
     for pk, enterprise_id, material_id, park_id in due:
         expired_need.pk = pk
         audit_record(
-            actor=None,
+            actor=SYSTEM,
             action="need.expire",
             target=expired_need,
             changes={"status": [NeedStatus.OPEN, NeedStatus.EXPIRED]},

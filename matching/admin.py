@@ -169,9 +169,8 @@ class MatchAdmin(FigureColumns, TenantScopedAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         page = DECISION_PAGES[decision]
         match_url = reverse("admin:matching_match_change", args=[match.pk])
-        refusal = match_decision_refusal(
-            scope=request_scope(request), match=match, decision=decision
-        )
+        scope = request_scope(request)
+        refusal = match_decision_refusal(scope=scope, match=match, decision=decision)
         data = request.POST if request.method == "POST" else None
         form = DeclineForm(data) if decision == "decline" else None
         if request.method == "POST":
@@ -181,12 +180,10 @@ class MatchAdmin(FigureColumns, TenantScopedAdmin):
             if form is None or form.is_valid():
                 try:
                     if decision == "accept":
-                        match_accept(actor=request.user, match=match)
+                        match_accept(actor=scope, match=match)
                     else:
                         assert form is not None
-                        match_decline(
-                            actor=request.user, match=match, reason=form.cleaned_data["reason"]
-                        )
+                        match_decline(actor=scope, match=match, reason=form.cleaned_data["reason"])
                 except DomainError as exc:
                     self.message_user(request, f"{match}: {exc.message}", messages.ERROR)
                 else:
@@ -208,19 +205,21 @@ class MatchAdmin(FigureColumns, TenantScopedAdmin):
 
     @admin.action(description=_("Accept selected matches"), permissions=["decide"])
     def accept(self, request: HttpRequest, queryset: QuerySet[Match]) -> None:
+        scope = request_scope(request)
         self.run_for_each(
             request,
             queryset,
-            lambda match: match_accept(actor=request.user, match=match),
+            lambda match: match_accept(actor=scope, match=match),
             done_message=gettext("%(count)d match(es) accepted."),
         )
 
     @admin.action(description=_("Decline selected matches"), permissions=["decide"])
     def decline(self, request: HttpRequest, queryset: QuerySet[Match]) -> None:
+        scope = request_scope(request)
         self.run_for_each(
             request,
             queryset,
-            lambda match: match_decline(actor=request.user, match=match),
+            lambda match: match_decline(actor=scope, match=match),
             done_message=gettext("%(count)d match(es) declined."),
         )
 

@@ -98,7 +98,7 @@ class MatchViewSet(_ReadViewSet):
     def accept(self, request: Request, pk: str | None = None) -> Response:
         match = self.get_object()
         self.valid_input(request)
-        return self.respond(match_accept(actor=request.user, match=match))
+        return self.respond(match_accept(actor=self.scope, match=match))
 
     @extend_schema(
         request=MatchDeclineSerializer,
@@ -112,7 +112,7 @@ class MatchViewSet(_ReadViewSet):
     def decline(self, request: Request, pk: str | None = None) -> Response:
         match = self.get_object()
         data = self.valid_input(request)
-        return self.respond(match_decline(actor=request.user, match=match, reason=data["reason"]))
+        return self.respond(match_decline(actor=self.scope, match=match, reason=data["reason"]))
 
 
 class MatchRunViewSet(_ReadViewSet):
@@ -143,7 +143,7 @@ class MatchRunViewSet(_ReadViewSet):
     )
     def create(self, request: Request) -> Response:
         data = self.valid_input(request)
-        run = run_request(actor=request.user, material_ids=data.get("materials"))
+        run = run_request(actor=self.scope, material_ids=data.get("materials"))
         return self.respond(run, status_code=status.HTTP_202_ACCEPTED)
 
 

@@ -285,7 +285,7 @@ class OrderAdmin(FigureColumns, TenantScopedAdmin):
         if request.method == "POST" and refusal is None and (form is None or form.is_valid()):
             kwargs = dict(form.cleaned_data) if form is not None else {}
             try:
-                page.service(actor=request.user, order=order, **kwargs)
+                page.service(actor=scope, order=order, **kwargs)
             except DomainError as exc:
                 self.message_user(request, f"{order}: {exc.message}", messages.ERROR)
             else:
@@ -329,10 +329,11 @@ class OrderAdmin(FigureColumns, TenantScopedAdmin):
         done_message: str,
         **kwargs: Any,
     ) -> None:
+        scope = request_scope(request)
         self.run_for_each(
             request,
             queryset.order_by("pk"),
-            lambda order: service(actor=request.user, order=order, **kwargs),
+            lambda order: service(actor=scope, order=order, **kwargs),
             done_message=done_message,
         )
 

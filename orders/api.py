@@ -131,10 +131,10 @@ class OrderViewSet(  # type: ignore[misc]
     def create(self, request: Request) -> Response:
         data = self.valid_input(request)
         if "match" in data:
-            order = order_from_match(actor=request.user, match=data["match"])
+            order = order_from_match(actor=self.scope, match=data["match"])
         else:
             order = order_place(
-                actor=request.user, listing=data["listing"], quantity_kg=data["quantity_kg"]
+                actor=self.scope, listing=data["listing"], quantity_kg=data["quantity_kg"]
             )
         return self.respond(order, status_code=status.HTTP_201_CREATED)
 
@@ -148,7 +148,7 @@ class OrderViewSet(  # type: ignore[misc]
     def confirm(self, request: Request, pk: str | None = None) -> Response:
         order = self.get_object()
         data = self.valid_input(request)
-        return self.respond(order_confirm(actor=request.user, order=order, reason=data["reason"]))
+        return self.respond(order_confirm(actor=self.scope, order=order, reason=data["reason"]))
 
     @extend_schema(
         request=OrderReasonSerializer,
@@ -159,7 +159,7 @@ class OrderViewSet(  # type: ignore[misc]
     def reject(self, request: Request, pk: str | None = None) -> Response:
         order = self.get_object()
         data = self.valid_input(request)
-        return self.respond(order_reject(actor=request.user, order=order, reason=data["reason"]))
+        return self.respond(order_reject(actor=self.scope, order=order, reason=data["reason"]))
 
     @extend_schema(
         request=OrderReasonSerializer,
@@ -170,7 +170,7 @@ class OrderViewSet(  # type: ignore[misc]
     def cancel(self, request: Request, pk: str | None = None) -> Response:
         order = self.get_object()
         data = self.valid_input(request)
-        return self.respond(order_cancel(actor=request.user, order=order, reason=data["reason"]))
+        return self.respond(order_cancel(actor=self.scope, order=order, reason=data["reason"]))
 
     @extend_schema(
         request=NoInputSerializer,
@@ -183,7 +183,7 @@ class OrderViewSet(  # type: ignore[misc]
     def dispatch_order(self, request: Request, pk: str | None = None) -> Response:
         order = self.get_object()
         self.valid_input(request)
-        return self.respond(order_dispatch(actor=request.user, order=order))
+        return self.respond(order_dispatch(actor=self.scope, order=order))
 
     @extend_schema(
         request=OrderReceiveSerializer,
@@ -197,7 +197,7 @@ class OrderViewSet(  # type: ignore[misc]
     def receive(self, request: Request, pk: str | None = None) -> Response:
         order = self.get_object()
         data = self.valid_input(request)
-        return self.respond(order_receive(actor=request.user, order=order, zone=data["zone"]))
+        return self.respond(order_receive(actor=self.scope, order=order, zone=data["zone"]))
 
     @extend_schema(
         request=OrderTransferSerializer,
@@ -211,7 +211,7 @@ class OrderViewSet(  # type: ignore[misc]
     def transfer(self, request: Request, pk: str | None = None) -> Response:
         order = self.get_object()
         data = self.valid_input(request)
-        return self.respond(order_transfer(actor=request.user, order=order, zone=data.get("zone")))
+        return self.respond(order_transfer(actor=self.scope, order=order, zone=data.get("zone")))
 
     @extend_schema(
         request=NoInputSerializer,
@@ -222,7 +222,7 @@ class OrderViewSet(  # type: ignore[misc]
     def complete(self, request: Request, pk: str | None = None) -> Response:
         order = self.get_object()
         self.valid_input(request)
-        return self.respond(order_complete(actor=request.user, order=order))
+        return self.respond(order_complete(actor=self.scope, order=order))
 
 
 ROUTES: list[tuple[str, Any, str]] = [

@@ -25,8 +25,8 @@ Every write leaves one audit row for the order in its transaction (audit.service
 fields the step changed (the status, the hold, the delivery zone and the buyer's lot) and
 the reason as the row's note; ``order.expire`` by the system. The services they call record
 their own rows too (``match.order``, ``match.release``, and the inventory's for the lot), with
-the same actor and request id. The actor's Scope, resolved once to check who may act, is
-what the rows are written with (no second look-up of the membership).
+the same actor and request id. The caller's Scope, which says who may act, is what the rows
+are written with: the services take it (``actor``) and never resolve it again.
 """
 
 from dataclasses import dataclass
@@ -44,7 +44,7 @@ from django.utils.translation import gettext_lazy
 
 from access.roles import STOCK_ROLES, TRADING_ROLES
 from access.rules import BUYER, SELLER, party_side
-from access.scope import Scope, resolve_scope
+from access.scope import SYSTEM, Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
@@ -68,6 +68,7 @@ from matching.models import COMMITTED, Match
 from matching.services.decisions import match_mark_ordered, match_release
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderStatus, OrderTransition
+from parks.models import Enterprise
 
 REASON_MAX_LENGTH = 500
 CENT = Decimal("0.01")
@@ -232,24 +233,21 @@ def order_steps_of_role(*, scope: Scope) -> list[str]:
     return [step for step, rule in STEPS.items() if scope.has_role(*rule.roles)]
 
 
-def _check_actor(*, actor: Any, order: Order, action: str) -> Scope:
+def _check_actor(*, actor: Scope, order: Order, action: str) -> None:
     """Raise NotPermitted unless ``actor`` acts for the side that takes ``action``, with
-    one of the roles that take it; the actor's Scope (the audit rows are written with it)."""
-    scope = resolve_scope(actor)
-    refusal = order_party_refusal(scope=scope, order=order, step=action)
+    one of the roles that take it."""
+    refusal = order_party_refusal(scope=actor, order=order, step=action)
     if refusal is not None:
         raise NotPermitted(refusal)
-    return scope
 
 
-def _buyer_scope(actor: Any) -> Scope:
-    """The scope of an enterprise's admin or trader placing an order for it."""
-    scope = resolve_scope(actor)
-    if scope.enterprise is None:
+def _check_buyer(actor: Scope) -> Enterprise:
+    """The enterprise whose admin or trader ``actor`` places an order for."""
+    if actor.enterprise is None:
         raise NotPermitted(_("Orders are placed by an enterprise's staff."))
-    if not scope.has_role(*TRADING_ROLES):
+    if not actor.has_role(*TRADING_ROLES):
         raise NotPermitted(_("Your role may not place orders."))
-    return scope
+    return actor.enterprise
 
 
 def _check_permits(*, buyer_id: int, material_id: int, field: str) -> None:
@@ -291,9 +289,13 @@ def _emit(order: Order) -> None:
     )
 
 
-def _record(*, order: Order, from_status: str, actor: Any, reason: str = "") -> None:
+def _record(*, order: Order, from_status: str, actor: Scope, reason: str = "") -> None:
     OrderTransition.objects.create(
-        order=order, from_status=from_status, to_status=order.status, actor=actor, reason=reason
+        order=order,
+        from_status=from_status,
+        to_status=order.status,
+        actor=actor.user,
+        reason=reason,
     )
     _emit(order)
 
@@ -320,14 +322,13 @@ def _advance(
     order: Order,
     step: Step,
     action: str,
-    actor: Any,
-    scope: Any,
+    actor: Scope,
     reason: str = "",
     enterprise: Any = None,
     **changes: Any,
 ) -> Order:
     """Move the locked ``order`` to ``step.target`` with ``changes``; record the
-    transition, emit, and write the step's audit row ``order.<action>`` (by ``scope``;
+    transition, emit, and write the step's audit row ``order.<action>`` (by ``actor``;
     ``enterprise``: whose trail, by default the actor's) with the fields it changed."""
     source = order.status
     before = snapshot(order, STEP_AUDIT_FIELDS)
@@ -339,7 +340,7 @@ def _advance(
     order.refresh_from_db()
     _record(order=order, from_status=source, actor=actor, reason=reason)
     audit_record(
-        actor=scope,
+        actor=actor,
         action=f"order.{action}",
         target=order,
         changes=changes_between(before, snapshot(order, STEP_AUDIT_FIELDS)),
@@ -349,13 +350,13 @@ def _advance(
     return order
 
 
-def _give_back(*, actor: Any, scope: Any, order: Order, release: bool, ended: str) -> None:
+def _give_back(*, actor: Scope, order: Order, release: bool, ended: str) -> None:
     """What a cancelled, rejected or expired (``ended``) order held: its match (released:
     the engine may propose the pair again), the listing's and the need's ``ordered_kg``
     and (unless it already ran out) the reservation. Match, listing, lot, need: the lock
-    order of creation. ``scope``: who the match's audit row names."""
+    order of creation."""
     if order.match_id is not None:
-        match_release(actor=scope, match_id=order.match_id, reason=ended)
+        match_release(actor=actor, match_id=order.match_id, reason=ended)
     listing_unorder(listing=order.listing, quantity_kg=order.quantity_kg)
     reservation = order.reservation
     if release and reservation is not None:
@@ -372,11 +373,11 @@ def _give_back(*, actor: Any, scope: Any, order: Order, release: bool, ended: st
 
 
 @transaction.atomic
-def order_confirm(*, actor: Any, order: Order, reason: str = "") -> Order:
+def order_confirm(*, actor: Scope, order: Order, reason: str = "") -> Order:
     """The seller confirms a reserved order: the reservation is held until dispatch.
 
     Refused once the hold time has passed (the order is about to expire)."""
-    scope = _check_actor(actor=actor, order=order, action="confirm")
+    _check_actor(actor=actor, order=order, action="confirm")
     reason = _clean_reason(reason)
     step = STEPS["confirm"]
     current = _lock_for(order, "confirm")
@@ -386,7 +387,6 @@ def order_confirm(*, actor: Any, order: Order, reason: str = "") -> Order:
         order=current,
         step=step,
         action="confirm",
-        scope=scope,
         actor=actor,
         reason=reason,
         hold_until=None,
@@ -395,18 +395,17 @@ def order_confirm(*, actor: Any, order: Order, reason: str = "") -> Order:
 
 
 @transaction.atomic
-def order_reject(*, actor: Any, order: Order, reason: str = "") -> Order:
+def order_reject(*, actor: Scope, order: Order, reason: str = "") -> Order:
     """The seller rejects a reserved order; what it held is given back."""
-    scope = _check_actor(actor=actor, order=order, action="reject")
+    _check_actor(actor=actor, order=order, action="reject")
     reason = _clean_reason(reason)
     step = STEPS["reject"]
     current = _lock_for(order, "reject")
-    _give_back(actor=actor, scope=scope, order=current, release=True, ended=step.target)
+    _give_back(actor=actor, order=current, release=True, ended=step.target)
     order = _advance(
         order=current,
         step=step,
         action="reject",
-        scope=scope,
         actor=actor,
         reason=reason,
         hold_until=None,
@@ -415,18 +414,17 @@ def order_reject(*, actor: Any, order: Order, reason: str = "") -> Order:
 
 
 @transaction.atomic
-def order_cancel(*, actor: Any, order: Order, reason: str = "") -> Order:
+def order_cancel(*, actor: Scope, order: Order, reason: str = "") -> Order:
     """The buyer cancels a reserved or confirmed order; what it held is given back."""
-    scope = _check_actor(actor=actor, order=order, action="cancel")
+    _check_actor(actor=actor, order=order, action="cancel")
     reason = _clean_reason(reason)
     step = STEPS["cancel"]
     current = _lock_for(order, "cancel")
-    _give_back(actor=actor, scope=scope, order=current, release=True, ended=step.target)
+    _give_back(actor=actor, order=current, release=True, ended=step.target)
     order = _advance(
         order=current,
         step=step,
         action="cancel",
-        scope=scope,
         actor=actor,
         reason=reason,
         hold_until=None,
@@ -435,25 +433,25 @@ def order_cancel(*, actor: Any, order: Order, reason: str = "") -> Order:
 
 
 @transaction.atomic
-def order_dispatch(*, actor: Any, order: Order) -> Order:
+def order_dispatch(*, actor: Scope, order: Order) -> Order:
     """The seller's warehouse dispatches a confirmed order: the stock leaves the seller's
     lot (``stock_dispatch`` consumes the reservation and writes the DISPATCH movement)."""
-    scope = _check_actor(actor=actor, order=order, action="dispatch")
+    _check_actor(actor=actor, order=order, action="dispatch")
     step = STEPS["dispatch"]
     current = _lock_for(order, "dispatch")
     assert current.reservation is not None
     stock_dispatch(actor=actor, reservation=current.reservation)
-    order = _advance(order=current, step=step, action="dispatch", scope=scope, actor=actor)
+    order = _advance(order=current, step=step, action="dispatch", actor=actor)
     return order
 
 
 @transaction.atomic
-def order_receive(*, actor: Any, order: Order, zone: StorageZone) -> Order:
+def order_receive(*, actor: Scope, order: Order, zone: StorageZone) -> Order:
     """The buyer's warehouse receives a dispatched order into ``zone``: a new lot of the
     buyer's (``stock_deliver``: the zone must be one the buyer stores in, its licence,
     free capacity and segregation are checked under the warehouse lock). A refusal names
     ``zone`` and changes nothing."""
-    scope = _check_actor(actor=actor, order=order, action="receive")
+    _check_actor(actor=actor, order=order, action="receive")
     step = STEPS["receive"]
     current = _lock_for(order, "receive")
     buyer_lot = stock_deliver(
@@ -469,7 +467,6 @@ def order_receive(*, actor: Any, order: Order, zone: StorageZone) -> Order:
         order=current,
         step=step,
         action="receive",
-        scope=scope,
         actor=actor,
         delivery_zone=zone,
         buyer_lot=buyer_lot,
@@ -478,12 +475,12 @@ def order_receive(*, actor: Any, order: Order, zone: StorageZone) -> Order:
 
 
 @transaction.atomic
-def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None) -> Order:
+def order_transfer(*, actor: Scope, order: Order, zone: StorageZone | None = None) -> Order:
     """The buyer's warehouse takes over a confirmed order in the park's shared warehouse
     (共享仓) where the seller's lot lies: the owner changes without the goods leaving
     (``stock_transfer``), in the same zone or in ``zone``, another zone of that warehouse
     (its licence, capacity and segregation checked). Confirmed → received in one step."""
-    scope = _check_actor(actor=actor, order=order, action="transfer")
+    _check_actor(actor=actor, order=order, action="transfer")
     step = STEPS["transfer"]
     current = _lock_for(order, "transfer")
     warehouse = current.lot.zone.warehouse
@@ -501,7 +498,6 @@ def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None)
         order=current,
         step=step,
         action="transfer",
-        scope=scope,
         actor=actor,
         delivery_zone_id=buyer_lot.zone_id,
         buyer_lot=buyer_lot,
@@ -511,12 +507,12 @@ def order_transfer(*, actor: Any, order: Order, zone: StorageZone | None = None)
 
 
 @transaction.atomic
-def order_complete(*, actor: Any, order: Order) -> Order:
+def order_complete(*, actor: Scope, order: Order) -> Order:
     """The buyer completes a received order."""
-    scope = _check_actor(actor=actor, order=order, action="complete")
+    _check_actor(actor=actor, order=order, action="complete")
     step = STEPS["complete"]
     current = _lock_for(order, "complete")
-    order = _advance(order=current, step=step, action="complete", scope=scope, actor=actor)
+    order = _advance(order=current, step=step, action="complete", actor=actor)
     return order
 
 
@@ -536,14 +532,13 @@ def order_expire(*, reservation_id: int) -> Order | None:
     )
     if order is None or order.status not in EXPIRE.sources:
         return None
-    _give_back(actor=None, scope=None, order=order, release=False, ended=EXPIRE.target)
+    _give_back(actor=SYSTEM, order=order, release=False, ended=EXPIRE.target)
     reason = _("The reservation ran out before the seller confirmed.")
     order = _advance(
         order=order,
         step=EXPIRE,
         action="expire",
-        actor=None,
-        scope=None,
+        actor=SYSTEM,
         enterprise=order.seller,
         reason=reason,
         hold_until=None,
@@ -566,7 +561,7 @@ def _committed_kg(matches: Any) -> Decimal:
 
 def _create(
     *,
-    actor: Any,
+    actor: Scope,
     listing: Listing,
     need: Need | None,
     match: Match | None,
@@ -593,7 +588,7 @@ def _create(
         transport_per_t=transport_per_t,
         total_yuan=total_yuan,
         hold_until=hold_until,
-        created_by=actor,
+        created_by=actor.user,
     )
     listing_order(listing=listing, quantity_kg=quantity_kg)
     reservation = stock_reserve(
@@ -613,7 +608,7 @@ def _create(
 
 
 @transaction.atomic
-def order_from_match(*, actor: Any, match: Match) -> Order:
+def order_from_match(*, actor: Scope, match: Match) -> Order:
     """Turn an agreed match into a reserved order, at the match's quantity and prices
     (delivered cost: price and transport). The seller's or the buyer's admin or trader
     asks; the match becomes ``ordered`` by a conditional UPDATE taken first, so a second
@@ -622,12 +617,11 @@ def order_from_match(*, actor: Any, match: Match) -> Order:
     ``match.ordered`` and ``order.reserved`` (and the listing's and need's ``*.updated``),
     delivered after commit. One audit row, ``order.from_match``, with the order's terms,
     after the match's own ``match.order``."""
-    scope = resolve_scope(actor)
-    if scope.enterprise_id is None or scope.enterprise_id not in (match.seller_id, match.buyer_id):
+    if actor.enterprise_id is None or actor.enterprise_id not in (match.seller_id, match.buyer_id):
         raise NotPermitted(_("Only the seller or the buyer orders an agreed match."))
-    if not scope.has_role(*TRADING_ROLES):
+    if not actor.has_role(*TRADING_ROLES):
         raise NotPermitted(_("Your role may not place orders."))
-    current = match_mark_ordered(actor=scope, match_id=match.pk)
+    current = match_mark_ordered(actor=actor, match_id=match.pk)
     listing, need = current.listing, current.need
     if listing.status != ListingStatus.PUBLISHED:
         raise Conflict(_("The listing is no longer published."), field="listing")
@@ -647,7 +641,7 @@ def order_from_match(*, actor: Any, match: Match) -> Order:
         total_yuan=current.total_yuan,
     )
     audit_record(
-        actor=scope,
+        actor=actor,
         action="order.from_match",
         target=order,
         changes=changes_between({}, snapshot(order, ORDER_AUDIT_FIELDS)),
@@ -664,7 +658,7 @@ def order_from_match(*, actor: Any, match: Match) -> Order:
 
 
 @transaction.atomic
-def order_place(*, actor: Any, listing: Listing, quantity_kg: Decimal) -> Order:
+def order_place(*, actor: Scope, listing: Listing, quantity_kg: Decimal) -> Order:
     """A direct order (no match) by the buyer's admin or trader on a published listing
     visible to the buyer's park, not its own.
 
@@ -680,9 +674,7 @@ def order_place(*, actor: Any, listing: Listing, quantity_kg: Decimal) -> Order:
 
     One audit row, ``order.place``, with the order's terms.
     """
-    scope = _buyer_scope(actor)
-    assert scope.enterprise is not None
-    buyer = scope.enterprise
+    buyer = _check_buyer(actor)
     if quantity_kg <= 0 or quantity_kg > MAX_QUANTITY_KG:
         raise DomainError(_("Must be between 0.001 and %s kg.") % MAX_QUANTITY_KG, field="quantity")
     listing = Listing.objects.select_for_update(of=("self",), no_key=True).get(pk=listing.pk)
@@ -690,7 +682,7 @@ def order_place(*, actor: Any, listing: Listing, quantity_kg: Decimal) -> Order:
         raise DomainError(_("An enterprise does not order from its own listing."), field="listing")
     if listing.status != ListingStatus.PUBLISHED:
         raise Conflict(_("The listing is not published."), field="listing")
-    if not Listing.objects.filter(listing_visibility_q(scope=scope), pk=listing.pk).exists():
+    if not Listing.objects.filter(listing_visibility_q(scope=actor), pk=listing.pk).exists():
         raise NotPermitted(_("The listing is not offered to your park."), field="listing")
     if listing.available_until is not None and listing.available_until < timezone.localdate():
         raise Conflict(_("The listing's availability window has ended."), field="listing")
@@ -737,7 +729,7 @@ def order_place(*, actor: Any, listing: Listing, quantity_kg: Decimal) -> Order:
         total_yuan=(price * quantity_kg / 1000).quantize(CENT, rounding=ROUND_HALF_UP),
     )
     audit_record(
-        actor=scope,
+        actor=actor,
         action="order.place",
         target=order,
         changes=changes_between({}, snapshot(order, ORDER_AUDIT_FIELDS)),

@@ -64,11 +64,13 @@ class EnterpriseAdmin(TenantScopedAdmin):
         if change:
             changes = {n: form.cleaned_data[n] for n in form.changed_data if n in ENTERPRISE_FIELDS}
             if changes:
-                self.call_service(enterprise_update, actor=request.user, enterprise=obj, **changes)
+                self.call_service(
+                    enterprise_update, actor=request_scope(request), enterprise=obj, **changes
+                )
             return
         enterprise = self.call_service(
             enterprise_create,
-            actor=request.user,
+            actor=request_scope(request),
             **{name: getattr(obj, name) for name in ENTERPRISE_FIELDS},
         )
         obj.pk = enterprise.pk

@@ -73,14 +73,12 @@ class EnterpriseViewSet(ScopedModelViewSet):
         return EnterpriseSerializer
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
-        serializer.instance = enterprise_create(
-            actor=self.request.user, **serializer.validated_data
-        )
+        serializer.instance = enterprise_create(actor=self.scope, **serializer.validated_data)
 
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         assert serializer.instance is not None  # an update's serializer holds the object
         serializer.instance = enterprise_update(
-            actor=self.request.user, enterprise=serializer.instance, **serializer.validated_data
+            actor=self.scope, enterprise=serializer.instance, **serializer.validated_data
         )
 
 

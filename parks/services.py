@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.services import refuse_unchangeable, save_unique
 from parks.models import Enterprise, Park
@@ -45,7 +46,7 @@ def _save_enterprise(enterprise: Enterprise, *, update_fields: list[str] | None 
 @transaction.atomic
 def enterprise_create(
     *,
-    actor: Any,
+    actor: Scope,
     park: Park,
     uscc: str,
     name_zh: str,
@@ -82,7 +83,7 @@ def enterprise_create(
 
 
 @transaction.atomic
-def enterprise_update(*, actor: Any, enterprise: Enterprise, **changes: Any) -> Enterprise:
+def enterprise_update(*, actor: Scope, enterprise: Enterprise, **changes: Any) -> Enterprise:
     """Change an enterprise's details (``ENTERPRISE_FIELDS``); any other field is refused,
     naming it. Locks the enterprise's row and writes only the changed columns. One audit
     row, ``enterprise.update``, with the details changed (none when nothing was asked)."""

@@ -4,8 +4,8 @@
         listing_update(actor=user, listing=listing, price_per_t=Decimal(900))
     assert row.entry.changes == {"price_per_t": ["800.00", "900.00"]}
 
-fails unless the block wrote exactly one audit row, with this actor (user, or None for the
-system) and action (and target, when given).
+fails unless the block wrote exactly one audit row, with this actor (a user or their Scope,
+or None or ``SYSTEM`` for the system) and action (and target, when given).
 
 An outer service that calls other write services leaves its own row plus theirs:
 
@@ -24,6 +24,7 @@ from typing import Any
 
 from django.db.models import Max
 
+from access.scope import Scope
 from audit.models import AuditEntry
 
 
@@ -31,6 +32,13 @@ from audit.models import AuditEntry
 class Written:
     entry: Any = None
     inner: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def _user_id(actor: Any) -> int | None:
+    """The id of the user ``actor`` names: a user, a Scope, or None (the system)."""
+    if isinstance(actor, Scope):
+        actor = actor.user
+    return getattr(actor, "pk", None)
 
 
 def _last_id() -> int:
@@ -48,7 +56,7 @@ def one_audit_row(*, actor: Any, action: str, target: Any = None) -> Iterator[Wr
     )
     (entry,) = rows
     assert entry.action == action, (entry.action, action)
-    user_id = getattr(actor, "pk", None)
+    user_id = _user_id(actor)
     assert entry.user_id == user_id, f"audit row by user {entry.user_id}, expected {user_id}"
     if target is not None:
         assert (entry.object_type, entry.object_id) == (target._meta.label_lower, str(target.pk))
@@ -56,7 +64,7 @@ def one_audit_row(*, actor: Any, action: str, target: Any = None) -> Iterator[Wr
 
 
 def _check_actor(entry: AuditEntry, actor: Any) -> None:
-    user_id = getattr(actor, "pk", None)
+    user_id = _user_id(actor)
     assert entry.user_id == user_id, (
         f"audit row {entry.action} by user {entry.user_id}, expected {user_id}"
     )

@@ -17,6 +17,7 @@ from django.utils import translation
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from access.scope import SYSTEM
 from inventory.models import StockLot
 from inventory.selectors import ledger_discrepancies
 from inventory.services import stock_receive
@@ -135,7 +136,7 @@ def receive() -> Callable[..., StockLot]:
         **kwargs: Any,
     ) -> StockLot:
         return stock_receive(
-            actor=None,
+            actor=SYSTEM,
             owner=owner or zone.warehouse.owner,
             material=material,
             zone=zone,

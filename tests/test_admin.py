@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from access.models import Membership
+from access.scope import SYSTEM
 from common.models import OutboxEvent
 from inventory.models import (
     Material,
@@ -58,7 +59,7 @@ def rows(world: dict[str, Any], receive: Any) -> dict[str, Any]:
 
     def listing(lot: StockLot, *, publish: bool = False) -> Listing:
         return listing_create(
-            actor=None,
+            actor=SYSTEM,
             seller=lot.owner,
             lot=lot,
             quantity_kg=Decimal(100),
@@ -76,7 +77,7 @@ def rows(world: dict[str, Any], receive: Any) -> dict[str, Any]:
 
     def need(enterprise: Enterprise, zone: StorageZone) -> Need:
         return need_create(
-            actor=None,
+            actor=SYSTEM,
             enterprise=enterprise,
             material=material,
             quantity_kg=Decimal(50),
@@ -681,7 +682,7 @@ def test_listing_refused_by_the_service_is_a_form_error(
     world: dict[str, Any], rows: dict[str, Any]
 ) -> None:
     client = client_for(world["users"]["trader"])
-    listing = listing_publish(actor=None, listing=rows["listings"]["a1_draft"])
+    listing = listing_publish(actor=SYSTEM, listing=rows["listings"]["a1_draft"])
     url = reverse("admin:marketplace_listing_change", args=[listing.pk])
     data = {
         "quantity_kg": "5000",  # the lot holds 1000 kg
@@ -811,7 +812,7 @@ def test_changelist_queries_do_not_grow_with_rows(
             material = f.MaterialFactory.create()
             lot = receive(zone=zone, material=material, quantity="100")
             listing_create(
-                actor=None,
+                actor=SYSTEM,
                 seller=ent,
                 lot=lot,
                 quantity_kg=Decimal(10),
@@ -819,7 +820,7 @@ def test_changelist_queries_do_not_grow_with_rows(
                 available_from=date(2026, 1, 1),
             )
             need_create(
-                actor=None,
+                actor=SYSTEM,
                 enterprise=ent,
                 material=material,
                 quantity_kg=Decimal(10),

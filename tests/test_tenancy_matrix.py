@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from access.scope import SYSTEM, resolve_scope
 from audit.services import audit_record
 from config.api_urls import router
 from inventory.services import permit_create, stock_reserve
@@ -48,7 +49,7 @@ def _movement(world: dict[str, Any], receive: Any) -> Any:
 def _listing(world: dict[str, Any], receive: Any) -> Any:
     lot = _lot(world, receive)
     return listing_create(
-        actor=None,
+        actor=SYSTEM,
         seller=lot.owner,
         lot=lot,
         quantity_kg=Decimal(10),
@@ -59,7 +60,7 @@ def _listing(world: dict[str, Any], receive: Any) -> Any:
 
 def _need(world: dict[str, Any], receive: Any) -> Any:
     return need_create(
-        actor=None,
+        actor=SYSTEM,
         enterprise=world["enterprises"]["a1"],
         material=world["material"],
         quantity_kg=Decimal(10),
@@ -78,16 +79,16 @@ def _match(world: dict[str, Any], receive: Any) -> Any:
 def _order(world: dict[str, Any], receive: Any) -> Any:
     """A reserved order in which a1 (park A) sells to b (park B), from an agreed match."""
     match = _match(world, receive)
-    listing_publish(actor=None, listing=match.listing)
+    listing_publish(actor=SYSTEM, listing=match.listing)
     type(match)._default_manager.filter(pk=match.pk).update(status="agreed")
     match.refresh_from_db()
-    return order_from_match(actor=world["users"]["park_b_admin"], match=match)
+    return order_from_match(actor=resolve_scope(world["users"]["park_b_admin"]), match=match)
 
 
 def _reservation(world: dict[str, Any], receive: Any) -> Any:
     """Stock of a1 (park A) held for b (park B): a2 and park C take no part."""
     return stock_reserve(
-        actor=None,
+        actor=SYSTEM,
         lot=_lot(world, receive),
         holder=world["enterprises"]["b"],
         quantity_kg=Decimal(5),
@@ -99,7 +100,7 @@ def _reservation(world: dict[str, Any], receive: Any) -> Any:
 def _permit(world: dict[str, Any], receive: Any) -> Any:
     """A safe use licence of a1 (park A), naming the world's material."""
     return permit_create(
-        actor=world["users"]["enterprise_admin"],
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
         enterprise=world["enterprises"]["a1"],
         kind="safe_use_licence",
         number="（浙）WH安使证字〔2026〕0001",
@@ -112,7 +113,7 @@ def _permit(world: dict[str, Any], receive: Any) -> Any:
 def _audit_entry(world: dict[str, Any], receive: Any) -> Any:
     """An audit row of a1 (park A), written by its admin."""
     return audit_record(
-        actor=world["users"]["enterprise_admin"],
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
         action="enterprise.update",
         target=world["enterprises"]["a1"],
     )

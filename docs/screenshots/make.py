@@ -34,6 +34,7 @@ def prepare():
     from matching.services.decisions import match_accept
     from orders.services import order_confirm, order_from_match
     from access.rules import people_of
+    from access.scope import resolve_scope
 
     def member(enterprise_id, role):
         m = people_of(enterprise_id=enterprise_id, roles=frozenset({role}))
@@ -46,9 +47,10 @@ def prepare():
         if seller is None or buyer is None or member(match.seller_id, "warehouse_keeper") is None:
             continue
         try:
-            match_accept(actor=seller, match=match)
-            match_accept(actor=buyer, match=match)
-            orders.append((order_from_match(actor=buyer, match=match), seller))
+            seller_scope, buyer_scope = resolve_scope(seller), resolve_scope(buyer)
+            match_accept(actor=seller_scope, match=match)
+            match_accept(actor=buyer_scope, match=match)
+            orders.append((order_from_match(actor=buyer_scope, match=match), seller))
         except Exception as exc:  # a proposal the demo cannot agree (permits, quantities)
             print("skipped", match.pk, exc)
         if len(orders) == 2:
@@ -58,7 +60,7 @@ def prepare():
         m for m in Match.objects.filter(status="proposed").order_by("id")
         if member(m.seller_id, "trader") is not None
     )
-    order_confirm(actor=member(to_dispatch.seller_id, "trader"), order=to_dispatch)
+    order_confirm(actor=resolve_scope(member(to_dispatch.seller_id, "trader")), order=to_dispatch)
     print("PREPARED " + json.dumps({
         "trader": trader.username,
         "trader_order": waiting.pk,

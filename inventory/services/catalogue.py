@@ -8,6 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.exceptions import DomainError
 from common.services import refuse_unchangeable, save_unique
@@ -92,7 +93,7 @@ def _save_material(material: Material, *, update_fields: list[str] | None = None
 @transaction.atomic
 def material_create(
     *,
-    actor: Any,
+    actor: Scope,
     name_zh: str,
     name_en: str,
     cas: str | None = None,
@@ -150,7 +151,7 @@ def _hazard_value(name: str, value: Any) -> Any:
 
 
 @transaction.atomic
-def material_update(*, actor: Any, material: Material, **changes: Any) -> Material:
+def material_update(*, actor: Scope, material: Material, **changes: Any) -> Material:
     """Change a catalogue entry (``MATERIAL_FIELDS``).
 
     Locks the material's row. Refuses to change what segregation reads (primary and
@@ -208,7 +209,7 @@ def _save_warehouse(warehouse: Warehouse, *, update_fields: list[str] | None = N
 @transaction.atomic
 def warehouse_create(
     *,
-    actor: Any,
+    actor: Scope,
     park: Park,
     code: str,
     name: str,
@@ -245,7 +246,7 @@ def warehouse_create(
 
 
 @transaction.atomic
-def warehouse_update(*, actor: Any, warehouse: Warehouse, **changes: Any) -> Warehouse:
+def warehouse_update(*, actor: Scope, warehouse: Warehouse, **changes: Any) -> Warehouse:
     """Change a warehouse's code, name, place or address (``WAREHOUSE_FIELDS``); its park
     and owner are refused, naming them. Locks the warehouse's row (the lock inflows take)
     and writes only the changed columns; a code taken meanwhile is refused on ``code``.
@@ -294,7 +295,7 @@ def _save_zone(zone: StorageZone, *, update_fields: list[str] | None = None) -> 
 @transaction.atomic
 def zone_create(
     *,
-    actor: Any,
+    actor: Scope,
     warehouse: Warehouse,
     code: str,
     capacity_kg: Decimal,
@@ -362,7 +363,7 @@ def _check_zone_in_building(zone: StorageZone) -> None:
 
 
 @transaction.atomic
-def zone_update(*, actor: Any, zone: StorageZone, **changes: Any) -> StorageZone:
+def zone_update(*, actor: Scope, zone: StorageZone, **changes: Any) -> StorageZone:
     """Change a zone's code, name, building, capacity or licence (``ZONE_FIELDS``).
 
     Locks the zone's warehouse, the lock every inflow into it takes, so that what the zone
@@ -418,7 +419,7 @@ def zone_update(*, actor: Any, zone: StorageZone, **changes: Any) -> StorageZone
 
 
 @transaction.atomic
-def lot_update_details(*, actor: Any, lot: StockLot, **changes: Any) -> StockLot:
+def lot_update_details(*, actor: Scope, lot: StockLot, **changes: Any) -> StockLot:
     """Correct a lot's batch details (``LOT_DETAIL_FIELDS``: batch number, purity, grade,
     production and expiry dates). Its quantities, zone, owner and material are refused:
     they change only through the stock services and the ledger.

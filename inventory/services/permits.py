@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from access.roles import ADMIN_ROLES
-from access.scope import resolve_scope
+from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import DomainError, NotPermitted
@@ -39,13 +39,12 @@ def _terms(permit: Permit, material_ids: Iterable[int]) -> dict[str, Any]:
     return {**snapshot(permit, PERMIT_AUDIT_FIELDS), "materials": sorted(material_ids)}
 
 
-def _check_writer(*, actor: Any, enterprise_id: int) -> None:
-    scope = resolve_scope(actor)
-    if scope.is_superuser:
+def _check_writer(*, actor: Scope, enterprise_id: int) -> None:
+    if actor.is_superuser:
         return
-    if scope.enterprise_id != enterprise_id:
+    if actor.enterprise_id != enterprise_id:
         raise NotPermitted(_("Only the enterprise's own admin records its permits."))
-    if not scope.has_role(*ADMIN_ROLES):
+    if not actor.has_role(*ADMIN_ROLES):
         raise NotPermitted(_("Only the enterprise's admin records its permits."))
 
 
@@ -117,7 +116,7 @@ def _emit(topic: str, permit: Permit, material_ids: list[int]) -> None:
 @transaction.atomic
 def permit_create(
     *,
-    actor: Any,
+    actor: Scope,
     enterprise: Enterprise,
     kind: str,
     number: str,
@@ -139,7 +138,7 @@ def permit_create(
         valid_from=valid_from,
         expires_on=expires_on,
         note=note or "",
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        created_by=actor.user if getattr(actor.user, "is_authenticated", False) else None,
     )
     _check_permit(permit)
     _save(permit)
@@ -156,7 +155,7 @@ def permit_create(
 
 
 @transaction.atomic
-def permit_update(*, actor: Any, permit: Permit, **changes: Any) -> Permit:
+def permit_update(*, actor: Scope, permit: Permit, **changes: Any) -> Permit:
     """Change a permit (``PERMIT_FIELDS``; ``materials`` replaces the list). Locks the
     permit's row; emits ``permit.updated`` after commit."""
     _check_writer(actor=actor, enterprise_id=permit.enterprise_id)
@@ -189,7 +188,7 @@ def permit_update(*, actor: Any, permit: Permit, **changes: Any) -> Permit:
 
 
 @transaction.atomic
-def permit_delete(*, actor: Any, permit: Permit) -> None:
+def permit_delete(*, actor: Scope, permit: Permit) -> None:
     """Delete a permit (withdrawn or recorded by mistake; an expired one may stay as a
     record). Emits ``permit.deleted`` after commit. One audit row, ``permit.delete``, with
     the terms it had (none if it was already gone)."""

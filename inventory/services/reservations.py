@@ -10,19 +10,20 @@ lots by primary key. Whenever ``reserved_kg`` changes, a ``stock.changed`` outbo
 written in the transaction and delivered after commit.
 
 Each service leaves one audit row (``reservation.<verb>``) in the trail of the lot's owner,
-whose stock is held; the expiry sweep one per reservation it expires, with no actor.
+whose stock is held; the expiry sweep one per reservation it expires, by the system
+(``access.scope.SYSTEM``: no user).
 """
 
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from access.scope import SYSTEM, Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import DomainError
@@ -60,7 +61,7 @@ def _check_length(value: str, *, limit: int, field: str) -> None:
 @transaction.atomic
 def stock_reserve(
     *,
-    actor: Any,
+    actor: Scope,
     lot: StockLot,
     holder: Enterprise,
     quantity_kg: Decimal,
@@ -93,7 +94,7 @@ def stock_reserve(
         quantity_kg=quantity_kg,
         expires_at=expires_at,
         reference=reference,
-        created_by=actor,
+        created_by=actor.user,
     )
     _emit_stock_changed(lot)
     audit_record(
@@ -107,7 +108,7 @@ def stock_reserve(
 
 
 @transaction.atomic
-def reservation_release(*, actor: Any, reservation: Reservation, reason: str = "") -> Reservation:
+def reservation_release(*, actor: Scope, reservation: Reservation, reason: str = "") -> Reservation:
     """Give a held reservation's quantity back to the lot's unreserved stock.
 
     Locks the reservation's row (held → released, conditionally: releasing it twice, or
@@ -137,7 +138,7 @@ def reservation_release(*, actor: Any, reservation: Reservation, reason: str = "
 
 @transaction.atomic
 def reservation_hold(
-    *, actor: Any, reservation: Reservation, expires_at: datetime | None
+    *, actor: Scope, reservation: Reservation, expires_at: datetime | None
 ) -> Reservation:
     """Change how long a held reservation lasts (None: until dispatch, as when its order is
     confirmed). No quantity changes, so no event.
@@ -186,7 +187,7 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) ->
     ``stock.changed`` for the lots and one ``reservation.expired`` per reservation
     (``reservation_id``, ``reference``, ``material_ids``: the orders app expires the order);
     all are delivered after commit. One audit row per reservation, ``reservation.expire``,
-    with no actor (``via`` says whether a task or a command ran the sweep).
+    by the system (no user; ``via`` says whether a task or a command ran the sweep).
     """
     now = now or timezone.now()
     due = list(
@@ -220,7 +221,7 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) ->
         )
     for reservation in Reservation.objects.filter(pk__in=ids).select_related("lot__owner"):
         audit_record(
-            actor=None,
+            actor=SYSTEM,
             action="reservation.expire",
             target=reservation,
             changes=changes_between(

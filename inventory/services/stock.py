@@ -25,6 +25,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import DomainError
@@ -112,12 +113,17 @@ def _ledger(
     lot: StockLot,
     quantity_kg: Decimal,
     kind: str,
-    actor: Any,
+    actor: Scope,
     reference: str = "",
     note: str = "",
 ) -> StockMovement:
     return StockMovement.objects.create(
-        lot=lot, quantity_kg=quantity_kg, kind=kind, actor=actor, reference=reference, note=note
+        lot=lot,
+        quantity_kg=quantity_kg,
+        kind=kind,
+        actor=actor.user,
+        reference=reference,
+        note=note,
     )
 
 
@@ -134,7 +140,7 @@ def _emit_stock_changed(*lots: StockLot) -> None:
 @transaction.atomic
 def stock_receive(
     *,
-    actor: Any,
+    actor: Scope,
     owner: Enterprise,
     material: Material,
     zone: StorageZone,
@@ -188,7 +194,7 @@ def stock_receive(
 
 
 @transaction.atomic
-def stock_adjust(*, actor: Any, lot: StockLot, delta_kg: Decimal, note: str = "") -> StockLot:
+def stock_adjust(*, actor: Scope, lot: StockLot, delta_kg: Decimal, note: str = "") -> StockLot:
     """Correct a lot's on-hand quantity by ``delta_kg`` (a count, a spill, a sample).
 
     A decrease never takes the lot below what is reserved; an increase locks the warehouse
@@ -231,7 +237,7 @@ def stock_adjust(*, actor: Any, lot: StockLot, delta_kg: Decimal, note: str = ""
 
 @transaction.atomic
 def stock_move(
-    *, actor: Any, lot: StockLot, to_zone: StorageZone, quantity_kg: Decimal, note: str = ""
+    *, actor: Scope, lot: StockLot, to_zone: StorageZone, quantity_kg: Decimal, note: str = ""
 ) -> StockLot:
     """Move unreserved stock of a lot to another zone, into a lot of the same batch there.
 
@@ -379,7 +385,7 @@ def _unreserve(*, lot_id: int, quantity_kg: Decimal, on_hand_too: bool) -> None:
 
 
 @transaction.atomic
-def stock_dispatch(*, actor: Any, reservation: Reservation) -> StockMovement:
+def stock_dispatch(*, actor: Scope, reservation: Reservation) -> StockMovement:
     """Ship a held reservation's goods: the reservation is consumed and its quantity leaves
     the lot, on hand and reserved alike.
 
@@ -416,7 +422,7 @@ def stock_dispatch(*, actor: Any, reservation: Reservation) -> StockMovement:
 @transaction.atomic
 def stock_deliver(
     *,
-    actor: Any,
+    actor: Scope,
     owner: Enterprise,
     material: Material,
     zone: StorageZone,
@@ -465,7 +471,7 @@ def stock_deliver(
 @transaction.atomic
 def stock_transfer(
     *,
-    actor: Any,
+    actor: Scope,
     reservation: Reservation,
     new_owner: Enterprise,
     zone: StorageZone | None = None,

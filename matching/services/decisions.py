@@ -27,7 +27,7 @@ from django.utils.translation import gettext as _
 
 from access.roles import TRADING_ROLES
 from access.rules import party_side
-from access.scope import Scope, resolve_scope
+from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
@@ -98,13 +98,13 @@ def match_decisions_open(*, scope: Scope, match: Match) -> list[str]:
     ]
 
 
-def match_side(*, actor: Any, match: Match) -> str:
+def match_side(*, actor: Scope, match: Match) -> str:
     """``"seller"`` or ``"buyer"``: the side ``actor``'s enterprise takes in ``match``.
 
     Anyone who does not act for one of the two enterprises, with a role that decides, is
     refused (``match_party_refusal``). Only reads.
     """
-    return _side_of(scope=resolve_scope(actor), match=match)
+    return _side_of(scope=actor, match=match)
 
 
 def _side_of(*, scope: Scope, match: Match) -> str:
@@ -191,7 +191,7 @@ def _check_quantity(*, match: Match, listing: Listing, lot: StockLot, need: Need
 
 
 @transaction.atomic
-def match_accept(*, actor: Any, match: Match) -> Match:
+def match_accept(*, actor: Scope, match: Match) -> Match:
     """Accept ``match`` for the actor's side; agreed once both sides have accepted.
 
     Locks the listing, its lot and the need, in that order, so that two acceptances that
@@ -202,8 +202,7 @@ def match_accept(*, actor: Any, match: Match) -> Match:
     ``match.agreed``, delivered after commit. One audit row, ``match.accept``, in the
     actor's trail (the side that accepted).
     """
-    scope = resolve_scope(actor)
-    side = _side_of(scope=scope, match=match)
+    side = _side_of(scope=actor, match=match)
     other = BUYER if side == SELLER else SELLER
     # FOR NO KEY UPDATE: serialises with other acceptances and with every write of these
     # rows, but not with the FOR KEY SHARE that inserting a row referencing them takes (the
@@ -239,7 +238,7 @@ def match_accept(*, actor: Any, match: Match) -> Match:
     current.refresh_from_db()
     _emit(f"match.{current.status}", current)
     audit_record(
-        actor=scope,
+        actor=actor,
         action="match.accept",
         target=current,
         changes=changes_between(before, snapshot(current, DECISION_AUDIT_FIELDS)),
@@ -248,13 +247,12 @@ def match_accept(*, actor: Any, match: Match) -> Match:
 
 
 @transaction.atomic
-def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
+def match_decline(*, actor: Scope, match: Match, reason: str = "") -> Match:
     """Decline ``match`` for either side, from proposed or accepted; releases what an
     acceptance had committed. One conditional UPDATE; emits ``match.declined`` (with the
     reason), delivered after commit. Takes the match's row lock first, to read the status
     the audit row shows; one audit row, ``match.decline``, in the actor's trail."""
-    scope = resolve_scope(actor)
-    side = _side_of(scope=scope, match=match)
+    side = _side_of(scope=actor, match=match)
     reason = reason.strip()
     if len(reason) > REASON_MAX_LENGTH:
         raise DomainError(
@@ -265,7 +263,7 @@ def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
     changed = Match.objects.filter(pk=match.pk, status__in=UNDECIDED).update(
         status=MatchStatus.DECLINED,
         decided_at=timezone.now(),
-        decided_by=actor,
+        decided_by=actor.user,
         decline_reason=reason,
     )
     current = Match.objects.get(pk=match.pk)
@@ -274,7 +272,7 @@ def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
         raise InvalidTransition(refusal or _("The match was decided meanwhile."))
     _emit("match.declined", current, reason=reason)
     audit_record(
-        actor=scope,
+        actor=actor,
         action="match.decline",
         target=current,
         changes=changes_between(before, snapshot(current, DECISION_AUDIT_FIELDS)),
@@ -286,13 +284,13 @@ def match_decline(*, actor: Any, match: Match, reason: str = "") -> Match:
 
 
 @transaction.atomic
-def match_mark_ordered(*, actor: Any, match_id: int) -> Match:
+def match_mark_ordered(*, actor: Scope, match_id: int) -> Match:
     """The agreed match ``match_id`` becomes ``ordered``, by one conditional UPDATE taken
     first in the order's transaction: a second order of the same match waits for the row
     lock and is refused with a Conflict on ``match``, as is a match that is not agreed.
     Returns the match with its listing and need. Emits nothing: the orders app emits
     ``match.ordered`` once the order exists (its id is in the event). One audit row,
-    ``match.order``, by ``actor`` (who orders: a user or their Scope)."""
+    ``match.order``, by ``actor`` (who orders)."""
     changed = Match.objects.filter(pk=match_id, status=MatchStatus.AGREED).update(
         status=MatchStatus.ORDERED
     )
@@ -315,7 +313,7 @@ def match_mark_ordered(*, actor: Any, match_id: int) -> Match:
 
 
 @transaction.atomic
-def match_release(*, actor: Any, match_id: int, reason: str) -> None:
+def match_release(*, actor: Scope, match_id: int, reason: str) -> None:
     """The order made from match ``match_id`` ended without delivery (``reason``: how,
     e.g. ``"cancelled"``): the match goes from ``ordered`` to ``released`` by one
     conditional UPDATE (the match's row lock, taken before the listing, lot and need, as
@@ -323,7 +321,8 @@ def match_release(*, actor: Any, match_id: int, reason: str) -> None:
     ``reason``), delivered after commit: the engine rematches the material and may propose
     the pair again. A match not ordered (already released) is left alone, with no event,
     so a repeated release is harmless. One audit row, ``match.release``, by ``actor`` (who
-    ended the order; None when it expired), with ``reason`` as its note."""
+    ended the order; the system when it expired, in the seller's trail), with ``reason`` as
+    its note."""
     changed = Match.objects.filter(pk=match_id, status=MatchStatus.ORDERED).update(
         status=MatchStatus.RELEASED
     )
@@ -336,7 +335,7 @@ def match_release(*, actor: Any, match_id: int, reason: str) -> None:
         action="match.release",
         target=match,
         changes={"status": [MatchStatus.ORDERED, MatchStatus.RELEASED]},
-        enterprise=None if actor is not None else _seller_of(match),
+        enterprise=_seller_of(match) if actor.is_system else None,
         note=reason,
     )
     event_emit(

@@ -19,7 +19,6 @@ import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -28,6 +27,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from access.scope import SYSTEM, Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.exceptions import Conflict
 from matching.loading import Component, StoredHazards, component_of, components_all
@@ -121,14 +121,14 @@ def run_chunk(*, run_id: int, components: Sequence[Component]) -> Totals:
 RUN_AUDIT_FIELDS = ("kind", "trigger", "material_ids", "pending_chunks")
 
 
-def run_materials(*, material_ids: Sequence[int], trigger: str, actor: Any = None) -> MatchRun:
+def run_materials(*, material_ids: Sequence[int], trigger: str, actor: Scope = SYSTEM) -> MatchRun:
     """Rematch the components of ``material_ids`` here and now. The run's row and its one
     audit row (``matching_run.start``) commit together, before the rematch."""
     with transaction.atomic():
         run = MatchRun.objects.create(
             kind=RunKind.MATERIALS,
             trigger=trigger,
-            requested_by=actor,
+            requested_by=actor.user,
             material_ids=sorted(set(material_ids)),
             pending_chunks=1,
         )
@@ -146,7 +146,7 @@ def run_materials(*, material_ids: Sequence[int], trigger: str, actor: Any = Non
 def run_full(
     *,
     trigger: str,
-    actor: Any = None,
+    actor: Scope = SYSTEM,
     fan_out: bool = False,
     progress: Progress | None = None,
 ) -> MatchRun:
@@ -161,7 +161,7 @@ def run_full(
     chunks = chunked(components, materials_per_chunk=settings.MATCHING_CHUNK_MATERIALS)
     with transaction.atomic():
         run = MatchRun.objects.create(
-            kind=RunKind.FULL, trigger=trigger, requested_by=actor, pending_chunks=len(chunks)
+            kind=RunKind.FULL, trigger=trigger, requested_by=actor.user, pending_chunks=len(chunks)
         )
         audit_record(
             actor=actor,
@@ -206,7 +206,7 @@ def full_run_in_progress() -> MatchRun | None:
     )
 
 
-def run_request(*, actor: Any, material_ids: list[int] | None) -> MatchRun:
+def run_request(*, actor: Scope, material_ids: list[int] | None) -> MatchRun:
     """A run asked for through the API: of the given materials, or full (fanned out to
     the workers unless tasks run eagerly). One full run at a time: a second is a Conflict.
     Its audit row is the run's own (``run_materials``, ``run_full``)."""

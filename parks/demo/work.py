@@ -32,7 +32,7 @@ from django.utils import timezone
 from access.models import Membership
 from access.roles import ADMIN_ROLES
 from access.rules import people_of
-from access.scope import resolve_scope
+from access.scope import Scope, resolve_scope
 from inventory.controls import Controls
 from inventory.models import Material
 from inventory.services import reservations_expire_due
@@ -63,8 +63,9 @@ class WorkReport:
         bucket[what] = bucket.get(what, 0) + 1
 
 
-def _user(username: str) -> Any:
-    return get_user_model().objects.get(username=username)
+def _scope(username: str) -> Scope:
+    """The Scope of the demo user ``username``, resolved once for the work it does."""
+    return resolve_scope(get_user_model().objects.get(username=username))
 
 
 def _enterprise(user: Any) -> Any:
@@ -132,8 +133,8 @@ def waiting_need() -> Need | None:
 def leave_work_waiting(*, today: date) -> WorkReport:
     """Make what is missing of the module docstring's three pieces; see there."""
     report = WorkReport()
-    trader, keeper, neighbour = _user(TRADER), _user(KEEPER), _user(NEIGHBOUR)
-    zh01 = _enterprise(trader)
+    trader, keeper, neighbour = _scope(TRADER), _scope(KEEPER), _scope(NEIGHBOUR)
+    zh01 = _enterprise(trader.user)
 
     found = waiting_need() is not None
     report.count("needs", created=not found)
@@ -155,7 +156,7 @@ def leave_work_waiting(*, today: date) -> WorkReport:
     if not found:
         # zh01's biggest published listing of a material anyone may buy without a permit.
         offered = Listing.objects.filter(
-            listing_visibility_q(scope=resolve_scope(neighbour)),
+            listing_visibility_q(scope=neighbour),
             seller=zh01,
             status=ListingStatus.PUBLISHED,
         ).order_by("-quantity_kg", "pk")
@@ -168,7 +169,7 @@ def leave_work_waiting(*, today: date) -> WorkReport:
         # A neighbour's listing in the park's shared warehouse, so that zh01's keeper can
         # take the goods over in place (no zone of zh01's to admit them).
         in_shared = Listing.objects.filter(
-            listing_visibility_q(scope=resolve_scope(trader)),
+            listing_visibility_q(scope=trader),
             lot__zone__warehouse__owner__isnull=True,
             lot__zone__warehouse__park=zh01.park,
             status=ListingStatus.PUBLISHED,
@@ -178,7 +179,7 @@ def leave_work_waiting(*, today: date) -> WorkReport:
         )
         listing = _uncontrolled(in_shared.distinct().order_by("lot__batch_no", "pk"))[0]
         order = order_place(actor=trader, listing=listing, quantity_kg=_quantity(listing))
-        seller_admin = _user(
+        seller_admin = _scope(
             people_of(enterprise_id=listing.seller_id, roles=ADMIN_ROLES)
             .values_list("user__username", flat=True)
             .order_by("user__username")[0]

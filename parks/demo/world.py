@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from access.models import Membership, ParkRole
 from access.roles import ADMIN_ROLES, EnterpriseRole, ParkRoleKind
+from access.scope import Scope, resolve_scope
 from common.demo import DEMO_PASSWORD, demo_password_hash
 from common.exceptions import DomainError
 from common.identifiers import USCC_ALPHABET, uscc_check_char
@@ -612,6 +613,7 @@ class _Builder:
         self.own_zones: dict[str, list[StorageZone]] = {}
         self.shared_zones: dict[str, list[StorageZone]] = {}
         self.users: dict[str, Any] = {}
+        self.scopes: dict[str, Scope] = {}  # username -> Scope, resolved once
         self.password_hash = demo_password_hash()
 
     # Parks, enterprises, materials ---------------------------------------------------------
@@ -862,12 +864,17 @@ class _Builder:
                 )
         return out
 
-    def _staff(self, spec: EnterpriseSpec, *preferred: str) -> Any:
+    def _staff(self, spec: EnterpriseSpec, *preferred: str) -> Scope:
+        """The Scope of the enterprise's first ``preferred`` member there is (else its
+        admin, whom every demo enterprise has), resolved once for the whole build."""
         for suffix in (*preferred, "admin"):
-            user = self.users.get(f"{spec.key}.{suffix}")
+            username = f"{spec.key}.{suffix}"
+            user = self.users.get(username)
             if user is not None:
-                return user
-        return None
+                if username not in self.scopes:
+                    self.scopes[username] = resolve_scope(user)
+                return self.scopes[username]
+        raise LookupError(f"no demo staff for {spec.key}")
 
     def build_stock(self) -> None:
         for spec in ENTERPRISES:
@@ -889,7 +896,7 @@ class _Builder:
                         self._maybe_list(spec, enterprise, key, lot)
 
     def _receive(
-        self, spec: EnterpriseSpec, enterprise: Enterprise, key: str, batch_no: str, *, actor: Any
+        self, spec: EnterpriseSpec, enterprise: Enterprise, key: str, batch_no: str, *, actor: Scope
     ) -> StockLot | None:
         chemical = self.chemicals[key]
         material = self.materials[key]

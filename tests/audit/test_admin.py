@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from access.scope import resolve_scope
 from audit.models import AuditEntry
 from audit.services import audit_record
 
@@ -25,7 +26,9 @@ def client_for(user: Any) -> Client:
 def rows(world: dict[str, Any]) -> dict[str, AuditEntry]:
     users, enterprises = world["users"], world["enterprises"]
     return {
-        name: audit_record(actor=users[user], action="enterprise.update", target=enterprises[name])
+        name: audit_record(
+            actor=resolve_scope(users[user]), action="enterprise.update", target=enterprises[name]
+        )
         for name, user in (("a1", "enterprise_admin"), ("a2", "other_admin"), ("c", "park_c_admin"))
     }
 

@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from access.scope import resolve_scope
 from audit.context import audit_context
 from audit.models import AuditEntry
 from audit.services import audit_record
@@ -35,13 +36,15 @@ def rows(world: World) -> dict[str, AuditEntry]:
         ("c", "park_c_admin"),
     ):
         out[name] = audit_record(
-            actor=users[user],
+            actor=resolve_scope(users[user]),
             action="enterprise.update",
             target=enterprises[name],
             changes={"name_en": ["Old", "New"]},
         )
     out["operator"] = audit_record(
-        actor=users["park_operator"], action="zone.update", target=world["zones"]["shared"]
+        actor=resolve_scope(users["park_operator"]),
+        action="zone.update",
+        target=world["zones"]["shared"],
     )
     return out
 
@@ -143,7 +146,7 @@ def test_a_request_id_finds_the_rows_of_a_call(
 ) -> None:
     with audit_context(request_id="partner-call-1", via="session"):
         call = audit_record(
-            actor=world["users"]["enterprise_admin"],
+            actor=resolve_scope(world["users"]["enterprise_admin"]),
             action="listing.update",
             target=world["enterprises"]["a1"],
         )
@@ -203,7 +206,9 @@ def test_queries_per_list_are_constant(world: World, api_client: Any) -> None:
     for n in (1, 20):
         for _ in range(n):
             audit_record(
-                actor=world["users"]["trader"], action="x.y", target=world["enterprises"]["a1"]
+                actor=resolve_scope(world["users"]["trader"]),
+                action="x.y",
+                target=world["enterprises"]["a1"],
             )
         with CaptureQueriesContext(connection) as queries:
             assert client.get(AUDIT).status_code == 200
@@ -234,7 +239,7 @@ def test_exports_count_against_the_expensive_rate(
 def test_an_export_never_holds_a_formula(fmt: str, world: World, api_client: Any) -> None:
     """A note written by a user is data, not a formula, in the spreadsheet."""
     audit_record(
-        actor=world["users"]["enterprise_admin"],
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
         action="listing.update",
         target=world["enterprises"]["a1"],
         note='=HYPERLINK("http://example.invalid","x")',

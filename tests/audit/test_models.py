@@ -7,6 +7,7 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.models import ProtectedError
 
+from access.scope import resolve_scope
 from audit.models import AuditEntry
 from audit.services import audit_record
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def entry(world: dict[str, Any]) -> AuditEntry:
     return audit_record(
-        actor=world["users"]["enterprise_admin"],
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
         action="enterprise.update",
         target=world["enterprises"]["a1"],
         changes={"name_en": ["Old", "New"]},

@@ -10,7 +10,7 @@ from celery import shared_task
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from access.scope import resolve_scope
+from access.scope import SYSTEM, resolve_scope
 from audit.context import audit_context
 from audit.models import AuditEntry
 from audit.services import audit_record, changes_between, json_value, snapshot
@@ -41,7 +41,9 @@ def test_snapshot_reads_foreign_keys_as_their_keys(world: dict[str, Any]) -> Non
 
 def test_who_comes_from_the_actors_membership(world: dict[str, Any]) -> None:
     admin = world["users"]["enterprise_admin"]
-    entry = audit_record(actor=admin, action="lot.update", target=world["zones"]["a1"])
+    entry = audit_record(
+        actor=resolve_scope(admin), action="lot.update", target=world["zones"]["a1"]
+    )
     enterprise = world["enterprises"]["a1"]
     assert (entry.user_id, entry.username) == (admin.pk, admin.username)
     assert (entry.enterprise_id, entry.park_id) == (enterprise.pk, enterprise.park_id)
@@ -87,7 +89,9 @@ def test_the_actors_own_enterprise_by_key_is_the_scopes(world: dict[str, Any]) -
 
 def test_park_staff_rows_belong_to_their_park(world: dict[str, Any]) -> None:
     operator = world["users"]["park_operator"]
-    entry = audit_record(actor=operator, action="zone.update", target=world["zones"]["shared"])
+    entry = audit_record(
+        actor=resolve_scope(operator), action="zone.update", target=world["zones"]["shared"]
+    )
     assert (entry.role, entry.enterprise_id, entry.park_id) == (
         "park_operator",
         None,
@@ -96,20 +100,20 @@ def test_park_staff_rows_belong_to_their_park(world: dict[str, Any]) -> None:
 
 
 def test_the_system_acts_with_no_user(world: dict[str, Any]) -> None:
-    entry = audit_record(actor=None, action="need.expire", target=world["enterprises"]["b"])
+    entry = audit_record(actor=SYSTEM, action="need.expire", target=world["enterprises"]["b"])
     assert (entry.user_id, entry.username, entry.role) == (None, "", "")
 
 
 def test_how_and_which_request_come_from_the_context(world: dict[str, Any]) -> None:
     with audit_context(request_id="job-42", via="task"):
-        entry = audit_record(actor=None, action="x.y", target=world["parks"]["a"])
+        entry = audit_record(actor=SYSTEM, action="x.y", target=world["parks"]["a"])
     assert (entry.via, entry.request_id) == ("task", "job-42")
 
 
 def test_a_write_rolled_back_leaves_no_row(world: dict[str, Any]) -> None:
     def write_that_fails_after_its_row() -> None:
         with transaction.atomic():
-            audit_record(actor=None, action="x.y", target=world["parks"]["a"])
+            audit_record(actor=SYSTEM, action="x.y", target=world["parks"]["a"])
             raise RuntimeError("the write fails after its audit row")
 
     with pytest.raises(RuntimeError):
@@ -121,7 +125,7 @@ def test_a_write_rolled_back_leaves_no_row(world: dict[str, Any]) -> None:
 def write_in_a_task(park_id: int) -> int:
     from parks.models import Park
 
-    return audit_record(actor=None, action="x.task", target=Park.objects.get(pk=park_id)).pk
+    return audit_record(actor=SYSTEM, action="x.task", target=Park.objects.get(pk=park_id)).pk
 
 
 def test_a_task_writes_as_a_task_with_its_id(world: dict[str, Any]) -> None:
@@ -129,14 +133,14 @@ def test_a_task_writes_as_a_task_with_its_id(world: dict[str, Any]) -> None:
     entry = AuditEntry.objects.get(pk=result.get())
     assert (entry.via, entry.request_id) == ("task", result.id)
     # Back outside the task: a command again.
-    after = audit_record(actor=None, action="x.y", target=world["parks"]["a"])
+    after = audit_record(actor=SYSTEM, action="x.y", target=world["parks"]["a"])
     assert after.via == "command"
 
 
 def test_a_task_run_within_a_request_keeps_its_id(world: dict[str, Any]) -> None:
     with audit_context(request_id="req-9"):
         result = write_in_a_task.apply(args=(world["parks"]["a"].pk,))
-        inside = audit_record(actor=None, action="x.y", target=world["parks"]["a"])
+        inside = audit_record(actor=SYSTEM, action="x.y", target=world["parks"]["a"])
     entry = AuditEntry.objects.get(pk=result.get())
     assert (entry.via, entry.request_id) == ("task", "req-9")
     assert (inside.via, inside.request_id) == ("command", "req-9")

@@ -12,6 +12,7 @@ import pytest
 from django.utils import timezone
 
 from access.api import _value_columns
+from access.scope import SYSTEM, resolve_scope
 from config.api_urls import router
 from inventory.services import reservation_release, stock_adjust, stock_reserve
 from marketplace.services import listing_create
@@ -46,18 +47,20 @@ def rows(world: dict[str, Any], receive: Any) -> None:
         purity_pct=Decimal("99.5"),
         produced_on=date(2026, 1, 2),
     )
-    stock_adjust(actor=world["users"]["warehouse_keeper"], lot=lot, delta_kg=Decimal("-4.5"))
+    stock_adjust(
+        actor=resolve_scope(world["users"]["warehouse_keeper"]), lot=lot, delta_kg=Decimal("-4.5")
+    )
     # Stock of a1 held for b (with an expiry), and a reservation released (closed).
     for expires_at in (timezone.now() + timedelta(hours=2), None):
         reservation = stock_reserve(
-            actor=world["users"]["trader"],
+            actor=resolve_scope(world["users"]["trader"]),
             lot=lot,
             holder=world["enterprises"]["b"],
             quantity_kg=Decimal("2.5"),
             expires_at=expires_at,
             reference="order:1",
         )
-    reservation_release(actor=None, reservation=reservation, reason="cancelled")
+    reservation_release(actor=SYSTEM, reservation=reservation, reason="cancelled")
     receive(
         zone=world["zones"]["shared"],
         owner=world["enterprises"]["a1"],
@@ -65,7 +68,7 @@ def rows(world: dict[str, Any], receive: Any) -> None:
         quantity="7",
     )
     published = listing_create(
-        actor=None,
+        actor=SYSTEM,
         seller=lot.owner,
         lot=lot,
         quantity_kg=Decimal("100.125"),
@@ -74,7 +77,7 @@ def rows(world: dict[str, Any], receive: Any) -> None:
         publish=True,
     )
     listing_create(
-        actor=None,
+        actor=SYSTEM,
         seller=lot.owner,
         lot=lot,
         quantity_kg=Decimal(3),

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from access.scope import SYSTEM, resolve_scope
 from common.models import OutboxEvent
 from inventory.models import Reservation, StockLot, StockMovement
 from inventory.services import stock_reserve
@@ -25,9 +26,10 @@ def reserve(
     reference: str = "",
     actor: Any = None,
 ) -> Reservation:
-    """Hold ``quantity`` kg of ``lot`` (for its owner unless ``holder`` is given)."""
+    """Hold ``quantity`` kg of ``lot`` (for its owner unless ``holder`` is given), as the
+    system unless ``actor`` (a user) is given."""
     return stock_reserve(
-        actor=actor,
+        actor=SYSTEM if actor is None else resolve_scope(actor),
         lot=lot,
         holder=holder or lot.owner,
         quantity_kg=Decimal(quantity),

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 from rest_framework.validators import UniqueValidator
 
+from access.scope import SYSTEM
 from common.models import OutboxEvent
 from inventory.models import (
     Material,
@@ -691,7 +692,7 @@ def stock(world: dict[str, Any], receive: Any) -> dict[str, StockLot]:
     material = world["material"]
     a1 = receive(zone=world["zones"]["a1"], material=material, quantity="1000", batch_no="B-1")
     stock_reserve(
-        actor=None,
+        actor=SYSTEM,
         lot=a1,
         holder=world["enterprises"]["b"],
         quantity_kg=Decimal("250"),

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from access.scope import SYSTEM, resolve_scope
 from audit.context import audit_context
 from audit.models import AuditEntry
 from inventory.controls import PermitKind
@@ -51,7 +52,7 @@ def lot(world: dict[str, Any], receive: Callable[..., StockLot]) -> StockLot:
 
 def reserve(world: dict[str, Any], lot: StockLot, quantity: str = "100", **kw: Any) -> Reservation:
     return stock_reserve(
-        actor=None,
+        actor=SYSTEM,
         lot=lot,
         holder=world["enterprises"]["a2"],
         quantity_kg=Decimal(quantity),
@@ -69,7 +70,7 @@ def test_receive_records_the_new_lot_in_the_owners_trail(world: dict[str, Any]) 
     a1 = world["enterprises"]["a1"]
     with one_audit_row(actor=keeper, action="lot.receive") as row:
         lot = stock_receive(
-            actor=keeper,
+            actor=resolve_scope(keeper),
             owner=a1,
             material=world["material"],
             zone=world["zones"]["a1"],
@@ -94,7 +95,7 @@ def test_receive_records_the_new_lot_in_the_owners_trail(world: dict[str, Any]) 
 def test_adjust_records_on_hand_before_and_after(world: dict[str, Any], lot: StockLot) -> None:
     keeper = world["users"]["warehouse_keeper"]
     with one_audit_row(actor=keeper, action="lot.adjust", target=lot) as row:
-        stock_adjust(actor=keeper, lot=lot, delta_kg=Decimal("-12.5"), note="spill")
+        stock_adjust(actor=resolve_scope(keeper), lot=lot, delta_kg=Decimal("-12.5"), note="spill")
     assert row.entry.changes == {"on_hand_kg": ["1000.000", "987.500"]}
     assert row.entry.note == "spill"
     assert row.entry.enterprise_id == world["enterprises"]["a1"].pk
@@ -104,9 +105,9 @@ def test_a_refused_write_leaves_no_row(world: dict[str, Any], lot: StockLot) -> 
     keeper = world["users"]["warehouse_keeper"]
     before = AuditEntry.objects.count()
     with pytest.raises(InsufficientStock):
-        stock_adjust(actor=keeper, lot=lot, delta_kg=Decimal("-5000"))
+        stock_adjust(actor=resolve_scope(keeper), lot=lot, delta_kg=Decimal("-5000"))
     with pytest.raises(CapacityExceeded):
-        zone_update(actor=keeper, zone=lot.zone, capacity_kg=Decimal(10))
+        zone_update(actor=resolve_scope(keeper), zone=lot.zone, capacity_kg=Decimal(10))
     assert AuditEntry.objects.count() == before
 
 
@@ -118,7 +119,9 @@ def test_move_records_both_lots_quantities(
     lot = receive(zone=world["zones"]["shared"], material=world["material"], owner=a1)
     other_zone = f.StorageZoneFactory.create(warehouse=world["zones"]["a1"].warehouse, code="Z2")
     with one_audit_row(actor=keeper, action="lot.move", target=lot) as row:
-        target = stock_move(actor=keeper, lot=lot, to_zone=other_zone, quantity_kg=Decimal(300))
+        target = stock_move(
+            actor=resolve_scope(keeper), lot=lot, to_zone=other_zone, quantity_kg=Decimal(300)
+        )
     assert row.entry.changes == {
         "on_hand_kg": ["1000.000", "700.000"],
         "to_lot": [None, target.pk],
@@ -131,7 +134,7 @@ def test_dispatch_records_the_lots_quantities(world: dict[str, Any], lot: StockL
     trader = world["users"]["trader"]
     reservation = reserve(world, lot, "100", reference="order:9")
     with one_audit_row(actor=trader, action="lot.dispatch", target=lot) as row:
-        stock_dispatch(actor=trader, reservation=reservation)
+        stock_dispatch(actor=resolve_scope(trader), reservation=reservation)
     assert row.entry.changes == {
         "on_hand_kg": ["1000.000", "900.000"],
         "reserved_kg": ["100.000", "0.000"],
@@ -147,7 +150,7 @@ def test_deliver_records_the_new_lot_in_the_buyers_trail(
     a2 = world["enterprises"]["a2"]
     with one_audit_row(actor=buyer_admin, action="lot.deliver") as row:
         new = stock_deliver(
-            actor=buyer_admin,
+            actor=resolve_scope(buyer_admin),
             owner=a2,
             material=world["material"],
             zone=world["zones"]["a2"],
@@ -169,7 +172,9 @@ def test_transfer_records_the_source_lot_and_the_new_owner(
     source = receive(zone=world["zones"]["shared"], material=world["material"], owner=a1)
     reservation = reserve(world, source, "250")
     with one_audit_row(actor=operator, action="lot.transfer", target=source) as row:
-        target = stock_transfer(actor=operator, reservation=reservation, new_owner=a2)
+        target = stock_transfer(
+            actor=resolve_scope(operator), reservation=reservation, new_owner=a2
+        )
     assert row.entry.changes == {
         "on_hand_kg": ["1000.000", "750.000"],
         "reserved_kg": ["250.000", "0.000"],
@@ -188,7 +193,7 @@ def test_reserve_release_and_hold_each_record_one_row(world: dict[str, Any], lot
     expires = timezone.now() + timedelta(hours=2)
     with one_audit_row(actor=trader, action="reservation.create") as created:
         reservation = stock_reserve(
-            actor=trader,
+            actor=resolve_scope(trader),
             lot=lot,
             holder=a2,
             quantity_kg=Decimal(60),
@@ -202,11 +207,13 @@ def test_reserve_release_and_hold_each_record_one_row(world: dict[str, Any], lot
     assert created.entry.enterprise_id == a1.pk  # the lot's owner: its stock is held
 
     with one_audit_row(actor=trader, action="reservation.hold", target=reservation) as held:
-        reservation_hold(actor=trader, reservation=reservation, expires_at=None)
+        reservation_hold(actor=resolve_scope(trader), reservation=reservation, expires_at=None)
     assert held.entry.changes == {"expires_at": [expires.isoformat(), None]}
 
     with one_audit_row(actor=trader, action="reservation.release", target=reservation) as rel:
-        reservation_release(actor=trader, reservation=reservation, reason="buyer cancelled")
+        reservation_release(
+            actor=resolve_scope(trader), reservation=reservation, reason="buyer cancelled"
+        )
     assert rel.entry.changes == {
         "status": ["held", "released"],
         "close_reason": ["", "buyer cancelled"],
@@ -238,14 +245,21 @@ def test_material_create_and_update(world: dict[str, Any]) -> None:
     root = world["users"]["superuser"]
     with one_audit_row(actor=root, action="material.create") as created:
         material = material_create(
-            actor=root, name_zh="甲醇", name_en="Methanol", cas="67-56-1", primary_class="3"
+            actor=resolve_scope(root),
+            name_zh="甲醇",
+            name_en="Methanol",
+            cas="67-56-1",
+            primary_class="3",
         )
     assert created.entry.object_id == str(material.pk)
     assert created.entry.changes["cas"] == [None, "67-56-1"]
     assert created.entry.role == "superuser"
     with one_audit_row(actor=root, action="material.update", target=material) as updated:
         material_update(
-            actor=root, material=material, name_en="Methyl alcohol", gb18218_threshold_t=500
+            actor=resolve_scope(root),
+            material=material,
+            name_en="Methyl alcohol",
+            gb18218_threshold_t=500,
         )
     assert updated.entry.changes == {
         "name_en": ["Methanol", "Methyl alcohol"],
@@ -258,7 +272,7 @@ def test_warehouse_create_and_update(world: dict[str, Any]) -> None:
     a1 = world["enterprises"]["a1"]
     with one_audit_row(actor=admin, action="warehouse.create") as created:
         warehouse = warehouse_create(
-            actor=admin,
+            actor=resolve_scope(admin),
             park=world["parks"]["a"],
             owner=a1,
             code="WH-AUDIT",
@@ -270,7 +284,7 @@ def test_warehouse_create_and_update(world: dict[str, Any]) -> None:
     assert created.entry.changes["owner"] == [None, a1.pk]
     assert (created.entry.enterprise_id, created.entry.park_id) == (a1.pk, a1.park_id)
     with one_audit_row(actor=admin, action="warehouse.update", target=warehouse) as updated:
-        warehouse_update(actor=admin, warehouse=warehouse, name="North yard")
+        warehouse_update(actor=resolve_scope(admin), warehouse=warehouse, name="North yard")
     assert updated.entry.changes == {"name": ["North", "North yard"]}
 
 
@@ -279,7 +293,7 @@ def test_a_shared_warehouse_is_in_its_parks_trail(world: dict[str, Any]) -> None
     park = world["parks"]["a"]
     with one_audit_row(actor=operator, action="warehouse.create") as created:
         warehouse_create(
-            actor=operator,
+            actor=resolve_scope(operator),
             park=park,
             code="WH-SHARED-2",
             name="Shared",
@@ -297,7 +311,7 @@ def test_zone_create_and_update_record_capacity_and_licence(
     warehouse = world["zones"]["a1"].warehouse
     with one_audit_row(actor=admin, action="zone.create") as created:
         zone = zone_create(
-            actor=admin,
+            actor=resolve_scope(admin),
             warehouse=warehouse,
             code="Z-AUDIT",
             capacity_kg=Decimal(5000),
@@ -307,7 +321,12 @@ def test_zone_create_and_update_record_capacity_and_licence(
     assert created.entry.changes["allowed_classes"] == [None, ["3"]]
     assert created.entry.enterprise_id == world["enterprises"]["a1"].pk
     with one_audit_row(actor=admin, action="zone.update", target=zone) as updated:
-        zone_update(actor=admin, zone=zone, capacity_kg=Decimal(8000), allowed_classes=["3", "8"])
+        zone_update(
+            actor=resolve_scope(admin),
+            zone=zone,
+            capacity_kg=Decimal(8000),
+            allowed_classes=["3", "8"],
+        )
     assert updated.entry.changes == {
         "capacity_kg": ["5000.000", "8000"],
         "allowed_classes": [["3"], ["3", "8"]],
@@ -317,7 +336,9 @@ def test_zone_create_and_update_record_capacity_and_licence(
 def test_lot_update_details(world: dict[str, Any], lot: StockLot) -> None:
     keeper = world["users"]["warehouse_keeper"]
     with one_audit_row(actor=keeper, action="lot.update_details", target=lot) as row:
-        lot_update_details(actor=keeper, lot=lot, batch_no="B-9", expires_on=date(2027, 6, 30))
+        lot_update_details(
+            actor=resolve_scope(keeper), lot=lot, batch_no="B-9", expires_on=date(2027, 6, 30)
+        )
     assert row.entry.changes == {
         "batch_no": ["", "B-9"],
         "expires_on": [None, "2027-06-30"],
@@ -334,7 +355,7 @@ def test_permit_create_update_delete(world: dict[str, Any]) -> None:
     material = world["material"]
     with one_audit_row(actor=admin, action="permit.create") as created:
         permit = permit_create(
-            actor=admin,
+            actor=resolve_scope(admin),
             enterprise=a1,
             kind=PermitKind.HIGHLY_TOXIC_PURCHASE_PERMIT,
             number="P-1",
@@ -348,7 +369,9 @@ def test_permit_create_update_delete(world: dict[str, Any]) -> None:
     assert created.entry.enterprise_id == a1.pk
 
     with one_audit_row(actor=admin, action="permit.update", target=permit) as updated:
-        permit_update(actor=admin, permit=permit, expires_on=date(2027, 12, 31), materials=[])
+        permit_update(
+            actor=resolve_scope(admin), permit=permit, expires_on=date(2027, 12, 31), materials=[]
+        )
     assert updated.entry.changes == {
         "expires_on": ["2026-12-31", "2027-12-31"],
         "materials": [[material.pk], []],
@@ -356,7 +379,7 @@ def test_permit_create_update_delete(world: dict[str, Any]) -> None:
 
     permit_id = permit.pk
     with one_audit_row(actor=admin, action="permit.delete") as deleted:
-        permit_delete(actor=admin, permit=permit)
+        permit_delete(actor=resolve_scope(admin), permit=permit)
     assert deleted.entry.object_id == str(permit_id)
     assert deleted.entry.changes["number"] == ["P-1", None]
     assert not Permit.objects.filter(pk=permit_id).exists()

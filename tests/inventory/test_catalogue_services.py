@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import SYSTEM, resolve_scope
 from common.exceptions import DomainError
 from common.models import OutboxEvent
 from inventory.exceptions import CapacityExceeded, IncompatibleStorage
@@ -49,7 +50,7 @@ def chlorine(**overrides: Any) -> Material:
         "default_unit": "t",
     }
     fields.update(overrides)
-    return material_create(actor=None, **fields)
+    return material_create(actor=SYSTEM, **fields)
 
 
 def test_material_create_adds_a_catalogue_entry() -> None:
@@ -62,7 +63,7 @@ def test_material_create_adds_a_catalogue_entry() -> None:
 
 def test_materials_without_cas_are_stored_as_null() -> None:
     for name in ("Mixture A", "Mixture B"):  # the unique column holds several NULLs
-        mixture = material_create(actor=None, name_zh=name, name_en=name, cas="")
+        mixture = material_create(actor=SYSTEM, name_zh=name, name_en=name, cas="")
         assert Material.objects.get(pk=mixture.pk).cas is None
 
 
@@ -97,7 +98,7 @@ def test_material_create_refuses_classes_that_do_not_fit(
 def test_material_update_changes_an_entry_without_stock(world: dict[str, Any]) -> None:
     material = world["material"]
     updated = material_update(
-        actor=None, material=material, primary_class="3", un_number="UN1230", family="acid"
+        actor=SYSTEM, material=material, primary_class="3", un_number="UN1230", family="acid"
     )
     assert (updated.primary_class, updated.un_number, updated.family) == ("3", "UN1230", "acid")
     material.refresh_from_db()
@@ -120,7 +121,7 @@ def test_material_update_refuses_reclassifying_a_material_in_stock(
     receive(zone=world["zones"]["a1"], material=material, quantity="10")
     before = row(material)
     with pytest.raises(DomainError) as info:
-        material_update(actor=None, material=material, **{field: value})
+        material_update(actor=SYSTEM, material=material, **{field: value})
     assert info.value.field == field
     assert row(material) == before
 
@@ -132,7 +133,7 @@ def test_material_in_stock_keeps_other_changes_and_unchanged_hazards(
     receive(zone=world["zones"]["a1"], material=material, quantity="10")
     # Sending the hazards it already has (in any order) is not a reclassification.
     updated = material_update(
-        actor=None,
+        actor=SYSTEM,
         material=material,
         name_en="Renamed",
         gb18218_threshold_t=Decimal(500),
@@ -148,8 +149,8 @@ def test_material_whose_lots_are_empty_may_be_reclassified(
 ) -> None:
     material = f.MaterialFactory.create(primary_class="3")
     lot = receive(zone=world["zones"]["a1"], material=material, quantity="10")
-    stock_adjust(actor=None, lot=lot, delta_kg=Decimal(-10))
-    material_update(actor=None, material=material, primary_class="8")
+    stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal(-10))
+    material_update(actor=SYSTEM, material=material, primary_class="8")
     material.refresh_from_db()
     assert material.primary_class == "8"
 
@@ -157,7 +158,7 @@ def test_material_whose_lots_are_empty_may_be_reclassified(
 @pytest.mark.parametrize("field", ["id", "lots", "classes"])
 def test_material_update_refuses_unknown_fields(world: dict[str, Any], field: str) -> None:
     with pytest.raises(DomainError) as info:
-        material_update(actor=None, material=world["material"], **{field: 1})
+        material_update(actor=SYSTEM, material=world["material"], **{field: 1})
     assert info.value.field == field
 
 
@@ -166,7 +167,7 @@ def test_material_update_refuses_a_taken_cas_naming_it(world: dict[str, Any]) ->
     material = world["material"]
     before = row(material)
     with pytest.raises(DomainError) as info:
-        material_update(actor=None, material=material, cas=other.cas)
+        material_update(actor=SYSTEM, material=material, cas=other.cas)
     assert info.value.field == "cas"
     assert row(material) == before
 
@@ -174,7 +175,7 @@ def test_material_update_refuses_a_taken_cas_naming_it(world: dict[str, Any]) ->
 def test_material_update_checks_classes_against_the_stored_ones(world: dict[str, Any]) -> None:
     material = world["material"]  # no primary class
     with pytest.raises(DomainError) as info:
-        material_update(actor=None, material=material, subsidiary_classes=["6.1"])
+        material_update(actor=SYSTEM, material=material, subsidiary_classes=["6.1"])
     assert info.value.field == "subsidiary_classes"
 
 
@@ -191,7 +192,7 @@ def build(world: dict[str, Any], **overrides: Any) -> Warehouse:
         "longitude": Decimal("121.71"),
     }
     fields.update(overrides)
-    return warehouse_create(actor=None, **fields)
+    return warehouse_create(actor=SYSTEM, **fields)
 
 
 def test_warehouse_create_opens_own_and_shared_warehouses(world: dict[str, Any]) -> None:
@@ -220,7 +221,7 @@ def test_warehouse_create_refuses_a_taken_code_naming_it(world: dict[str, Any]) 
 
 def test_warehouse_update_writes_the_changes(world: dict[str, Any]) -> None:
     warehouse = world["zones"]["a1"].warehouse
-    updated = warehouse_update(actor=None, warehouse=warehouse, name="Drum store", code="wh-ds")
+    updated = warehouse_update(actor=SYSTEM, warehouse=warehouse, name="Drum store", code="wh-ds")
     assert (updated.name, updated.code) == ("Drum store", "wh-ds")
     warehouse.refresh_from_db()
     assert (warehouse.name, warehouse.code) == ("Drum store", "wh-ds")
@@ -233,7 +234,7 @@ def test_warehouse_update_refuses_park_owner_and_unknown_fields(
     warehouse = world["zones"]["a1"].warehouse
     before = row(warehouse)
     with pytest.raises(DomainError) as info:
-        warehouse_update(actor=None, warehouse=warehouse, name="x", **{field: None})
+        warehouse_update(actor=SYSTEM, warehouse=warehouse, name="x", **{field: None})
     assert info.value.field == field
     assert row(warehouse) == before
 
@@ -241,7 +242,9 @@ def test_warehouse_update_refuses_park_owner_and_unknown_fields(
 def test_warehouse_update_refuses_a_taken_code_naming_it(world: dict[str, Any]) -> None:
     warehouse = world["zones"]["a1"].warehouse
     with pytest.raises(DomainError) as info:
-        warehouse_update(actor=None, warehouse=warehouse, code=world["zones"]["a2"].warehouse.code)
+        warehouse_update(
+            actor=SYSTEM, warehouse=warehouse, code=world["zones"]["a2"].warehouse.code
+        )
     assert info.value.field == "code"
 
 
@@ -251,7 +254,7 @@ def test_warehouse_update_refuses_a_taken_code_naming_it(world: dict[str, Any]) 
 def test_zone_create_adds_an_empty_zone(world: dict[str, Any]) -> None:
     warehouse = world["zones"]["a1"].warehouse
     zone = zone_create(
-        actor=None,
+        actor=SYSTEM,
         warehouse=warehouse,
         code="Z-ACID",
         capacity_kg=Decimal(50000),
@@ -271,11 +274,13 @@ def test_zone_codes_are_unique_within_a_warehouse_only(world: dict[str, Any]) ->
     taken = world["zones"]["a1"]
     before = StorageZone.objects.count()
     with pytest.raises(DomainError) as info:
-        zone_create(actor=None, warehouse=taken.warehouse, code=taken.code, capacity_kg=Decimal(1))
+        zone_create(
+            actor=SYSTEM, warehouse=taken.warehouse, code=taken.code, capacity_kg=Decimal(1)
+        )
     assert info.value.field == "code"
     assert StorageZone.objects.count() == before
     other = world["zones"]["a2"].warehouse
-    zone_create(actor=None, warehouse=other, code=taken.code, capacity_kg=Decimal(1))
+    zone_create(actor=SYSTEM, warehouse=other, code=taken.code, capacity_kg=Decimal(1))
 
 
 @pytest.mark.parametrize(
@@ -293,7 +298,7 @@ def test_zone_create_refuses_bad_values(
     fields: dict[str, Any] = {"code": "Z-NEW", "capacity_kg": Decimal(1000)}
     fields.update(overrides)
     with pytest.raises(DomainError) as info:
-        zone_create(actor=None, warehouse=world["zones"]["a1"].warehouse, **fields)
+        zone_create(actor=SYSTEM, warehouse=world["zones"]["a1"].warehouse, **fields)
     assert info.value.field == field
 
 
@@ -301,7 +306,7 @@ def test_zone_update_writes_the_changes(world: dict[str, Any], receive: Any) -> 
     zone = world["zones"]["a1"]
     receive(zone=zone, material=world["material"], quantity="400")
     updated = zone_update(
-        actor=None,
+        actor=SYSTEM,
         zone=zone,
         code="Z-RENAMED",
         capacity_kg=Decimal(400),  # exactly what it holds
@@ -325,7 +330,7 @@ def test_zone_update_refuses_a_capacity_below_what_the_zone_holds(
     receive(zone=zone, material=world["material"], quantity="200", owner=ents["a2"])
     before = row(zone)
     with pytest.raises(CapacityExceeded, match="holds 500") as info:
-        zone_update(actor=None, zone=zone, capacity_kg=Decimal("499.999"))
+        zone_update(actor=SYSTEM, zone=zone, capacity_kg=Decimal("499.999"))
     assert info.value.field == "capacity_kg"
     assert row(zone) == before
 
@@ -339,11 +344,11 @@ def test_zone_update_refuses_to_unlicense_a_class_in_stock(
     before = row(zone)
     for kept in (["3", "8"], ["6.1", "8"]):  # the subsidiary class counts as well
         with pytest.raises(IncompatibleStorage) as info:
-            zone_update(actor=None, zone=zone, allowed_classes=kept)
+            zone_update(actor=SYSTEM, zone=zone, allowed_classes=kept)
         assert info.value.field == "allowed_classes"
     assert row(zone) == before
     # Classes nothing in the zone has may go.
-    zone_update(actor=None, zone=zone, allowed_classes=["3", "6.1"])
+    zone_update(actor=SYSTEM, zone=zone, allowed_classes=["3", "6.1"])
     zone.refresh_from_db()
     assert zone.allowed_classes == ["3", "6.1"]
 
@@ -353,8 +358,8 @@ def test_a_class_only_empty_lots_have_may_leave_the_licence(
 ) -> None:
     zone = world["zones"]["a1"]
     lot = receive(zone=zone, material=f.MaterialFactory.create(primary_class="8"), quantity="5")
-    stock_adjust(actor=None, lot=lot, delta_kg=Decimal(-5))
-    zone_update(actor=None, zone=zone, allowed_classes=["3"])
+    stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal(-5))
+    zone_update(actor=SYSTEM, zone=zone, allowed_classes=["3"])
     zone.refresh_from_db()
     assert zone.allowed_classes == ["3"]
 
@@ -372,10 +377,10 @@ def test_zone_update_refuses_a_building_that_breaks_segregation(
     before = row(infectious_zone)
     # 3 vs 6.2 is segregation code 3: separate buildings.
     with pytest.raises(IncompatibleStorage, match="segregation code 3") as info:
-        zone_update(actor=None, zone=infectious_zone, building="A")
+        zone_update(actor=SYSTEM, zone=infectious_zone, building="A")
     assert info.value.field == "building"
     assert row(infectious_zone) == before
-    zone_update(actor=None, zone=infectious_zone, building="C", name="Isolation store")
+    zone_update(actor=SYSTEM, zone=infectious_zone, building="C", name="Isolation store")
     infectious_zone.refresh_from_db()
     assert infectious_zone.building == "C"
 
@@ -386,7 +391,7 @@ def test_zone_update_refuses_unknown_and_immutable_fields(
 ) -> None:
     zone = world["zones"]["a1"]
     with pytest.raises(DomainError) as info:
-        zone_update(actor=None, zone=zone, **{field: world["zones"]["a2"].warehouse})
+        zone_update(actor=SYSTEM, zone=zone, **{field: world["zones"]["a2"].warehouse})
     assert info.value.field == field
 
 
@@ -394,7 +399,7 @@ def test_zone_update_refuses_a_taken_code_naming_it(world: dict[str, Any]) -> No
     zone = world["zones"]["a1"]
     other = f.StorageZoneFactory.create(warehouse=zone.warehouse, code="TAKEN")
     with pytest.raises(DomainError) as info:
-        zone_update(actor=None, zone=zone, code=other.code)
+        zone_update(actor=SYSTEM, zone=zone, code=other.code)
     assert info.value.field == "code"
     zone.refresh_from_db()
     assert zone.code != "TAKEN"
@@ -407,7 +412,7 @@ def test_receipts_see_the_zone_as_changed_not_as_they_loaded_it(
     zone_update takes, so a zone object loaded before the change admits nothing more."""
     zone = world["zones"]["a1"]
     loaded_before = StorageZone.objects.get(pk=zone.pk)
-    zone_update(actor=None, zone=zone, capacity_kg=Decimal(500), allowed_classes=["3"])
+    zone_update(actor=SYSTEM, zone=zone, capacity_kg=Decimal(500), allowed_classes=["3"])
     with pytest.raises(CapacityExceeded):
         receive(zone=loaded_before, material=world["material"], quantity="501")
     with pytest.raises(IncompatibleStorage, match="not licensed for class 8"):
@@ -420,10 +425,12 @@ def test_receipts_see_the_zone_as_changed_not_as_they_loaded_it(
 
 def test_lot_update_details_changes_details_only(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="1000")
-    stock_reserve(actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal(250), expires_at=None)
+    stock_reserve(
+        actor=SYSTEM, lot=lot, holder=lot.owner, quantity_kg=Decimal(250), expires_at=None
+    )
     events = OutboxEvent.objects.filter(topic="stock.changed").count()
     updated = lot_update_details(
-        actor=world["users"]["warehouse_keeper"],
+        actor=resolve_scope(world["users"]["warehouse_keeper"]),
         lot=lot,  # loaded before the reservation: its quantities are stale
         batch_no="B-7",
         purity_pct=Decimal("99.5"),
@@ -466,7 +473,7 @@ def test_lot_update_details_keeps_expiry_after_production(
     )
     before, events = row(lot), OutboxEvent.objects.count()
     with pytest.raises(DomainError) as info:
-        lot_update_details(actor=None, lot=lot, **changes)
+        lot_update_details(actor=SYSTEM, lot=lot, **changes)
     assert info.value.field == "expires_on"
     assert row(lot) == before
     assert OutboxEvent.objects.count() == events
@@ -479,7 +486,7 @@ def test_lot_update_details_never_touches_quantities_or_placement(
     lot = receive(zone=world["zones"]["a1"], material=world["material"])
     before = row(lot)
     with pytest.raises(DomainError) as info:
-        lot_update_details(actor=None, lot=lot, batch_no="B-9", **{field: 0})
+        lot_update_details(actor=SYSTEM, lot=lot, batch_no="B-9", **{field: 0})
     assert info.value.field == field
     assert row(lot) == before
 
@@ -487,5 +494,5 @@ def test_lot_update_details_never_touches_quantities_or_placement(
 def test_lot_update_details_refuses_a_purity_over_100(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"])
     with pytest.raises(DomainError) as info:
-        lot_update_details(actor=None, lot=lot, purity_pct=Decimal("100.001"))
+        lot_update_details(actor=SYSTEM, lot=lot, purity_pct=Decimal("100.001"))
     assert info.value.field == "purity_pct"

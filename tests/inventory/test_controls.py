@@ -11,6 +11,7 @@ from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from access.scope import resolve_scope
 from common.exceptions import DomainError, NotPermitted
 from common.identifiers import is_valid_cas
 from common.models import OutboxEvent
@@ -323,7 +324,7 @@ def _create(world: dict[str, Any], actor: Any = None, **changes: Any) -> Permit:
         "expires_on": date(2028, 12, 31),
         **changes,
     }
-    return permit_create(actor=actor or world["users"]["enterprise_admin"], **terms)
+    return permit_create(actor=resolve_scope(actor or world["users"]["enterprise_admin"]), **terms)
 
 
 @pytest.mark.django_db
@@ -336,9 +337,11 @@ def test_the_admin_records_changes_and_deletes_a_permit_with_events(
     assert list(permit.materials.all()) == [material]
     assert permit.created_by == world["users"]["enterprise_admin"]
     admin = world["users"]["enterprise_admin"]
-    permit = permit_update(actor=admin, permit=permit, expires_on=date(2029, 1, 1), materials=[])
+    permit = permit_update(
+        actor=resolve_scope(admin), permit=permit, expires_on=date(2029, 1, 1), materials=[]
+    )
     assert permit.expires_on == date(2029, 1, 1) and not permit.materials.exists()
-    permit_delete(actor=admin, permit=permit)
+    permit_delete(actor=resolve_scope(admin), permit=permit)
     assert not Permit.objects.exists()
     events = list(OutboxEvent.objects.filter(topic__startswith="permit.").order_by("id"))
     assert [e.topic for e in events] == ["permit.created", "permit.updated", "permit.deleted"]
@@ -360,9 +363,9 @@ def test_only_the_enterprises_admin_writes_its_permits(who: str, world: dict[str
         _create(world, actor=world["users"][who])
     permit = _create(world)
     with pytest.raises(NotPermitted):
-        permit_update(actor=world["users"][who], permit=permit, note="x")
+        permit_update(actor=resolve_scope(world["users"][who]), permit=permit, note="x")
     with pytest.raises(NotPermitted):
-        permit_delete(actor=world["users"][who], permit=permit)
+        permit_delete(actor=resolve_scope(world["users"][who]), permit=permit)
     assert Permit.objects.get().note == ""
 
 
@@ -396,7 +399,9 @@ def test_bad_input_is_refused_on_its_field(
     assert not Permit.objects.exists()
     permit = _create(world)
     with pytest.raises(DomainError) as refused:
-        permit_update(actor=world["users"]["enterprise_admin"], permit=permit, **changes)
+        permit_update(
+            actor=resolve_scope(world["users"]["enterprise_admin"]), permit=permit, **changes
+        )
     assert refused.value.field == field
 
 
@@ -409,7 +414,7 @@ def test_a_number_of_the_same_kind_is_recorded_once(world: dict[str, Any]) -> No
     _create(world, kind=K.BUSINESS_LICENCE)  # another kind may share the number
     with pytest.raises(DomainError) as refused:
         permit_update(
-            actor=world["users"]["enterprise_admin"],
+            actor=resolve_scope(world["users"]["enterprise_admin"]),
             permit=_create(world, number="2"),
             enterprise=1,
         )

@@ -14,6 +14,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.utils import timezone
 
+from access.scope import SYSTEM
 from inventory.models import MovementKind, Reservation, StockLot, StockMovement
 from inventory.selectors import Discrepancy, ledger_discrepancies
 from inventory.services import (
@@ -77,21 +78,21 @@ def test_every_stock_flow_keeps_the_ledger_balanced(world: dict[str, Any], recei
     shared, material = world["zones"]["shared"], world["material"]
     own = receive(zone=world["zones"]["a1"], material=material, quantity="1000")
     stored = receive(zone=shared, material=material, quantity="500", owner=a1)
-    stock_adjust(actor=None, lot=own, delta_kg=Decimal("-0.1"))
-    stock_move(actor=None, lot=own, to_zone=shared, quantity_kg=Decimal("0.2"))
-    stock_dispatch(actor=None, reservation=reserve(own, "0.3", holder=world["enterprises"]["b"]))
+    stock_adjust(actor=SYSTEM, lot=own, delta_kg=Decimal("-0.1"))
+    stock_move(actor=SYSTEM, lot=own, to_zone=shared, quantity_kg=Decimal("0.2"))
+    stock_dispatch(actor=SYSTEM, reservation=reserve(own, "0.3", holder=world["enterprises"]["b"]))
     stock_deliver(
-        actor=None,
+        actor=SYSTEM,
         owner=world["enterprises"]["b"],
         material=material,
         zone=world["zones"]["b"],
         quantity_kg=Decimal("0.3"),
         source_lot=own,
     )
-    reservation_release(actor=None, reservation=reserve(own, "7"))
+    reservation_release(actor=SYSTEM, reservation=reserve(own, "7"))
     reserve(own, "5", expires_at=in_hours(1))
     reservations_expire_due(now=in_hours(2))
-    stock_transfer(actor=None, reservation=reserve(stored, "123.456", holder=a2), new_owner=a2)
+    stock_transfer(actor=SYSTEM, reservation=reserve(stored, "123.456", holder=a2), new_owner=a2)
     reserve(stored, "100", holder=a2)  # still held
 
     assert ledger_discrepancies() == []
@@ -106,7 +107,7 @@ def test_every_stock_flow_keeps_the_ledger_balanced(world: dict[str, Any], recei
 def test_sums_of_many_small_movements_balance(lot: StockLot) -> None:
     # On SQLite the sums are floating point: 0.1 + 0.2 is not 0.3 there.
     for delta in ("0.1", "0.2", "0.3", "-0.6", "0.001", "0.7", "-0.701") * 5:
-        stock_adjust(actor=None, lot=lot, delta_kg=Decimal(delta))
+        stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal(delta))
     lot.refresh_from_db()
     assert lot.on_hand_kg == Decimal(100)
     assert ledger_discrepancies() == []

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
+from access.scope import resolve_scope
 from inventory.controls import PermitKind
 from inventory.models import Permit
 from inventory.services import permit_create
@@ -35,7 +36,7 @@ def test_a_change_waiting_on_a_permit_being_deleted_answers_404(
     world: dict[str, Any], api_client: Any
 ) -> None:
     permit = permit_create(
-        actor=world["users"]["enterprise_admin"],
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
         enterprise=world["enterprises"]["a1"],
         kind=PermitKind.SAFE_USE_LICENCE,
         number="（浙）WH安使证字〔2026〕0099",

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from access.scope import resolve_scope
 from common.models import OutboxEvent
 from inventory.controls import PermitKind
 from inventory.models import Permit
@@ -40,7 +41,7 @@ def form(**changes: Any) -> dict[str, Any]:
 @pytest.fixture
 def permit(world: dict[str, Any]) -> Permit:
     return permit_create(
-        actor=world["users"]["enterprise_admin"],
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
         enterprise=world["enterprises"]["a1"],
         kind=K.BUSINESS_LICENCE,
         number="浙甬安经字〔2026〕000001",

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import resolve_scope
 from common.models import OutboxEvent
 from inventory.controls import PermitKind
 from inventory.models import Permit
@@ -30,7 +31,7 @@ def body(**changes: Any) -> dict[str, Any]:
 @pytest.fixture
 def permit(world: dict[str, Any]) -> Permit:
     return permit_create(
-        actor=world["users"]["enterprise_admin"],
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
         enterprise=world["enterprises"]["a1"],
         kind=K.DRUG_PRECURSOR_FILING_CERTIFICATE,
         number="浙公易备〔2026〕00001",
@@ -204,7 +205,7 @@ def test_the_list_costs_the_same_queries_for_any_number_of_permits(
     materials = [f.MaterialFactory.create() for _ in range(3)]
     for n in range(12):
         permit_create(
-            actor=world["users"]["enterprise_admin"],
+            actor=resolve_scope(world["users"]["enterprise_admin"]),
             enterprise=world["enterprises"]["a1"],
             kind=K.HIGHLY_TOXIC_PURCHASE_PERMIT,
             number=f"P-{n}",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import SYSTEM
 from common.exceptions import DomainError
 from inventory.exceptions import CapacityExceeded, InsufficientStock
 from inventory.models import StockLot, StorageZone, Warehouse
@@ -34,12 +35,14 @@ THREADS = 16
 
 def test_concurrent_decrements_never_oversell(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
-    stock_reserve(actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal("20"), expires_at=None)
+    stock_reserve(
+        actor=SYSTEM, lot=lot, holder=lot.owner, quantity_kg=Decimal("20"), expires_at=None
+    )
 
     results = run_concurrently(
         THREADS,
         lambda i: stock_adjust(
-            actor=None, lot=StockLot.objects.get(pk=lot.pk), delta_kg=Decimal("-10")
+            actor=SYSTEM, lot=StockLot.objects.get(pk=lot.pk), delta_kg=Decimal("-10")
         ),
     )
 
@@ -57,7 +60,7 @@ def test_concurrent_increments_lose_no_update(world: dict[str, Any], receive: An
     results = run_concurrently(
         THREADS,
         lambda i: stock_adjust(
-            actor=None, lot=StockLot.objects.get(pk=lot.pk), delta_kg=Decimal("2.5")
+            actor=SYSTEM, lot=StockLot.objects.get(pk=lot.pk), delta_kg=Decimal("2.5")
         ),
     )
 
@@ -74,7 +77,7 @@ def test_concurrent_receipts_respect_zone_capacity(world: dict[str, Any]) -> Non
     results = run_concurrently(
         THREADS,
         lambda i: stock_receive(
-            actor=None, owner=owner, material=material, zone=zone, quantity_kg=Decimal("150")
+            actor=SYSTEM, owner=owner, material=material, zone=zone, quantity_kg=Decimal("150")
         ),
     )
 
@@ -93,8 +96,8 @@ def test_moves_and_decrements_of_one_lot_conserve_stock(
     def step(i: int) -> Any:
         fresh = StockLot.objects.get(pk=lot.pk)
         if i % 2:
-            return stock_move(actor=None, lot=fresh, to_zone=target, quantity_kg=Decimal("15"))
-        return stock_adjust(actor=None, lot=fresh, delta_kg=Decimal("-15"))
+            return stock_move(actor=SYSTEM, lot=fresh, to_zone=target, quantity_kg=Decimal("15"))
+        return stock_adjust(actor=SYSTEM, lot=fresh, delta_kg=Decimal("-15"))
 
     results = run_concurrently(THREADS, step)
 
@@ -118,10 +121,10 @@ def test_lowering_a_zones_capacity_while_receipts_arrive(world: dict[str, Any]) 
 
     def step(i: int) -> Any:
         if i == THREADS // 2:
-            return zone_update(actor=None, zone=loaded[i], capacity_kg=Decimal(500))
+            return zone_update(actor=SYSTEM, zone=loaded[i], capacity_kg=Decimal(500))
         time.sleep(0.01)  # most receipts come just after the change: the stale-read case
         return stock_receive(
-            actor=None, owner=owner, material=material, zone=loaded[i], quantity_kg=Decimal(100)
+            actor=SYSTEM, owner=owner, material=material, zone=loaded[i], quantity_kg=Decimal(100)
         )
 
     results = run_concurrently(THREADS, step)
@@ -146,8 +149,8 @@ def test_lot_details_and_adjustments_of_one_lot_lose_nothing(
     def step(i: int) -> Any:
         loaded = StockLot.objects.get(pk=lot.pk)
         if i % 2:
-            return lot_update_details(actor=None, lot=loaded, batch_no=f"B-{i}", grade="tech")
-        return stock_adjust(actor=None, lot=loaded, delta_kg=Decimal(1))
+            return lot_update_details(actor=SYSTEM, lot=loaded, batch_no=f"B-{i}", grade="tech")
+        return stock_adjust(actor=SYSTEM, lot=loaded, delta_kg=Decimal(1))
 
     results = run_concurrently(THREADS, step)
 
@@ -163,7 +166,7 @@ def test_concurrent_creates_of_one_warehouse_code(world: dict[str, Any]) -> None
     results = run_concurrently(
         THREADS,
         lambda i: warehouse_create(
-            actor=None,
+            actor=SYSTEM,
             park=world["parks"]["a"],
             owner=world["enterprises"]["a1"],
             code="wh-raced",
@@ -187,7 +190,7 @@ def test_concurrent_creates_of_one_zone_code(world: dict[str, Any]) -> None:
     results = run_concurrently(
         THREADS,
         lambda i: zone_create(
-            actor=None, warehouse=warehouse, code="Z-RACED", capacity_kg=Decimal(1000)
+            actor=SYSTEM, warehouse=warehouse, code="Z-RACED", capacity_kg=Decimal(1000)
         ),
     )
 
@@ -213,8 +216,8 @@ def test_expiry_changes_racing_on_one_lot_keep_expiry_after_production(
     def step(i: int) -> Any:
         loaded = StockLot.objects.get(pk=lot.pk)
         if i % 2:
-            return lot_update_details(actor=None, lot=loaded, produced_on=date(2026, 9, 1))
-        return lot_update_details(actor=None, lot=loaded, expires_on=date(2026, 6, 1))
+            return lot_update_details(actor=SYSTEM, lot=loaded, produced_on=date(2026, 9, 1))
+        return lot_update_details(actor=SYSTEM, lot=loaded, expires_on=date(2026, 6, 1))
 
     results = run_concurrently(THREADS, step)
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
+from access.scope import SYSTEM
 from inventory.exceptions import CapacityExceeded, InsufficientStock, ReservationNotHeld
 from inventory.models import Reservation, StockLot, StockMovement
 from inventory.services import (
@@ -41,7 +42,7 @@ def test_fifty_concurrent_reservations_never_over_reserve(
     results = run_concurrently(
         50,
         lambda i: stock_reserve(
-            actor=None,
+            actor=SYSTEM,
             lot=StockLot.objects.get(pk=lot.pk),
             holder=holder,
             quantity_kg=Decimal(3),
@@ -65,7 +66,7 @@ def test_reservations_and_adjustments_share_the_stock(world: dict[str, Any], rec
     def step(i: int) -> Any:
         fresh = StockLot.objects.get(pk=lot.pk)
         if i % 2:
-            return stock_adjust(actor=None, lot=fresh, delta_kg=Decimal(-15))
+            return stock_adjust(actor=SYSTEM, lot=fresh, delta_kg=Decimal(-15))
         return reserve(fresh, "15")
 
     results = run_concurrently(THREADS, step)
@@ -87,8 +88,8 @@ def test_dispatch_and_release_of_one_reservation_one_wins(
     def step(i: int) -> Any:
         reservation = Reservation.objects.get(pk=made[i // 2].pk)
         if i % 2:
-            return stock_dispatch(actor=None, reservation=reservation)
-        return reservation_release(actor=None, reservation=reservation)
+            return stock_dispatch(actor=SYSTEM, reservation=reservation)
+        return reservation_release(actor=SYSTEM, reservation=reservation)
 
     results = run_concurrently(THREADS, step)
 
@@ -122,7 +123,7 @@ def test_the_sweep_beside_confirmations_loses_nothing(world: dict[str, Any], rec
             return None
         for reservation in made[i - sweepers :: confirmers]:
             try:
-                reservation_hold(actor=None, reservation=reservation, expires_at=None)
+                reservation_hold(actor=SYSTEM, reservation=reservation, expires_at=None)
             except ReservationNotHeld:
                 confirmed[reservation.pk] = False
             else:
@@ -190,7 +191,7 @@ def test_concurrent_deliveries_respect_zone_capacity(world: dict[str, Any]) -> N
     results = run_concurrently(
         THREADS,
         lambda i: stock_deliver(
-            actor=None, owner=owner, material=material, zone=zone, quantity_kg=Decimal(150)
+            actor=SYSTEM, owner=owner, material=material, zone=zone, quantity_kg=Decimal(150)
         ),
     )
 
@@ -213,7 +214,7 @@ def test_concurrent_transfers_into_a_zone_respect_its_capacity(
     results = run_concurrently(
         THREADS,
         lambda i: stock_transfer(
-            actor=None,
+            actor=SYSTEM,
             reservation=Reservation.objects.get(pk=made[i].pk),
             new_owner=a2,
             zone=target,
@@ -242,8 +243,8 @@ def test_transfer_and_release_of_one_reservation_one_wins(
     def step(i: int) -> Any:
         reservation = Reservation.objects.get(pk=made[i // 2].pk)
         if i % 2:
-            return reservation_release(actor=None, reservation=reservation)
-        return stock_transfer(actor=None, reservation=reservation, new_owner=a2)
+            return reservation_release(actor=SYSTEM, reservation=reservation)
+        return stock_transfer(actor=SYSTEM, reservation=reservation, new_owner=a2)
 
     results = run_concurrently(THREADS, step)
 

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from access.scope import SYSTEM, resolve_scope
 from common.exceptions import DomainError
 from common.models import OutboxEvent
 from config.celery import app as celery_app
@@ -47,7 +48,7 @@ def test_reserve_holds_stock_for_the_holder(world: dict[str, Any], lot: StockLot
     before = events("stock.changed")
     expires = in_hours(2)
     reservation = stock_reserve(
-        actor=world["users"]["trader"],
+        actor=resolve_scope(world["users"]["trader"]),
         lot=lot,
         holder=world["enterprises"]["b"],
         quantity_kg=Decimal("30.5"),
@@ -87,7 +88,7 @@ def test_reserve_takes_only_unreserved_stock(lot: StockLot) -> None:
     assert quantities(lot) == (Decimal(100), Decimal(100))
     # Reserved stock is not there to adjust away either.
     with pytest.raises(InsufficientStock):
-        stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-0.001"))
+        stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal("-0.001"))
 
 
 @pytest.mark.parametrize(
@@ -105,7 +106,7 @@ def test_reserve_refuses_bad_input(
     world: dict[str, Any], lot: StockLot, changes: dict[str, Any], field: str
 ) -> None:
     arguments = {
-        "actor": None,
+        "actor": SYSTEM,
         "lot": lot,
         "holder": world["enterprises"]["b"],
         "quantity_kg": Decimal(1),
@@ -137,7 +138,9 @@ def test_release_returns_the_quantity(world: dict[str, Any], lot: StockLot) -> N
     reservation = reserve(lot, "30", holder=world["enterprises"]["b"], reference="order:3")
     before = events("stock.changed")
     released = reservation_release(
-        actor=world["users"]["trader"], reservation=reservation, reason="order cancelled"
+        actor=resolve_scope(world["users"]["trader"]),
+        reservation=reservation,
+        reason="order cancelled",
     )
     assert released.status == ReservationStatus.RELEASED
     assert released.close_reason == "order cancelled"
@@ -154,10 +157,10 @@ def test_release_returns_the_quantity(world: dict[str, Any], lot: StockLot) -> N
 def test_release_twice_is_a_conflict_on_status(lot: StockLot) -> None:
     reservation = reserve(lot, "30")
     stale = Reservation.objects.get(pk=reservation.pk)
-    reservation_release(actor=None, reservation=reservation)
+    reservation_release(actor=SYSTEM, reservation=reservation)
     before = written()
     with pytest.raises(ReservationNotHeld) as info:
-        reservation_release(actor=None, reservation=stale)  # it still says "held"
+        reservation_release(actor=SYSTEM, reservation=stale)  # it still says "held"
     assert (info.value.status_code, info.value.field) == (409, "status")
     assert "released" in info.value.message
     assert written() == before
@@ -167,7 +170,7 @@ def test_release_twice_is_a_conflict_on_status(lot: StockLot) -> None:
 def test_release_refuses_a_long_reason(lot: StockLot) -> None:
     reservation = reserve(lot, "30")
     with pytest.raises(DomainError) as info:
-        reservation_release(actor=None, reservation=reservation, reason="x" * 256)
+        reservation_release(actor=SYSTEM, reservation=reservation, reason="x" * 256)
     assert info.value.field == "reason"
     assert Reservation.objects.get(pk=reservation.pk).status == "held"
 
@@ -179,10 +182,10 @@ def test_hold_changes_the_expiry_and_writes_no_event(lot: StockLot) -> None:
     reservation = reserve(lot, "30", expires_at=in_hours(1))
     before = written()
     later = in_hours(48)
-    assert reservation_hold(actor=None, reservation=reservation, expires_at=later).expires_at == (
+    assert reservation_hold(actor=SYSTEM, reservation=reservation, expires_at=later).expires_at == (
         later
     )
-    held = reservation_hold(actor=None, reservation=reservation, expires_at=None)
+    held = reservation_hold(actor=SYSTEM, reservation=reservation, expires_at=None)
     assert (held.status, held.expires_at) == ("held", None)
     assert written() == before
     assert quantities(lot) == (Decimal(100), Decimal(30))
@@ -192,12 +195,12 @@ def test_hold_refuses_a_closed_reservation_and_a_past_time(lot: StockLot) -> Non
     reservation = reserve(lot, "30", expires_at=in_hours(1))
     with pytest.raises(DomainError) as info:
         reservation_hold(
-            actor=None, reservation=reservation, expires_at=timezone.now() - timedelta(1)
+            actor=SYSTEM, reservation=reservation, expires_at=timezone.now() - timedelta(1)
         )
     assert info.value.field == "expires_at"
-    reservation_release(actor=None, reservation=reservation)
+    reservation_release(actor=SYSTEM, reservation=reservation)
     with pytest.raises(ReservationNotHeld) as conflict:
-        reservation_hold(actor=None, reservation=reservation, expires_at=None)
+        reservation_hold(actor=SYSTEM, reservation=reservation, expires_at=None)
     assert conflict.value.field == "status"
 
 
@@ -209,7 +212,7 @@ def test_the_sweep_expires_only_due_held_reservations(world: dict[str, Any], lot
     not_yet = reserve(lot, "11", expires_at=in_hours(3))
     until_dispatch = reserve(lot, "12", expires_at=None)
     released = reserve(lot, "13", expires_at=in_hours(1))
-    reservation_release(actor=None, reservation=released)
+    reservation_release(actor=SYSTEM, reservation=released)
     stock_events = len(events("stock.changed"))
 
     assert reservations_expire_due(now=in_hours(2)) == [due.pk]

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from access.scope import resolve_scope
+from access.scope import SYSTEM, resolve_scope
 from inventory.models import Reservation
 from inventory.selectors import ZoneOccupancy, zone_occupancy
 from inventory.services import reservation_release, stock_adjust
@@ -31,7 +31,7 @@ def held(world: dict[str, Any], receive: Any) -> dict[str, Reservation]:
     a2_lot = receive(zone=zones["a2"], material=material, quantity="100")
     c_lot = receive(zone=zones["c"], material=material, quantity="100")
     released = reserve(a1_lot, "5", holder=ents["a2"], reference="order:4")
-    reservation_release(actor=None, reservation=released)
+    reservation_release(actor=SYSTEM, reservation=released)
     return {
         "a1_for_b": reserve(
             a1_lot, "10", holder=ents["b"], reference="order:1", expires_at=in_hours(1)
@@ -203,7 +203,7 @@ def stocked_shared(world: dict[str, Any], receive: Any) -> dict[str, Any]:
         owner=ents["a2"],
         quantity="5",
     )
-    stock_adjust(actor=None, lot=emptied, delta_kg=Decimal(-5))
+    stock_adjust(actor=SYSTEM, lot=emptied, delta_kg=Decimal(-5))
     return {"zone": zone}
 
 

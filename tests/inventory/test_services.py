@@ -3,6 +3,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import SYSTEM, resolve_scope
 from common.exceptions import DomainError
 from common.models import OutboxEvent
 from inventory.exceptions import (
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 def reserve(lot: StockLot, quantity: str) -> None:
     """Hold stock of ``lot`` for its owner (reserved stock is what these tests need)."""
     stock_reserve(
-        actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal(quantity), expires_at=None
+        actor=SYSTEM, lot=lot, holder=lot.owner, quantity_kg=Decimal(quantity), expires_at=None
     )
 
 
@@ -33,7 +34,7 @@ def counts() -> tuple[int, int, int]:
 def test_receipt_creates_lot_ledger_row_and_event(world: dict[str, Any]) -> None:
     zone, material = world["zones"]["a1"], world["material"]
     lot = stock_receive(
-        actor=world["users"]["warehouse_keeper"],
+        actor=resolve_scope(world["users"]["warehouse_keeper"]),
         owner=world["enterprises"]["a1"],
         material=material,
         zone=zone,
@@ -55,7 +56,7 @@ def test_receipt_refuses_bad_quantities(world: dict[str, Any], qty: str) -> None
     before = counts()
     with pytest.raises(DomainError) as info:
         stock_receive(
-            actor=None,
+            actor=SYSTEM,
             owner=world["enterprises"]["a1"],
             material=world["material"],
             zone=world["zones"]["a1"],
@@ -71,7 +72,7 @@ def test_receipt_only_into_own_or_own_parks_shared_warehouse(
     a1, material = world["enterprises"]["a1"], world["material"]
     with pytest.raises(ZoneNotPermitted):
         stock_receive(
-            actor=None,
+            actor=SYSTEM,
             owner=a1,
             material=material,
             zone=world["zones"]["a2"],
@@ -135,7 +136,7 @@ def test_segregation_within_zone_building_and_warehouse(
 def test_empty_lots_do_not_count_for_segregation(world: dict[str, Any], receive: Any) -> None:
     zone = world["zones"]["a1"]
     lot = receive(zone=zone, material=f.MaterialFactory.create(primary_class="3"), quantity="10")
-    stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-10"))
+    stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal("-10"))
     receive(zone=zone, material=f.MaterialFactory.create(primary_class="5.1"))
 
 
@@ -158,9 +159,9 @@ def test_pair_rule_acids_and_cyanides_never_share_a_warehouse(
 def test_adjust_down_never_below_reserved(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
     reserve(lot, "30")
-    stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-70"))
+    stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal("-70"))
     with pytest.raises(InsufficientStock):
-        stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-0.001"))
+        stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal("-0.001"))
     lot.refresh_from_db()
     assert (lot.on_hand_kg, lot.reserved_kg) == (Decimal("30.000"), Decimal("30.000"))
     assert_ledger_balanced()
@@ -170,8 +171,8 @@ def test_adjust_up_checks_capacity(world: dict[str, Any], receive: Any) -> None:
     zone = f.StorageZoneFactory.create(warehouse=world["zones"]["a1"].warehouse, capacity_kg=100)
     lot = receive(zone=zone, material=world["material"], quantity="90")
     with pytest.raises(CapacityExceeded):
-        stock_adjust(actor=None, lot=lot, delta_kg=Decimal("11"))
-    lot = stock_adjust(actor=None, lot=lot, delta_kg=Decimal("10"))
+        stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal("11"))
+    lot = stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal("10"))
     assert lot.on_hand_kg == Decimal("100")
     assert list(lot.movements.order_by("id").values_list("kind", flat=True)) == [
         "receipt",
@@ -184,8 +185,8 @@ def test_move_splits_and_merges_into_one_target_lot(world: dict[str, Any], recei
         zone=world["zones"]["a1"], material=world["material"], quantity="100", batch_no="B-7"
     )
     target_zone = f.StorageZoneFactory.create(warehouse=world["zones"]["a1"].warehouse)
-    target = stock_move(actor=None, lot=source, to_zone=target_zone, quantity_kg=Decimal("40"))
-    again = stock_move(actor=None, lot=source, to_zone=target_zone, quantity_kg=Decimal("10"))
+    target = stock_move(actor=SYSTEM, lot=source, to_zone=target_zone, quantity_kg=Decimal("40"))
+    again = stock_move(actor=SYSTEM, lot=source, to_zone=target_zone, quantity_kg=Decimal("10"))
     assert again.pk == target.pk
     source.refresh_from_db()
     target.refresh_from_db()
@@ -213,9 +214,9 @@ def test_move_cannot_take_reserved_stock_or_break_rules(
     )
     before = counts()
     with pytest.raises(InsufficientStock):
-        stock_move(actor=None, lot=source, to_zone=target_zone, quantity_kg=Decimal("21"))
+        stock_move(actor=SYSTEM, lot=source, to_zone=target_zone, quantity_kg=Decimal("21"))
     with pytest.raises(CapacityExceeded):
-        stock_move(actor=None, lot=source, to_zone=target_zone, quantity_kg=Decimal("51"))
+        stock_move(actor=SYSTEM, lot=source, to_zone=target_zone, quantity_kg=Decimal("51"))
     with pytest.raises(ZoneNotPermitted):
-        stock_move(actor=None, lot=source, to_zone=world["zones"]["a2"], quantity_kg=Decimal("1"))
+        stock_move(actor=SYSTEM, lot=source, to_zone=world["zones"]["a2"], quantity_kg=Decimal("1"))
     assert counts() == before

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import SYSTEM, resolve_scope
 from common.exceptions import DomainError
 from common.models import OutboxEvent
 from inventory.exceptions import (
@@ -59,7 +60,7 @@ def test_dispatch_consumes_the_reservation(world: dict[str, Any], receive: Any) 
     )
     keeper = world["users"]["warehouse_keeper"]
 
-    movement = stock_dispatch(actor=keeper, reservation=reservation)
+    movement = stock_dispatch(actor=resolve_scope(keeper), reservation=reservation)
 
     assert (movement.lot_id, movement.kind, movement.quantity_kg) == (
         lot.pk,
@@ -78,15 +79,15 @@ def test_dispatch_consumes_the_reservation(world: dict[str, Any], receive: Any) 
 def test_dispatch_needs_a_held_reservation(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
     dispatched = reserve(lot, "10")
-    stock_dispatch(actor=None, reservation=dispatched)
+    stock_dispatch(actor=SYSTEM, reservation=dispatched)
     released = reserve(lot, "10")
-    reservation_release(actor=None, reservation=released)
+    reservation_release(actor=SYSTEM, reservation=released)
     expired = reserve(lot, "10", expires_at=in_hours(1))
     reservations_expire_due(now=in_hours(2))
     before, stock = written(), quantities(lot)
     for reservation in (dispatched, released, expired):
         with pytest.raises(ReservationNotHeld) as info:
-            stock_dispatch(actor=None, reservation=reservation)
+            stock_dispatch(actor=SYSTEM, reservation=reservation)
         assert (info.value.status_code, info.value.field) == (409, "status")
     assert written() == before
     assert quantities(lot) == stock == (Decimal(90), Decimal(0))
@@ -99,7 +100,7 @@ def test_delivery_makes_a_lot_with_the_source_batch(world: dict[str, Any], recei
     source = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100", **BATCH)
     buyer = world["enterprises"]["b"]
     lot = stock_deliver(
-        actor=world["users"]["park_b_admin"],
+        actor=resolve_scope(world["users"]["park_b_admin"]),
         owner=buyer,
         material=world["material"],
         zone=world["zones"]["b"],
@@ -127,7 +128,7 @@ def test_delivery_makes_a_lot_with_the_source_batch(world: dict[str, Any], recei
 
 def test_delivery_without_a_source_lot_has_no_batch(world: dict[str, Any]) -> None:
     lot = stock_deliver(
-        actor=None,
+        actor=SYSTEM,
         owner=world["enterprises"]["a1"],
         material=world["material"],
         zone=world["zones"]["shared"],
@@ -139,7 +140,7 @@ def test_delivery_without_a_source_lot_has_no_batch(world: dict[str, Any]) -> No
 
 def deliver(world: dict[str, Any], **changes: Any) -> StockLot:
     arguments = {
-        "actor": None,
+        "actor": SYSTEM,
         "owner": world["enterprises"]["a1"],
         "material": world["material"],
         "zone": world["zones"]["a1"],
@@ -197,7 +198,7 @@ def test_transfer_in_place_changes_the_owner(world: dict[str, Any], shared: dict
     operator = world["users"]["park_operator"]
 
     target = stock_transfer(
-        actor=operator, reservation=reservation, new_owner=world["enterprises"]["a2"]
+        actor=resolve_scope(operator), reservation=reservation, new_owner=world["enterprises"]["a2"]
     )
 
     assert (target.owner, target.zone, target.on_hand_kg, target.reserved_kg) == (
@@ -228,7 +229,7 @@ def test_transfer_in_a_full_zone_needs_no_room(world: dict[str, Any], receive: A
     )
     reservation = reserve(lot, "100", holder=world["enterprises"]["a2"])
     target = stock_transfer(
-        actor=None, reservation=reservation, new_owner=world["enterprises"]["a2"]
+        actor=SYSTEM, reservation=reservation, new_owner=world["enterprises"]["a2"]
     )
     assert (target.zone, target.on_hand_kg) == (zone, Decimal(100))
     assert quantities(lot) == (Decimal(0), Decimal(0))
@@ -239,7 +240,7 @@ def test_transfer_into_another_zone_of_the_warehouse(
 ) -> None:
     other = f.StorageZoneFactory.create(warehouse=shared["zone"].warehouse, building="B")
     target = stock_transfer(
-        actor=None,
+        actor=SYSTEM,
         reservation=shared["reservation"],
         new_owner=world["enterprises"]["a2"],
         zone=other,
@@ -273,7 +274,7 @@ def test_transfer_into_another_zone_is_admitted_like_a_receipt(
     for zone, error, message in refusals:
         with pytest.raises(error, match=message) as info:
             stock_transfer(
-                actor=None,
+                actor=SYSTEM,
                 reservation=shared["reservation"],
                 new_owner=world["enterprises"]["a2"],
                 zone=zone,
@@ -306,7 +307,7 @@ def test_transfer_refusals_name_the_zone(
         ({"new_owner": a1}, DomainError, "new_owner"),
     ]
     for changes, error, field in refusals:
-        arguments = {"actor": None, "reservation": reservation, **changes}
+        arguments = {"actor": SYSTEM, "reservation": reservation, **changes}
         with pytest.raises(error) as info:
             stock_transfer(**arguments)
         assert info.value.field == field, changes  # type: ignore[attr-defined]
@@ -315,11 +316,11 @@ def test_transfer_refusals_name_the_zone(
 
 
 def test_transfer_needs_a_held_reservation(world: dict[str, Any], shared: dict[str, Any]) -> None:
-    reservation_release(actor=None, reservation=shared["reservation"])
+    reservation_release(actor=SYSTEM, reservation=shared["reservation"])
     before = written()
     with pytest.raises(ReservationNotHeld):
         stock_transfer(
-            actor=None, reservation=shared["reservation"], new_owner=world["enterprises"]["a2"]
+            actor=SYSTEM, reservation=shared["reservation"], new_owner=world["enterprises"]["a2"]
         )
     assert written() == before
     assert quantities(shared["lot"]) == (Decimal(100), Decimal(0))
@@ -331,6 +332,6 @@ def test_a_broken_ledger_refuses_to_consume(world: dict[str, Any], shared: dict[
     lot = shared["lot"]
     StockLot.objects.filter(pk=lot.pk).update(reserved_kg=Decimal(0))
     with pytest.raises(InsufficientStock, match="ledger_check"):
-        stock_dispatch(actor=None, reservation=shared["reservation"])
+        stock_dispatch(actor=SYSTEM, reservation=shared["reservation"])
     assert Reservation.objects.get(pk=shared["reservation"].pk).status == "held"
     StockLot.objects.filter(pk=lot.pk).update(reserved_kg=Decimal(40))  # mended for teardown

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework import serializers
 
-from access.scope import Scope
+from access.scope import SYSTEM, Scope
 from common.models import OutboxEvent
 from inventory.models import StockLot
 from inventory.services import stock_reserve
@@ -314,7 +314,7 @@ def test_foreign_ids_are_answered_like_unknown_ids(ctx: World, admin: Any) -> No
 def test_publishing_more_than_the_unreserved_stock_is_refused(ctx: World, admin: Any) -> None:
     lot = ctx["lot"]
     stock_reserve(
-        actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal("700"), expires_at=None
+        actor=SYSTEM, lot=lot, holder=lot.owner, quantity_kg=Decimal("700"), expires_at=None
     )
     before = written()
     response = admin.post(LISTINGS, listing_body(ctx, quantity="301", publish=True), format="json")

@@ -13,6 +13,7 @@ from django.utils import timezone
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from access.scope import SYSTEM, resolve_scope
 from audit.context import audit_context
 from audit.models import AuditEntry
 from common.exceptions import DomainError
@@ -44,7 +45,7 @@ def lot(world: dict[str, Any], receive: Callable[..., StockLot]) -> StockLot:
 
 def draft(world: dict[str, Any], lot: StockLot, **kwargs: Any) -> Listing:
     return listing_create(
-        actor=None,
+        actor=SYSTEM,
         seller=world["enterprises"]["a1"],
         lot=lot,
         quantity_kg=Decimal(100),
@@ -61,7 +62,7 @@ def test_each_listing_service_writes_one_row_with_its_changes(
     a1 = world["enterprises"]["a1"]
     with one_audit_row(actor=trader, action="listing.create") as created:
         listing = listing_create(
-            actor=trader,
+            actor=resolve_scope(trader),
             seller=a1,
             lot=lot,
             quantity_kg=Decimal(100),
@@ -74,19 +75,24 @@ def test_each_listing_service_writes_one_row_with_its_changes(
     assert created.entry.role == "trader"
 
     with one_audit_row(actor=trader, action="listing.update", target=listing) as updated:
-        listing_update(actor=trader, listing=listing, price_per_t=Decimal("3200.00"), note="drums")
+        listing_update(
+            actor=resolve_scope(trader),
+            listing=listing,
+            price_per_t=Decimal("3200.00"),
+            note="drums",
+        )
     assert updated.entry.changes == {
         "price_per_t": ["3000.00", "3200.00"],
         "note": ["", "drums"],
     }
 
     with one_audit_row(actor=trader, action="listing.publish", target=listing) as published:
-        listing_publish(actor=trader, listing=listing)
+        listing_publish(actor=resolve_scope(trader), listing=listing)
     assert published.entry.changes["status"] == ["draft", "published"]
     assert published.entry.changes["published_at"][0] is None
 
     with one_audit_row(actor=trader, action="listing.withdraw", target=listing) as withdrawn:
-        listing_withdraw(actor=trader, listing=listing)
+        listing_withdraw(actor=resolve_scope(trader), listing=listing)
     assert withdrawn.entry.changes == {"status": ["published", "withdrawn"]}
 
 
@@ -94,7 +100,7 @@ def test_create_and_publish_at_once_is_one_row(world: dict[str, Any], lot: Stock
     admin = world["users"]["enterprise_admin"]
     with one_audit_row(actor=admin, action="listing.create") as row:
         listing_create(
-            actor=admin,
+            actor=resolve_scope(admin),
             seller=world["enterprises"]["a1"],
             lot=lot,
             quantity_kg=Decimal(100),
@@ -109,18 +115,18 @@ def test_a_superuser_writes_into_the_sellers_trail(world: dict[str, Any], lot: S
     root = world["users"]["superuser"]
     listing = draft(world, lot)
     with one_audit_row(actor=root, action="listing.update") as row:
-        listing_update(actor=root, listing=listing, note="checked")
+        listing_update(actor=resolve_scope(root), listing=listing, note="checked")
     assert (row.entry.role, row.entry.enterprise_id) == ("superuser", world["enterprises"]["a1"].pk)
 
 
 def test_a_refused_write_leaves_no_row(world: dict[str, Any], lot: StockLot) -> None:
     listing = draft(world, lot)
-    listing_withdraw(actor=None, listing=listing)
+    listing_withdraw(actor=SYSTEM, listing=listing)
     before = AuditEntry.objects.count()
     with pytest.raises(InvalidTransition):
-        listing_withdraw(actor=None, listing=listing)
+        listing_withdraw(actor=SYSTEM, listing=listing)
     with pytest.raises(InvalidTransition):
-        listing_update(actor=None, listing=listing, note="too late")
+        listing_update(actor=SYSTEM, listing=listing, note="too late")
     assert AuditEntry.objects.count() == before
 
 
@@ -134,7 +140,7 @@ def test_the_row_is_in_the_writes_transaction(
 
     def update_then_fail() -> None:
         with transaction.atomic():
-            listing_update(actor=None, listing=listing, price_per_t=Decimal("1.00"))
+            listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal("1.00"))
             raise RuntimeError("the caller's transaction fails")
 
     with pytest.raises(RuntimeError):
@@ -146,7 +152,7 @@ def test_the_row_is_in_the_writes_transaction(
 
     monkeypatch.setattr("marketplace.services.audit_record", refuse)
     with pytest.raises(RuntimeError):
-        listing_update(actor=None, listing=listing, price_per_t=Decimal("1.00"))
+        listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal("1.00"))
     listing.refresh_from_db()
     assert listing.price_per_t == Decimal("3000.00")
 
@@ -200,7 +206,7 @@ def test_each_need_service_writes_one_row_with_its_changes(world: dict[str, Any]
     needed_by = timezone.localdate() + timedelta(days=30)
     with one_audit_row(actor=trader, action="need.create") as created:
         need = need_create(
-            actor=trader,
+            actor=resolve_scope(trader),
             enterprise=a1,
             material=world["material"],
             quantity_kg=Decimal(400),
@@ -217,43 +223,48 @@ def test_each_need_service_writes_one_row_with_its_changes(world: dict[str, Any]
     assert (created.entry.enterprise_id, created.entry.role) == (a1.pk, "trader")
 
     with one_audit_row(actor=trader, action="need.update", target=need) as updated:
-        need_update(actor=trader, need=need, max_price_per_t=Decimal("2500.00"), substitutes=[])
+        need_update(
+            actor=resolve_scope(trader),
+            need=need,
+            max_price_per_t=Decimal("2500.00"),
+            substitutes=[],
+        )
     assert updated.entry.changes == {
         "max_price_per_t": [None, "2500.00"],
         "substitutes": [[substitute.pk], []],
     }
 
     with one_audit_row(actor=trader, action="need.update", target=need) as same:
-        need_update(actor=trader, need=need, note="")
+        need_update(actor=resolve_scope(trader), need=need, note="")
     assert same.entry.changes == {}
 
     with one_audit_row(actor=trader, action="need.close", target=need) as closed:
-        need_close(actor=trader, need=need)
+        need_close(actor=resolve_scope(trader), need=need)
     assert closed.entry.changes == {"status": ["open", "closed"]}
 
     with one_audit_row(actor=trader, action="need.reopen", target=need) as reopened:
-        need_reopen(actor=trader, need=need)
+        need_reopen(actor=resolve_scope(trader), need=need)
     assert reopened.entry.changes == {"status": ["closed", "open"]}
 
 
 def test_a_refused_need_write_leaves_no_row(world: dict[str, Any]) -> None:
     need = need_create(
-        actor=None,
+        actor=SYSTEM,
         enterprise=world["enterprises"]["a1"],
         material=world["material"],
         quantity_kg=Decimal(400),
         needed_by=timezone.localdate() + timedelta(days=30),
         delivery_zone=world["zones"]["a1"],
     )
-    need_close(actor=None, need=need)
+    need_close(actor=SYSTEM, need=need)
     before = AuditEntry.objects.count()
     with pytest.raises(InvalidTransition):
-        need_close(actor=None, need=need)
+        need_close(actor=SYSTEM, need=need)
     with pytest.raises(InvalidTransition):
-        need_update(actor=None, need=need, note="too late")
+        need_update(actor=SYSTEM, need=need, note="too late")
     with pytest.raises(DomainError):
         need_create(
-            actor=None,
+            actor=SYSTEM,
             enterprise=world["enterprises"]["a1"],
             material=world["material"],
             quantity_kg=Decimal(0),
@@ -270,7 +281,7 @@ def test_the_expiry_sweep_writes_one_system_row_per_need(world: dict[str, Any]) 
 
     def need_of(enterprise: Any, needed_by: Any) -> Need:
         return need_create(
-            actor=None,
+            actor=SYSTEM,
             enterprise=enterprise,
             material=world["material"],
             quantity_kg=Decimal(10),

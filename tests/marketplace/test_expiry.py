@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from access.scope import SYSTEM
 from common.exceptions import DomainError
 from common.models import OutboxEvent
 from common.services import outbox_deliver
@@ -67,7 +68,7 @@ def test_needs_past_their_date_expire_todays_and_later_ones_do_not(m: Market) ->
 
 @pytest.mark.django_db
 def test_closed_needs_stay_closed(m: Market) -> None:
-    closed = need_close(actor=None, need=need_by(m, TODAY - timedelta(days=3)))
+    closed = need_close(actor=SYSTEM, need=need_by(m, TODAY - timedelta(days=3)))
     assert needs_expire_due(today=TODAY) == 0
     assert status(closed) == NeedStatus.CLOSED
     assert expired_events() == []
@@ -163,16 +164,16 @@ def test_an_expired_need_is_final_until_given_a_later_date(m: Market) -> None:
     needs_expire_due()
 
     with pytest.raises(DomainError) as refused:
-        need_reopen(actor=None, need=need)
+        need_reopen(actor=SYSTEM, need=need)
     assert refused.value.field == "needed_by"
     assert status(need) == NeedStatus.EXPIRED
     with pytest.raises(InvalidTransition):
-        need_close(actor=None, need=need)
+        need_close(actor=SYSTEM, need=need)
 
     # A later date keeps it expired (no part in matching) until its owner reopens it.
-    need = need_update(actor=None, need=need, needed_by=local_today + timedelta(days=10))
+    need = need_update(actor=SYSTEM, need=need, needed_by=local_today + timedelta(days=10))
     assert need.status == NeedStatus.EXPIRED
-    need = need_reopen(actor=None, need=need)
+    need = need_reopen(actor=SYSTEM, need=need)
     assert need.status == NeedStatus.OPEN
     assert OutboxEvent.objects.latest("id").topic == "need.opened"
     assert needs_expire_due() == 0
@@ -180,19 +181,19 @@ def test_an_expired_need_is_final_until_given_a_later_date(m: Market) -> None:
 
 @pytest.mark.django_db
 def test_a_closed_need_past_its_date_is_not_reopened(m: Market) -> None:
-    need = need_close(actor=None, need=need_by(m, timezone.localdate() - timedelta(days=1)))
+    need = need_close(actor=SYSTEM, need=need_by(m, timezone.localdate() - timedelta(days=1)))
     with pytest.raises(DomainError) as refused:
-        need_reopen(actor=None, need=need)
+        need_reopen(actor=SYSTEM, need=need)
     assert refused.value.field == "needed_by"
     assert status(need) == NeedStatus.CLOSED
     with pytest.raises(InvalidTransition):
-        need_update(actor=None, need=need, note="still closed")
+        need_update(actor=SYSTEM, need=need, note="still closed")
 
 
 @pytest.mark.django_db
 def test_an_open_need_is_not_reopened(m: Market) -> None:
     with pytest.raises(InvalidTransition):
-        need_reopen(actor=None, need=m.need())
+        need_reopen(actor=SYSTEM, need=m.need())
 
 
 @pytest.mark.django_db
@@ -252,7 +253,7 @@ def test_expiry_skips_a_need_being_changed_and_the_change_wins(m: Market) -> Non
                 Need.objects.select_for_update().get(pk=need.pk)
                 locked.set()
                 done.wait(10)
-                need_update(actor=None, need=need, needed_by=local_today + timedelta(days=3))
+                need_update(actor=SYSTEM, need=need, needed_by=local_today + timedelta(days=3))
         finally:
             connection.close()
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import SYSTEM
 from marketplace.exceptions import InvalidTransition
 from marketplace.models import Listing
 from marketplace.services import listing_create, listing_publish, listing_withdraw
@@ -17,7 +18,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("on_postgres")]
 def test_concurrent_withdrawals_of_one_listing(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
     listing = listing_create(
-        actor=None,
+        actor=SYSTEM,
         seller=lot.owner,
         lot=lot,
         quantity_kg=Decimal(50),
@@ -27,7 +28,7 @@ def test_concurrent_withdrawals_of_one_listing(world: dict[str, Any], receive: A
     )
 
     results = run_concurrently(
-        8, lambda i: listing_withdraw(actor=None, listing=Listing.objects.get(pk=listing.pk))
+        8, lambda i: listing_withdraw(actor=SYSTEM, listing=Listing.objects.get(pk=listing.pk))
     )
 
     assert sum(isinstance(r, Listing) for r in results) == 1
@@ -37,7 +38,7 @@ def test_concurrent_withdrawals_of_one_listing(world: dict[str, Any], receive: A
 def test_concurrent_publications_of_one_listing(world: dict[str, Any], receive: Any) -> None:
     lot = receive(zone=world["zones"]["a1"], material=world["material"], quantity="100")
     listing = listing_create(
-        actor=None,
+        actor=SYSTEM,
         seller=lot.owner,
         lot=lot,
         quantity_kg=Decimal(50),
@@ -46,7 +47,7 @@ def test_concurrent_publications_of_one_listing(world: dict[str, Any], receive: 
     )
 
     results = run_concurrently(
-        8, lambda i: listing_publish(actor=None, listing=Listing.objects.get(pk=listing.pk))
+        8, lambda i: listing_publish(actor=SYSTEM, listing=Listing.objects.get(pk=listing.pk))
     )
 
     assert sum(isinstance(r, Listing) for r in results) == 1

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from access.scope import SYSTEM
 from common.exceptions import DomainError
 from common.models import OutboxEvent
 from inventory.exceptions import InsufficientStock
@@ -34,7 +35,7 @@ def lot(world: dict[str, Any], receive: Any) -> StockLot:
 
 def create(world: dict[str, Any], lot: StockLot, **kwargs: Any) -> Listing:
     terms: dict[str, Any] = {
-        "actor": None,
+        "actor": SYSTEM,
         "seller": world["enterprises"]["a1"],
         "lot": lot,
         "quantity_kg": Decimal("400"),
@@ -48,7 +49,7 @@ def create(world: dict[str, Any], lot: StockLot, **kwargs: Any) -> Listing:
 def test_listing_starts_as_draft_and_publishes(world: dict[str, Any], lot: StockLot) -> None:
     listing = create(world, lot)
     assert listing.status == "draft"
-    listing = listing_publish(actor=None, listing=listing)
+    listing = listing_publish(actor=SYSTEM, listing=listing)
     assert listing.status == "published"
     assert listing.published_at is not None
     topics = list(OutboxEvent.objects.order_by("id").values_list("topic", flat=True))
@@ -60,14 +61,14 @@ def test_listing_cannot_offer_more_than_unreserved_stock(
     world: dict[str, Any], lot: StockLot
 ) -> None:
     stock_reserve(
-        actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal("700"), expires_at=None
+        actor=SYSTEM, lot=lot, holder=lot.owner, quantity_kg=Decimal("700"), expires_at=None
     )
     listing = create(world, lot, quantity_kg=Decimal("301"))
     with pytest.raises(InsufficientStock):
-        listing_publish(actor=None, listing=listing)
+        listing_publish(actor=SYSTEM, listing=listing)
     assert Listing.objects.get(pk=listing.pk).status == "draft"
-    listing_update(actor=None, listing=listing, quantity_kg=Decimal("300"))
-    assert listing_publish(actor=None, listing=listing).status == "published"
+    listing_update(actor=SYSTEM, listing=listing, quantity_kg=Decimal("300"))
+    assert listing_publish(actor=SYSTEM, listing=listing).status == "published"
 
 
 def test_listing_rules(world: dict[str, Any], lot: StockLot) -> None:
@@ -87,34 +88,34 @@ def test_expired_window_cannot_be_published(world: dict[str, Any], lot: StockLot
     yesterday = timezone.localdate() - timedelta(days=1)
     listing = create(world, lot, available_from=yesterday, available_until=yesterday)
     with pytest.raises(DomainError) as info:
-        listing_publish(actor=None, listing=listing)
+        listing_publish(actor=SYSTEM, listing=listing)
     assert info.value.field == "available_until"
 
 
 def test_listing_transitions(world: dict[str, Any], lot: StockLot) -> None:
     listing = create(world, lot, publish=True)
     with pytest.raises(InvalidTransition):
-        listing_publish(actor=None, listing=listing)
-    listing = listing_withdraw(actor=None, listing=listing)
+        listing_publish(actor=SYSTEM, listing=listing)
+    listing = listing_withdraw(actor=SYSTEM, listing=listing)
     assert listing.status == "withdrawn"
     with pytest.raises(InvalidTransition):
-        listing_withdraw(actor=None, listing=listing)
+        listing_withdraw(actor=SYSTEM, listing=listing)
     with pytest.raises(InvalidTransition):
-        listing_update(actor=None, listing=listing, price_per_t=Decimal(1))
-    assert listing_publish(actor=None, listing=listing).status == "published"
+        listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal(1))
+    assert listing_publish(actor=SYSTEM, listing=listing).status == "published"
 
 
 def test_update_refuses_unknown_fields(world: dict[str, Any], lot: StockLot) -> None:
     listing = create(world, lot)
     with pytest.raises(DomainError) as info:
-        listing_update(actor=None, listing=listing, seller=world["enterprises"]["a2"])
+        listing_update(actor=SYSTEM, listing=listing, seller=world["enterprises"]["a2"])
     assert info.value.field == "seller"
 
 
 def test_need_lifecycle_and_substitutes(world: dict[str, Any]) -> None:
     substitute = f.MaterialFactory.create()
     need = need_create(
-        actor=None,
+        actor=SYSTEM,
         enterprise=world["enterprises"]["a2"],
         material=world["material"],
         quantity_kg=Decimal("250"),
@@ -125,20 +126,20 @@ def test_need_lifecycle_and_substitutes(world: dict[str, Any]) -> None:
     assert list(need.substitutes.all()) == [substitute]
     event = OutboxEvent.objects.get(topic="need.opened")
     assert event.payload["material_ids"] == sorted([world["material"].pk, substitute.pk])
-    need = need_update(actor=None, need=need, quantity_kg=Decimal("300"))
+    need = need_update(actor=SYSTEM, need=need, quantity_kg=Decimal("300"))
     assert need.quantity_kg == Decimal("300")
     assert list(need.substitutes.all()) == [substitute]
-    need = need_close(actor=None, need=need)
+    need = need_close(actor=SYSTEM, need=need)
     with pytest.raises(InvalidTransition):
-        need_close(actor=None, need=need)
+        need_close(actor=SYSTEM, need=need)
     with pytest.raises(InvalidTransition):
-        need_update(actor=None, need=need, quantity_kg=Decimal("1"))
-    assert need_reopen(actor=None, need=need).status == "open"
+        need_update(actor=SYSTEM, need=need, quantity_kg=Decimal("1"))
+    assert need_reopen(actor=SYSTEM, need=need).status == "open"
 
 
 def test_need_needs_a_place_and_a_real_substitute(world: dict[str, Any]) -> None:
     base: dict[str, Any] = {
-        "actor": None,
+        "actor": SYSTEM,
         "enterprise": world["enterprises"]["a2"],
         "material": world["material"],
         "quantity_kg": Decimal("1"),

@@ -15,6 +15,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils import timezone
 
+from access.scope import SYSTEM
 from inventory.models import Material, StockLot, StorageZone
 from inventory.services import stock_receive
 from marketplace.models import Listing, Need
@@ -49,7 +50,7 @@ class Market:
         **kwargs: Any,
     ) -> StockLot:
         return stock_receive(
-            actor=None,
+            actor=SYSTEM,
             owner=self.enterprise(seller),
             material=material or self.material,
             zone=zone or self.world["zones"][seller],
@@ -73,7 +74,7 @@ class Market:
         """A published listing, on a fresh lot of ``lot_kg`` unless ``lot`` is given."""
         lot = lot or self.lot(seller, kg=lot_kg, material=material)
         return listing_create(
-            actor=None,
+            actor=SYSTEM,
             seller=self.enterprise(seller),
             lot=lot,
             quantity_kg=Decimal(kg),
@@ -101,7 +102,7 @@ class Market:
         if zone is None:
             place = {"delivery_latitude": DELIVERY[0], "delivery_longitude": DELIVERY[1]}
         return need_create(
-            actor=None,
+            actor=SYSTEM,
             enterprise=self.enterprise(buyer),
             material=material or self.material,
             quantity_kg=Decimal(kg),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
+from access.scope import resolve_scope
 from inventory.controls import PermitKind
 from inventory.models import Permit
 from marketplace.models import Need
@@ -207,7 +208,9 @@ def test_a_committed_match_keeps_what_it_brings_in(m: Market, world: World) -> N
     m.need("b", kg="300", material=acid, zone=zone_of(world, "b", building="B1"))
     m.rematch(acid)
     [acid_match] = live()
-    match_accept(actor=world["users"]["trader"], match=acid_match)  # a1's trader: committed
+    match_accept(
+        actor=resolve_scope(world["users"]["trader"]), match=acid_match
+    )  # a1's trader: committed
     m.need("b", kg="400", material=cyanide, zone=zone_of(world, "b", building="B2"))
 
     m.rematch(cyanide)

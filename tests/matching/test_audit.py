@@ -10,6 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from access.scope import resolve_scope
 from audit.models import AuditEntry
 from matching.exceptions import InvalidTransition
 from matching.models import Match, MatchRun, MatchStatus, RunKind, RunTrigger
@@ -51,14 +52,14 @@ def deal(world: World, receive: Any) -> World:
 def test_each_sides_acceptance_is_one_row_in_its_trail(deal: World) -> None:
     match, seller, buyer = deal["match"], deal["seller"], deal["buyer"]
     with one_audit_row(actor=seller, action="match.accept", target=match) as first:
-        match_accept(actor=seller, match=match)
+        match_accept(actor=resolve_scope(seller), match=match)
     assert first.entry.changes["status"] == ["proposed", "accepted"]
     assert first.entry.changes["seller_accepted_at"][0] is None
     assert set(first.entry.changes) == {"status", "seller_accepted_at"}
     assert (first.entry.enterprise_id, first.entry.role) == (deal["enterprises"]["a1"].pk, "trader")
 
     with one_audit_row(actor=buyer, action="match.accept", target=match) as second:
-        match_accept(actor=buyer, match=match)
+        match_accept(actor=resolve_scope(buyer), match=match)
     assert second.entry.changes["status"] == ["accepted", "agreed"]
     assert set(second.entry.changes) == {"status", "buyer_accepted_at", "decided_at"}
     assert second.entry.enterprise_id == deal["enterprises"]["b"].pk
@@ -66,9 +67,9 @@ def test_each_sides_acceptance_is_one_row_in_its_trail(deal: World) -> None:
 
 def test_a_decline_is_one_row_with_the_reason(deal: World) -> None:
     match, buyer = deal["match"], deal["buyer"]
-    match_accept(actor=deal["seller"], match=match)
+    match_accept(actor=resolve_scope(deal["seller"]), match=match)
     with one_audit_row(actor=buyer, action="match.decline", target=match) as row:
-        match_decline(actor=buyer, match=match, reason=" too far ")
+        match_decline(actor=resolve_scope(buyer), match=match, reason=" too far ")
     assert row.entry.changes["status"] == ["accepted", "declined"]
     assert row.entry.changes["decline_reason"] == ["", "too far"]
     assert row.entry.changes["decided_by"] == [None, buyer.pk]
@@ -76,12 +77,12 @@ def test_a_decline_is_one_row_with_the_reason(deal: World) -> None:
 
 def test_a_refused_decision_leaves_no_row(deal: World) -> None:
     match = deal["match"]
-    match_decline(actor=deal["seller"], match=match)
+    match_decline(actor=resolve_scope(deal["seller"]), match=match)
     before = AuditEntry.objects.count()
     with pytest.raises(InvalidTransition):
-        match_accept(actor=deal["buyer"], match=match)
+        match_accept(actor=resolve_scope(deal["buyer"]), match=match)
     with pytest.raises(InvalidTransition):
-        match_decline(actor=deal["buyer"], match=match)
+        match_decline(actor=resolve_scope(deal["buyer"]), match=match)
     assert AuditEntry.objects.count() == before
 
 
@@ -89,8 +90,8 @@ def test_match_side_only_reads(deal: World) -> None:
     """Listed as READS_ONLY in tests/audit/test_coverage.py: no row and no write."""
     before = AuditEntry.objects.count()
     with CaptureQueriesContext(connection) as queries:
-        assert match_side(actor=deal["seller"], match=deal["match"]) == "seller"
-        assert match_side(actor=deal["buyer"], match=deal["match"]) == "buyer"
+        assert match_side(actor=resolve_scope(deal["seller"]), match=deal["match"]) == "seller"
+        assert match_side(actor=resolve_scope(deal["buyer"]), match=deal["match"]) == "buyer"
     writes = [
         q["sql"]
         for q in queries.captured_queries
@@ -121,7 +122,7 @@ def test_a_run_of_materials_is_one_row_not_one_per_proposal(world: World, market
     root = world["users"]["superuser"]
     ids = [world["material"].pk, market.other.pk]  # type: ignore[attr-defined]
     with one_audit_row(actor=root, action="matching_run.start") as row:
-        run = run_materials(material_ids=ids, trigger=RunTrigger.API, actor=root)
+        run = run_materials(material_ids=ids, trigger=RunTrigger.API, actor=resolve_scope(root))
     assert run.created >= 2  # proposals were written, and none has a row of its own
     assert Match.objects.filter(status=MatchStatus.PROPOSED).count() >= 2
     assert (row.entry.object_type, row.entry.object_id) == ("matching.matchrun", str(run.pk))
@@ -151,6 +152,6 @@ def test_a_run_asked_through_the_api_is_the_runs_one_row(
     root = world["users"]["superuser"]
     ids = [world["material"].pk] if materials else None
     with one_audit_row(actor=root, action="matching_run.start") as row:
-        run = run_request(actor=root, material_ids=ids)
+        run = run_request(actor=resolve_scope(root), material_ids=ids)
     assert row.entry.object_id == str(run.pk)
     assert MatchRun.objects.get(pk=run.pk).requested_by == root

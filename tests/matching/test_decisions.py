@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import SYSTEM, resolve_scope
 from common.exceptions import Conflict, DomainError, NotPermitted
 from common.models import OutboxEvent
 from inventory.services import stock_adjust, stock_reserve
@@ -81,7 +82,7 @@ def match_events() -> list[tuple[str, dict[str, Any]]]:
 
 
 def test_seller_accepts_first(deal: World) -> None:
-    match = match_accept(actor=deal["seller"], match=deal["match"])
+    match = match_accept(actor=resolve_scope(deal["seller"]), match=deal["match"])
     assert match.status == MatchStatus.ACCEPTED
     assert match.seller_accepted_at is not None
     assert match.buyer_accepted_at is None
@@ -92,9 +93,9 @@ def test_seller_accepts_first(deal: World) -> None:
 
 
 def test_both_sides_accepting_agree_in_either_order(deal: World) -> None:
-    first = match_accept(actor=deal["buyer"], match=deal["match"])
+    first = match_accept(actor=resolve_scope(deal["buyer"]), match=deal["match"])
     assert (first.status, first.seller_accepted_at) == (MatchStatus.ACCEPTED, None)
-    agreed = match_accept(actor=deal["seller"], match=deal["match"])
+    agreed = match_accept(actor=resolve_scope(deal["seller"]), match=deal["match"])
     assert agreed.status == MatchStatus.AGREED
     assert agreed.buyer_accepted_at == first.buyer_accepted_at
     assert agreed.seller_accepted_at is not None
@@ -104,19 +105,19 @@ def test_both_sides_accepting_agree_in_either_order(deal: World) -> None:
 
 @pytest.mark.parametrize("who", ["enterprise_admin", "trader"])
 def test_seller_admins_and_traders_accept(who: str, deal: World) -> None:
-    match = match_accept(actor=deal["users"][who], match=deal["match"])
+    match = match_accept(actor=resolve_scope(deal["users"][who]), match=deal["match"])
     assert match.status == MatchStatus.ACCEPTED
 
 
 def test_buyer_trader_accepts(deal: World) -> None:
-    match = match_accept(actor=deal["buyer_trader"], match=deal["match"])
+    match = match_accept(actor=resolve_scope(deal["buyer_trader"]), match=deal["match"])
     assert match.buyer_accepted_at is not None
 
 
 def test_accepting_twice_by_one_side_is_refused(deal: World) -> None:
-    match_accept(actor=deal["seller"], match=deal["match"])
+    match_accept(actor=resolve_scope(deal["seller"]), match=deal["match"])
     with pytest.raises(InvalidTransition) as refused:
-        match_accept(actor=deal["users"]["enterprise_admin"], match=deal["match"])
+        match_accept(actor=resolve_scope(deal["users"]["enterprise_admin"]), match=deal["match"])
     assert refused.value.status_code == 409
     assert refused.value.field == "status"
     assert "already accepted" in refused.value.message
@@ -128,7 +129,7 @@ def test_a_decided_match_cannot_be_accepted(status: str, deal: World) -> None:
     Match.objects.filter(pk=deal["match"].pk).update(status=status)
     before = Match.objects.filter(pk=deal["match"].pk).values().get()
     with pytest.raises(InvalidTransition) as refused:
-        match_accept(actor=deal["seller"], match=deal["match"])
+        match_accept(actor=resolve_scope(deal["seller"]), match=deal["match"])
     assert refused.value.field == "status"
     assert Match.objects.filter(pk=deal["match"].pk).values().get() == before
     assert match_events() == []
@@ -149,9 +150,9 @@ def test_a_decided_match_cannot_be_accepted(status: str, deal: World) -> None:
 def test_only_the_parties_admins_and_traders_decide(who: str, deal: World) -> None:
     actor = deal["users"][who]
     with pytest.raises(NotPermitted):
-        match_accept(actor=actor, match=deal["match"])
+        match_accept(actor=resolve_scope(actor), match=deal["match"])
     with pytest.raises(NotPermitted):
-        match_decline(actor=actor, match=deal["match"])
+        match_decline(actor=resolve_scope(actor), match=deal["match"])
     deal["match"].refresh_from_db()
     assert deal["match"].status == MatchStatus.PROPOSED
     assert match_events() == []
@@ -160,12 +161,12 @@ def test_only_the_parties_admins_and_traders_decide(who: str, deal: World) -> No
 def test_the_listing_must_be_published_and_the_need_open(deal: World) -> None:
     Listing.objects.filter(pk=deal["listing"].pk).update(status="withdrawn")
     with pytest.raises(Conflict) as refused:
-        match_accept(actor=deal["seller"], match=deal["match"])
+        match_accept(actor=resolve_scope(deal["seller"]), match=deal["match"])
     assert (refused.value.status_code, refused.value.field) == (409, "listing")
     Listing.objects.filter(pk=deal["listing"].pk).update(status="published")
     Need.objects.filter(pk=deal["need"].pk).update(status="closed")
     with pytest.raises(Conflict) as refused:
-        match_accept(actor=deal["buyer"], match=deal["match"])
+        match_accept(actor=resolve_scope(deal["buyer"]), match=deal["match"])
     assert (refused.value.status_code, refused.value.field) == (409, "need")
     deal["match"].refresh_from_db()
     assert deal["match"].status == MatchStatus.PROPOSED
@@ -178,7 +179,7 @@ def assert_refused_on_quantity(deal: World, match: Match, actor: Any, words: str
     before = Match.objects.filter(pk=match.pk).values().get()
     events = OutboxEvent.objects.count()
     with pytest.raises(QuantityExceeded) as refused:
-        match_accept(actor=actor, match=match)
+        match_accept(actor=resolve_scope(actor), match=match)
     assert refused.value.status_code == 409
     assert refused.value.field == "quantity_kg"
     assert words in refused.value.message, refused.value.message
@@ -191,11 +192,15 @@ def test_the_listing_cannot_be_committed_twice(deal: World) -> None:
     other_match(deal, quantity="300", status="agreed")
     assert_refused_on_quantity(deal, deal["match"], deal["seller"], "The listing offers 500")
     fits = other_match(deal, quantity="200")
-    assert match_accept(actor=deal["seller"], match=fits).status == MatchStatus.ACCEPTED
+    assert (
+        match_accept(actor=resolve_scope(deal["seller"]), match=fits).status == MatchStatus.ACCEPTED
+    )
 
 
 def test_one_sides_acceptance_commits_too(deal: World) -> None:
-    match_accept(actor=deal["buyer"], match=other_match(deal, quantity="300"))  # accepted
+    match_accept(
+        actor=resolve_scope(deal["buyer"]), match=other_match(deal, quantity="300")
+    )  # accepted
     assert_refused_on_quantity(deal, deal["match"], deal["seller"], "The listing offers 500")
 
 
@@ -203,14 +208,18 @@ def test_declined_and_superseded_matches_commit_nothing(deal: World) -> None:
     other_match(deal, quantity="500", status="declined")
     other_match(deal, quantity="500", status="superseded")
     other_match(deal, quantity="500")  # proposed: an offer, not a commitment
-    assert match_accept(actor=deal["seller"], match=deal["match"]).status == "accepted"
+    assert (
+        match_accept(actor=resolve_scope(deal["seller"]), match=deal["match"]).status == "accepted"
+    )
 
 
 def test_the_second_sides_acceptance_does_not_count_the_match_twice(deal: World) -> None:
     listing = f.ListingFactory.create(lot=deal["lot"], quantity_kg=Decimal(300), status="published")
     match = other_match(deal, quantity="300", listing=listing)
-    match_accept(actor=deal["seller"], match=match)
-    assert match_accept(actor=deal["buyer"], match=match).status == MatchStatus.AGREED
+    match_accept(actor=resolve_scope(deal["seller"]), match=match)
+    assert (
+        match_accept(actor=resolve_scope(deal["buyer"]), match=match).status == MatchStatus.AGREED
+    )
 
 
 def test_the_lots_unreserved_stock_bounds_all_its_listings(deal: World) -> None:
@@ -218,13 +227,17 @@ def test_the_lots_unreserved_stock_bounds_all_its_listings(deal: World) -> None:
     second = f.ListingFactory.create(lot=deal["lot"], quantity_kg=Decimal(800), status="published")
     other_match(deal, quantity="800", listing=second, status="agreed")
     assert_refused_on_quantity(deal, deal["match"], deal["seller"], "The lot holds 1000")
-    stock_adjust(actor=None, lot=deal["lot"], delta_kg=Decimal(100))  # 1100 kg on hand
-    assert match_accept(actor=deal["seller"], match=deal["match"]).status == "accepted"
+    stock_adjust(actor=SYSTEM, lot=deal["lot"], delta_kg=Decimal(100))  # 1100 kg on hand
+    assert (
+        match_accept(actor=resolve_scope(deal["seller"]), match=deal["match"]).status == "accepted"
+    )
 
 
 def test_reserved_stock_is_not_there_to_commit(deal: World) -> None:
     lot = deal["lot"]
-    stock_reserve(actor=None, lot=lot, holder=lot.owner, quantity_kg=Decimal(800), expires_at=None)
+    stock_reserve(
+        actor=SYSTEM, lot=lot, holder=lot.owner, quantity_kg=Decimal(800), expires_at=None
+    )
     assert_refused_on_quantity(deal, deal["match"], deal["seller"], "200.000 kg unreserved")
 
 
@@ -238,17 +251,21 @@ def test_the_need_cannot_be_over_filled(deal: World, receive: Any) -> None:
 
 def test_a_declined_acceptance_releases_its_quantity(deal: World) -> None:
     taken = other_match(deal, quantity="300")
-    match_accept(actor=deal["seller"], match=taken)
+    match_accept(actor=resolve_scope(deal["seller"]), match=taken)
     assert_refused_on_quantity(deal, deal["match"], deal["seller"], "The listing offers 500")
-    match_decline(actor=deal["buyer"], match=taken)
-    assert match_accept(actor=deal["seller"], match=deal["match"]).status == "accepted"
+    match_decline(actor=resolve_scope(deal["buyer"]), match=taken)
+    assert (
+        match_accept(actor=resolve_scope(deal["seller"]), match=deal["match"]).status == "accepted"
+    )
 
 
 # --- decline ----------------------------------------------------------------------------
 
 
 def test_seller_declines_a_proposal_with_a_reason(deal: World) -> None:
-    match = match_decline(actor=deal["seller"], match=deal["match"], reason="  drums only  ")
+    match = match_decline(
+        actor=resolve_scope(deal["seller"]), match=deal["match"], reason="  drums only  "
+    )
     assert match.status == MatchStatus.DECLINED
     assert match.decided_at is not None
     assert match.decided_by == deal["seller"]
@@ -258,8 +275,8 @@ def test_seller_declines_a_proposal_with_a_reason(deal: World) -> None:
 
 
 def test_buyer_declines_after_the_sellers_acceptance(deal: World) -> None:
-    match_accept(actor=deal["seller"], match=deal["match"])
-    match = match_decline(actor=deal["buyer"], match=deal["match"])
+    match_accept(actor=resolve_scope(deal["seller"]), match=deal["match"])
+    match = match_decline(actor=resolve_scope(deal["buyer"]), match=deal["match"])
     assert match.status == MatchStatus.DECLINED
     assert match.seller_accepted_at is not None  # what happened stays recorded
     assert match.decided_by == deal["buyer"]
@@ -270,7 +287,7 @@ def test_buyer_declines_after_the_sellers_acceptance(deal: World) -> None:
 def test_a_decided_match_cannot_be_declined(status: str, deal: World) -> None:
     Match.objects.filter(pk=deal["match"].pk).update(status=status)
     with pytest.raises(InvalidTransition) as refused:
-        match_decline(actor=deal["buyer"], match=deal["match"])
+        match_decline(actor=resolve_scope(deal["buyer"]), match=deal["match"])
     assert (refused.value.status_code, refused.value.field) == (409, "status")
     assert status in refused.value.message
     assert Match.objects.get(pk=deal["match"].pk).decided_by is None
@@ -279,7 +296,7 @@ def test_a_decided_match_cannot_be_declined(status: str, deal: World) -> None:
 
 def test_an_over_long_reason_is_refused(deal: World) -> None:
     with pytest.raises(DomainError) as refused:
-        match_decline(actor=deal["seller"], match=deal["match"], reason="x" * 501)
+        match_decline(actor=resolve_scope(deal["seller"]), match=deal["match"], reason="x" * 501)
     assert (refused.value.status_code, refused.value.field) == (400, "reason")
     assert Match.objects.get(pk=deal["match"].pk).status == MatchStatus.PROPOSED
 
@@ -295,7 +312,7 @@ def test_seller_and_buyer_accepting_together_agree_once(deal: World) -> None:
         match = other_match(deal, quantity="10")
 
         def accept(i: int, pk: int = match.pk) -> Match:
-            return match_accept(actor=actors[i], match=Match.objects.get(pk=pk))
+            return match_accept(actor=resolve_scope(actors[i]), match=Match.objects.get(pk=pk))
 
         results = run_concurrently(2, accept)
         assert all(isinstance(r, Match) for r in results), results
@@ -317,7 +334,9 @@ def test_two_acceptances_that_overfill_a_listing_one_wins(deal: World) -> None:
     matches = [other_match(deal, quantity="70", listing=listing) for _ in range(2)]
     results = run_concurrently(
         2,
-        lambda i: match_accept(actor=deal["seller"], match=Match.objects.get(pk=matches[i].pk)),
+        lambda i: match_accept(
+            actor=resolve_scope(deal["seller"]), match=Match.objects.get(pk=matches[i].pk)
+        ),
     )
     assert sum(isinstance(r, Match) for r in results) == 1, results
     assert sum(isinstance(r, QuantityExceeded) for r in results) == 1, results
@@ -338,7 +357,9 @@ def test_many_acceptances_on_one_lot_never_overcommit_it(deal: World) -> None:
     # The deal's own 300 kg proposal stays proposed: it commits nothing.
     results = run_concurrently(
         8,
-        lambda i: match_accept(actor=deal["seller"], match=Match.objects.get(pk=matches[i].pk)),
+        lambda i: match_accept(
+            actor=resolve_scope(deal["seller"]), match=Match.objects.get(pk=matches[i].pk)
+        ),
     )
     assert sum(isinstance(r, Match) for r in results) == 3, results
     assert sum(isinstance(r, QuantityExceeded) for r in results) == 5, results

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from access.scope import SYSTEM, resolve_scope
 from inventory.services import stock_adjust
 from marketplace.models import Listing, Need
 from marketplace.services import (
@@ -108,40 +109,44 @@ def _breaks(
     return {
         "price above the limit": (
             lambda: (m.offer(price="3000.00"), m.need(max_price="2999.99")),
-            lambda lst, need: need_update(actor=None, need=need, max_price_per_t=Decimal(3000)),
+            lambda lst, need: need_update(actor=SYSTEM, need=need, max_price_per_t=Decimal(3000)),
         ),
         "purity below the minimum": (
             lambda: (
                 m.offer(lot=m.lot(purity_pct=Decimal("98.500"))),
                 m.need(min_purity_pct=Decimal("99.000")),
             ),
-            lambda lst, need: need_update(actor=None, need=need, min_purity_pct=Decimal("98.5")),
+            lambda lst, need: need_update(actor=SYSTEM, need=need, min_purity_pct=Decimal("98.5")),
         ),
         "lot expires before the need date": (
             lambda: (
                 m.offer(lot=m.lot(expires_on=d + timedelta(days=10))),
                 m.need(needed_by=d + timedelta(days=11)),
             ),
-            lambda lst, need: need_update(actor=None, need=need, needed_by=d + timedelta(days=10)),
+            lambda lst, need: need_update(
+                actor=SYSTEM, need=need, needed_by=d + timedelta(days=10)
+            ),
         ),
         "available only after the need date": (
             lambda: (
                 m.offer(available_from=d + timedelta(days=40)),
                 m.need(needed_by=d + timedelta(days=39)),
             ),
-            lambda lst, need: need_update(actor=None, need=need, needed_by=d + timedelta(days=40)),
+            lambda lst, need: need_update(
+                actor=SYSTEM, need=need, needed_by=d + timedelta(days=40)
+            ),
         ),
         "beyond the distance limit": (
             lambda: (m.offer(), m.need(max_distance_km=Decimal("1.00"))),
-            lambda lst, need: need_update(actor=None, need=need, max_distance_km=Decimal(2)),
+            lambda lst, need: need_update(actor=SYSTEM, need=need, max_distance_km=Decimal(2)),
         ),
         "visible only in the seller's park": (
             lambda: (m.offer("a1", visibility="park"), m.need("b")),
-            lambda lst, need: listing_update(actor=None, listing=lst, visibility="region"),
+            lambda lst, need: listing_update(actor=SYSTEM, listing=lst, visibility="region"),
         ),
         "visible only in the seller's region": (
             lambda: (m.offer("a1", visibility="region"), m.need("c")),
-            lambda lst, need: listing_update(actor=None, listing=lst, visibility="all"),
+            lambda lst, need: listing_update(actor=SYSTEM, listing=lst, visibility="all"),
         ),
     }
 
@@ -250,7 +255,7 @@ def test_price_change_supersedes_exactly_the_affected_proposal(m: Market, world:
     old = m1 if m1.listing_id == l1.pk else m2
     other = m2 if old is m1 else m1
 
-    listing_update(actor=None, listing=l1, price_per_t=Decimal("3100.00"))
+    listing_update(actor=SYSTEM, listing=l1, price_per_t=Decimal("3100.00"))
     run = m.rematch()
 
     assert (run.created, run.kept, run.superseded) == (1, 1, 1)
@@ -275,7 +280,7 @@ def test_withdrawn_listing_and_closed_need_lose_their_proposals(
     by_cheap = {x.pk for x in live(listing=cheap)}
     assert by_cheap
 
-    listing_withdraw(actor=None, listing=cheap)
+    listing_withdraw(actor=SYSTEM, listing=cheap)
     run = m.rematch()
     assert run.superseded >= len(by_cheap)
     assert live(listing=cheap) == []
@@ -285,7 +290,7 @@ def test_withdrawn_listing_and_closed_need_lose_their_proposals(
     # The dear listing now serves what it can: 500 kg over both needs.
     assert sum(x.quantity_kg for x in live()) == kg(500)
 
-    need_close(actor=None, need=big)
+    need_close(actor=SYSTEM, need=big)
     m.rematch()
     assert live(need=big) == []
     assert pairs(live()) == {(two_by_two["dear"].pk, two_by_two["small"].pk): kg(300)}
@@ -303,9 +308,9 @@ def test_committed_match_is_never_touched_and_its_quantity_is_taken_off(
     m.rematch()
     [match] = live()
     users = world["users"]
-    match = match_accept(actor=users["trader"], match=match)
+    match = match_accept(actor=resolve_scope(users["trader"]), match=match)
     if status == MatchStatus.AGREED:
-        match = match_accept(actor=users["park_b_admin"], match=match)
+        match = match_accept(actor=resolve_scope(users["park_b_admin"]), match=match)
     assert match.status == status
     committed = snapshot_of(match)
 
@@ -317,7 +322,7 @@ def test_committed_match_is_never_touched_and_its_quantity_is_taken_off(
     assert run.matched_kg == kg(200)  # only what was still free
 
     # A new price supersedes the open proposal, never the committed one.
-    listing_update(actor=None, listing=listing, price_per_t=Decimal("2900.00"))
+    listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal("2900.00"))
     run = m.rematch()
     assert snapshot_of(Match.objects.get(pk=match.pk)) == committed
     assert (run.created, run.superseded) == (1, 1)
@@ -330,7 +335,7 @@ def test_committed_quantity_of_the_need_is_taken_off_too(m: Market, world: World
     need = m.need("b", kg="500")
     m.rematch()
     [match] = live()
-    match_accept(actor=world["users"]["trader"], match=match)
+    match_accept(actor=resolve_scope(world["users"]["trader"]), match=match)
 
     second = m.offer("a2", kg="1000", price="3200.00")
     m.rematch()
@@ -344,7 +349,9 @@ def test_declined_pair_is_not_proposed_again(m: Market, world: World) -> None:
     m.rematch()
     [match] = live()
     assert match.listing_id == cheap.pk
-    match_decline(actor=world["users"]["park_b_admin"], match=match, reason="wrong grade")
+    match_decline(
+        actor=resolve_scope(world["users"]["park_b_admin"]), match=match, reason="wrong grade"
+    )
 
     for _ in range(2):
         run = m.rematch()
@@ -406,12 +413,12 @@ def test_lot_stock_drop_caps_the_listing(m: Market) -> None:
     m.rematch()
     assert pairs(live()) == {(listing.pk, need.pk): kg(600)}
 
-    stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-700"), note="spill")
+    stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal("-700"), note="spill")
     run = m.rematch()
     assert pairs(live()) == {(listing.pk, need.pk): kg(300)}
     assert (run.created, run.superseded) == (1, 1)
 
-    stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-300"), note="all gone")
+    stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal("-300"), note="all gone")
     run = m.rematch()
     assert live() == []
     assert (run.listings, run.superseded) == (0, 1)

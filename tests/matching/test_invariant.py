@@ -29,6 +29,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from access.scope import SYSTEM, resolve_scope
 from inventory.controls import PermitKind
 from inventory.exceptions import CapacityExceeded, IncompatibleStorage
 from inventory.models import Permit, StorageZone
@@ -190,7 +191,7 @@ def build(spec: WorldSpec, world: World) -> dict[str, Any]:
                 # A zone that refuses the stock stays empty.
                 with contextlib.suppress(IncompatibleStorage, CapacityExceeded):
                     stock_receive(
-                        actor=None,
+                        actor=SYSTEM,
                         owner=ents[buyer],
                         material=materials[z.stock[0]],
                         zone=zone,
@@ -202,7 +203,7 @@ def build(spec: WorldSpec, world: World) -> dict[str, Any]:
             warehouse=f.WarehouseFactory.create(owner=ents[lot_spec.seller])
         )
         lot = stock_receive(
-            actor=None,
+            actor=SYSTEM,
             owner=ents[lot_spec.seller],
             material=materials[lot_spec.material],
             zone=zone,
@@ -211,7 +212,7 @@ def build(spec: WorldSpec, world: World) -> dict[str, Any]:
         )
         for kg, price, minimum in lot_spec.listings:
             listing_create(
-                actor=None,
+                actor=SYSTEM,
                 seller=ents[lot_spec.seller],
                 lot=lot,
                 quantity_kg=Decimal(min(kg, lot_spec.kg)),
@@ -229,7 +230,7 @@ def build(spec: WorldSpec, world: World) -> dict[str, Any]:
         if need_spec.zone is not None:
             place = {"delivery_zone": zones[need_spec.buyer][need_spec.zone]}
         need = need_create(
-            actor=None,
+            actor=SYSTEM,
             enterprise=ents[need_spec.buyer],
             material=materials[need_spec.material],
             quantity_kg=Decimal(need_spec.kg),
@@ -281,16 +282,18 @@ def test_every_proposal_can_be_ordered_and_received_and_the_quantity_is_optimal(
             for match in proposals:
                 seller = people[_key(world, match.seller_id)]
                 buyer = people[_key(world, match.buyer_id)]
-                match_accept(actor=seller["trader"], match=match)
-                match = match_accept(actor=buyer["trader"], match=match)
+                match_accept(actor=resolve_scope(seller["trader"]), match=match)
+                match = match_accept(actor=resolve_scope(buyer["trader"]), match=match)
                 assert match.status == MatchStatus.AGREED
                 zone = Need.objects.get(pk=match.need_id).delivery_zone
                 if zone is None:
                     continue  # a delivery point: the receipt chooses a zone
-                order = order_from_match(actor=buyer["trader"], match=match)
-                order = order_confirm(actor=seller["trader"], order=order)
-                order = order_dispatch(actor=seller["warehouse_keeper"], order=order)
-                order = order_receive(actor=buyer["warehouse_keeper"], order=order, zone=zone)
+                order = order_from_match(actor=resolve_scope(buyer["trader"]), match=match)
+                order = order_confirm(actor=resolve_scope(seller["trader"]), order=order)
+                order = order_dispatch(actor=resolve_scope(seller["warehouse_keeper"]), order=order)
+                order = order_receive(
+                    actor=resolve_scope(buyer["warehouse_keeper"]), order=order, zone=zone
+                )
                 assert order.status == "received"
                 seen["proposals"] += 1
             transaction.set_rollback(True)

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from access.scope import SYSTEM
 from marketplace.services import listing_update
 from matching import tasks
 from matching.models import LIVE, Match, MatchRun, MatchStatus, PendingRematch, RunStatus
@@ -75,7 +76,7 @@ def test_concurrent_rematches_of_one_material_write_one_set_of_proposals(world: 
         assert (alone.created, alone.superseded, alone.kept) == (0, 0, len(proposals))
         changed = len(live(listing=cheap))
         assert changed >= 1
-        listing_update(actor=None, listing=cheap, price_per_t=Decimal(2990 - round_))
+        listing_update(actor=SYSTEM, listing=cheap, price_per_t=Decimal(2990 - round_))
 
 
 def test_acceptance_landing_between_read_and_write_makes_the_rematch_retry(
@@ -89,7 +90,7 @@ def test_acceptance_landing_between_read_and_write_makes_the_rematch_retry(
     m.rematch()
     [proposal] = live()
     # A new price: the next rematch supersedes P and proposes the pair again.
-    listing_update(actor=None, listing=listing, price_per_t=Decimal("3100.00"))
+    listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal("3100.00"))
 
     loaded, accepted = threading.Event(), threading.Event()
     loads: list[int] = []
@@ -137,7 +138,7 @@ def test_rematches_racing_acceptances_never_leave_two_live_matches_for_a_pair(
         need = m.need("b", kg="100")
         m.rematch()
         [proposal] = live(need=need)
-        listing_update(actor=None, listing=listing, price_per_t=Decimal(3001 + round_))
+        listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal(3001 + round_))
         delay = rng.uniform(0, 0.05)
 
         def act(i: int, pk: int = proposal.pk, delay: float = delay) -> Any:

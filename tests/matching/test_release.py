@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.db import connection, transaction
 
+from access.scope import SYSTEM
 from common.exceptions import Conflict
 from common.models import OutboxEvent
 from matching.models import COMMITTED, LIVE, Match, MatchStatus
@@ -40,7 +41,7 @@ def test_released_is_neither_live_nor_committed() -> None:
 @pytest.mark.django_db
 def test_an_agreed_match_is_marked_ordered() -> None:
     match = f.MatchFactory.create(status="agreed")
-    marked = match_mark_ordered(actor=None, match_id=match.pk)
+    marked = match_mark_ordered(actor=SYSTEM, match_id=match.pk)
     assert marked.status == MatchStatus.ORDERED
     assert (marked.listing, marked.need) == (match.listing, match.need)
     assert status_of(match) == MatchStatus.ORDERED
@@ -50,9 +51,9 @@ def test_an_agreed_match_is_marked_ordered() -> None:
 @pytest.mark.django_db
 def test_marking_an_ordered_match_again_is_a_conflict() -> None:
     match = f.MatchFactory.create(status="agreed")
-    match_mark_ordered(actor=None, match_id=match.pk)
+    match_mark_ordered(actor=SYSTEM, match_id=match.pk)
     with pytest.raises(Conflict) as refused:
-        match_mark_ordered(actor=None, match_id=match.pk)
+        match_mark_ordered(actor=SYSTEM, match_id=match.pk)
     assert (refused.value.status_code, refused.value.field) == (409, "match")
     assert "already" in refused.value.message
 
@@ -62,7 +63,7 @@ def test_marking_an_ordered_match_again_is_a_conflict() -> None:
 def test_only_an_agreed_match_is_marked_ordered(status: str) -> None:
     match = f.MatchFactory.create(status=status)
     with pytest.raises(Conflict) as refused:
-        match_mark_ordered(actor=None, match_id=match.pk)
+        match_mark_ordered(actor=SYSTEM, match_id=match.pk)
     assert (refused.value.status_code, refused.value.field) == (409, "match")
     assert "only an agreed match" in refused.value.message
     assert status_of(match) == status
@@ -74,7 +75,7 @@ def test_only_an_agreed_match_is_marked_ordered(status: str) -> None:
 @pytest.mark.django_db
 def test_an_ordered_match_is_released_and_the_engine_told() -> None:
     match = f.MatchFactory.create(status="ordered")
-    assert match_release(actor=None, match_id=match.pk, reason="cancelled") is None
+    assert match_release(actor=SYSTEM, match_id=match.pk, reason="cancelled") is None
     assert status_of(match) == MatchStatus.RELEASED
     (event,) = released_events()
     assert event.payload == {
@@ -87,8 +88,8 @@ def test_an_ordered_match_is_released_and_the_engine_told() -> None:
 @pytest.mark.django_db
 def test_a_second_release_is_harmless() -> None:
     match = f.MatchFactory.create(status="ordered")
-    match_release(actor=None, match_id=match.pk, reason="rejected")
-    match_release(actor=None, match_id=match.pk, reason="expired")
+    match_release(actor=SYSTEM, match_id=match.pk, reason="rejected")
+    match_release(actor=SYSTEM, match_id=match.pk, reason="expired")
     assert status_of(match) == MatchStatus.RELEASED
     assert [e.payload["reason"] for e in released_events()] == ["rejected"]
 
@@ -97,7 +98,7 @@ def test_a_second_release_is_harmless() -> None:
 @pytest.mark.parametrize("status", ["proposed", "accepted", "agreed", "declined", "superseded"])
 def test_a_match_not_ordered_is_not_released(status: str) -> None:
     match = f.MatchFactory.create(status=status)
-    match_release(actor=None, match_id=match.pk, reason="cancelled")
+    match_release(actor=SYSTEM, match_id=match.pk, reason="cancelled")
     assert status_of(match) == status
     assert released_events() == []
 

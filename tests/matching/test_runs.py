@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from hypothesis import given
 from hypothesis import strategies as st
 
+from access.scope import resolve_scope
 from common.exceptions import Conflict
 from matching import tasks
 from matching.loading import Component, components_all
@@ -252,14 +253,14 @@ def test_second_full_run_request_is_a_conflict(market: dict[str, Any], world: Wo
     running = MatchRun.objects.create(kind=RunKind.FULL, trigger=RunTrigger.SCHEDULE)
 
     with pytest.raises(Conflict) as refused:
-        run_request(actor=user, material_ids=None)
+        run_request(actor=resolve_scope(user), material_ids=None)
     assert refused.value.status_code == 409
     assert refused.value.field == "materials"
     assert f"#{running.pk}" in str(refused.value)
     assert MatchRun.objects.count() == 1
 
     # A rematch of materials is still allowed beside it.
-    run = run_request(actor=user, material_ids=[market["materials"][0].pk])
+    run = run_request(actor=resolve_scope(user), material_ids=[market["materials"][0].pk])
     assert (run.kind, run.trigger, run.status, run.requested_by) == (
         RunKind.MATERIALS,
         RunTrigger.API,
@@ -278,7 +279,7 @@ def test_stale_or_finished_full_run_does_not_block(
         started_at=lost.started_at - timedelta(seconds=settings.MATCHING_RUN_STALE_SECONDS + 1)
     )
     MatchRun.objects.create(kind=RunKind.FULL, trigger=RunTrigger.API, status=RunStatus.DONE)
-    run = run_request(actor=user, material_ids=None)
+    run = run_request(actor=resolve_scope(user), material_ids=None)
     assert (run.kind, run.trigger, run.requested_by) == (RunKind.FULL, RunTrigger.API, user)
     assert run.pk > lost.pk
 

@@ -11,6 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
+from access.scope import SYSTEM, resolve_scope
 from common.models import OutboxEvent
 from inventory.services import stock_adjust
 from marketplace.services import listing_update, need_update
@@ -106,7 +107,7 @@ class TestOutboxToProposals:
         need = m.need("b", kg="600")
         m.rematch()
         with django_capture_on_commit_callbacks(execute=True):
-            stock_adjust(actor=None, lot=lot, delta_kg=Decimal("-800"))
+            stock_adjust(actor=SYSTEM, lot=lot, delta_kg=Decimal("-800"))
         assert pairs(live()) == {(listing.pk, need.pk): Decimal("200.000")}
         assert len(change_runs(m.material.pk)) == 1
 
@@ -119,7 +120,7 @@ class TestOutboxToProposals:
         m.rematch()
         [match] = live()
         with django_capture_on_commit_callbacks(execute=True):
-            match_decline(actor=world["users"]["park_b_admin"], match=match)
+            match_decline(actor=resolve_scope(world["users"]["park_b_admin"]), match=match)
         assert pairs(live()) == {(dear.pk, need.pk): Decimal("300.000")}
         assert len(change_runs(m.material.pk)) == 1
 
@@ -141,7 +142,7 @@ class TestOutboxToProposals:
         m.rematch()
         assert len(live()) == 1
         with django_capture_on_commit_callbacks(execute=True):
-            need_update(actor=None, need=need, substitutes=[])
+            need_update(actor=SYSTEM, need=need, substitutes=[])
         assert live() == []
 
 
@@ -170,7 +171,7 @@ def test_listing_updates_through_the_outbox_schedule_one_task(
     listing = m.offer("a1")
     with django_capture_on_commit_callbacks(execute=True):
         for i in range(300):
-            listing_update(actor=None, listing=listing, price_per_t=Decimal(3000 + i))
+            listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal(3000 + i))
     assert scheduled.materials() == [m.material.pk]
     assert PendingRematch.objects.get(material=m.material).version == 300
     assert OutboxEvent.objects.filter(topic="listing.updated", dispatched_at=None).count() == 0
@@ -318,7 +319,7 @@ def test_burst_of_changes_is_coalesced_by_a_real_worker(world: World) -> None:
         app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
     ):
         for i in range(1, 301):
-            listing_update(actor=None, listing=listing, price_per_t=Decimal(3000 + i))
+            listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal(3000 + i))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             undelivered = OutboxEvent.objects.filter(dispatched_at=None).exists()

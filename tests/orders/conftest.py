@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import SYSTEM, resolve_scope
 from inventory.models import StockLot
 from marketplace.services import listing_create, need_create
 from matching.models import Match
@@ -56,7 +57,7 @@ def deal(world: World, receive: Any) -> World:
 
     def offer(on: StockLot, kg: str, **kwargs: Any) -> Any:
         return listing_create(
-            actor=None,
+            actor=SYSTEM,
             seller=seller,
             lot=on,
             quantity_kg=Decimal(kg),
@@ -69,7 +70,7 @@ def deal(world: World, receive: Any) -> World:
     listing = offer(lot, "500")
     shared_listing = offer(shared_lot, "400")
     need = need_create(
-        actor=None,
+        actor=SYSTEM,
         enterprise=buyer,
         material=material,
         quantity_kg=Decimal("400"),
@@ -108,35 +109,48 @@ def deal(world: World, receive: Any) -> World:
 def place(deal: World, kg: str = "100", *, listing: Any = None, actor: Any = None) -> Order:
     """A direct order by a2's trader (or ``actor``) on the private listing (or ``listing``)."""
     return order_place(
-        actor=actor or deal["buyers"]["trader"],
+        actor=resolve_scope(actor or deal["buyers"]["trader"]),
         listing=listing or deal["listing"],
         quantity_kg=Decimal(kg),
     )
 
 
 def from_match(deal: World, match: Match | None = None) -> Order:
-    return order_from_match(actor=deal["buyers"]["trader"], match=match or deal["match"])
+    return order_from_match(
+        actor=resolve_scope(deal["buyers"]["trader"]), match=match or deal["match"]
+    )
 
 
 def take(deal: World, order: Order, action: str, actor: Any = None, **kwargs: Any) -> Order:
-    """Take ``action`` on ``order`` as the side's default user (or ``actor``)."""
+    """Take ``action`` on ``order`` as the side's default user (or ``actor``, a user)."""
     seller, buyer = deal["sellers"], deal["buyers"]
+    default = {
+        "confirm": seller["trader"],
+        "reject": seller["trader"],
+        "cancel": buyer["trader"],
+        "dispatch": seller["keeper"],
+        "receive": buyer["keeper"],
+        "transfer": buyer["keeper"],
+        "complete": buyer["trader"],
+    }
+    if action not in default:
+        raise AssertionError(action)
+    scope = resolve_scope(actor or default[action])
     if action == "confirm":
-        return order_confirm(actor=actor or seller["trader"], order=order, **kwargs)
+        return order_confirm(actor=scope, order=order, **kwargs)
     if action == "reject":
-        return order_reject(actor=actor or seller["trader"], order=order, **kwargs)
+        return order_reject(actor=scope, order=order, **kwargs)
     if action == "cancel":
-        return order_cancel(actor=actor or buyer["trader"], order=order, **kwargs)
+        return order_cancel(actor=scope, order=order, **kwargs)
     if action == "dispatch":
-        return order_dispatch(actor=actor or seller["keeper"], order=order)
+        return order_dispatch(actor=scope, order=order)
     if action == "receive":
         zone = kwargs.pop("zone", deal["zones"]["a2"])
-        return order_receive(actor=actor or buyer["keeper"], order=order, zone=zone)
+        return order_receive(actor=scope, order=order, zone=zone)
     if action == "transfer":
-        return order_transfer(actor=actor or buyer["keeper"], order=order, **kwargs)
-    if action == "complete":
-        return order_complete(actor=actor or buyer["trader"], order=order)
-    raise AssertionError(action)
+        return order_transfer(actor=scope, order=order, **kwargs)
+    assert action == "complete"
+    return order_complete(actor=scope, order=order)
 
 
 # The steps that take a new (reserved) order to each status.

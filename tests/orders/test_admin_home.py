@@ -73,7 +73,7 @@ def test_the_panel_lists_what_waits_for_each_role(staff: World) -> None:  # noqa
     assert buyer_trader["orders"] == set()  # cancelling is not waiting
     assert buyer_trader["matches"] == {match.pk}
     # Once the seller has accepted, the proposal waits for the buyer only.
-    match_accept(actor=staff["sellers"]["trader"], match=match)
+    match_accept(actor=resolve_scope(staff["sellers"]["trader"]), match=match)
     assert panel(client_of(staff, "seller.trader"))["matches"] == set()
     assert panel(client_of(staff, "buyer.admin"))["matches"] == {match.pk}
     assert panel(client_of(staff, "buyer.viewer"))["matches"] == set()
@@ -129,7 +129,7 @@ def test_the_waiting_selectors_equal_the_step_rule(staff: World) -> None:  # noq
     late = place(staff, "5")
     Order.objects.filter(pk=late.pk).update(hold_until=timezone.now() - timedelta(minutes=1))
     accepted = proposal(staff)
-    match_accept(actor=staff["sellers"]["trader"], match=accepted)
+    match_accept(actor=resolve_scope(staff["sellers"]["trader"]), match=accepted)
     proposal(staff)
     forward = set(order_steps_forward())
     users = [*staff["sellers"].values(), *staff["buyers"].values()]

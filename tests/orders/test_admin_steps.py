@@ -93,7 +93,7 @@ def decision_accepted(match: Match, decision: str, user: Any) -> bool:
     service = match_accept if decision == "accept" else match_decline
     try:
         with transaction.atomic():
-            service(actor=user, match=Match.objects.get(pk=match.pk))
+            service(actor=resolve_scope(user), match=Match.objects.get(pk=match.pk))
             raise _Undo
     except _Undo:
         return True

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from access.scope import resolve_scope
 from inventory.controls import PermitKind
 from inventory.data.controls import control_fields
 from inventory.exceptions import PermitRequired
@@ -33,7 +34,7 @@ def control(deal: World, cas: str) -> None:
 def grant(deal: World, kind: str, *, materials: Any = (), days: tuple[int, int] = (-30, 300)):
     today = timezone.localdate()
     return permit_create(
-        actor=deal["buyers"]["admin"],
+        actor=resolve_scope(deal["buyers"]["admin"]),
         enterprise=deal["buyer"],
         kind=kind,
         number=f"{kind}-{days}",
@@ -84,7 +85,7 @@ def test_an_order_from_a_match_is_refused_then_allowed(deal: World) -> None:
 def test_the_sellers_permits_do_not_count_the_buyers_do(deal: World) -> None:
     control(deal, "143-33-9")
     permit_create(
-        actor=deal["sellers"]["admin"],
+        actor=resolve_scope(deal["sellers"]["admin"]),
         enterprise=deal["seller"],
         kind=K.SAFETY_PRODUCTION_LICENCE,
         number="S-1",
@@ -96,7 +97,7 @@ def test_the_sellers_permits_do_not_count_the_buyers_do(deal: World) -> None:
     from orders.services import order_from_match
 
     with pytest.raises(PermitRequired):
-        order_from_match(actor=deal["sellers"]["admin"], match=deal["match"])
+        order_from_match(actor=resolve_scope(deal["sellers"]["admin"]), match=deal["match"])
 
 
 @pytest.mark.parametrize(

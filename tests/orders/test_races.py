@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import resolve_scope
 from common.exceptions import DomainError
 from inventory.models import StockLot
 from marketplace.models import Listing
@@ -60,7 +61,9 @@ def test_two_steps_of_one_order_one_wins(status: str, first: str, second: str, d
 
 def test_two_orders_of_one_match_one_wins(deal: World) -> None:
     actors = (deal["buyers"]["trader"], deal["sellers"]["trader"])
-    results = run_concurrently(2, lambda i: order_from_match(actor=actors[i], match=deal["match"]))
+    results = run_concurrently(
+        2, lambda i: order_from_match(actor=resolve_scope(actors[i]), match=deal["match"])
+    )
     assert sum(isinstance(r, Order) for r in results) == 1, results
     assert Order.objects.filter(match=deal["match"]).count() == 1
     deal["listing"].refresh_from_db()
@@ -78,7 +81,9 @@ def test_twenty_direct_orders_never_exceed_the_listing(deal: World) -> None:
     results = run_concurrently(
         20,
         lambda i: order_place(
-            actor=buyer, listing=Listing.objects.get(pk=listing.pk), quantity_kg=Decimal(35)
+            actor=resolve_scope(buyer),
+            listing=Listing.objects.get(pk=listing.pk),
+            quantity_kg=Decimal(35),
         ),
     )
     won = [r for r in results if isinstance(r, Order)]
@@ -101,7 +106,9 @@ def test_orders_and_cancellations_at_once_keep_the_counters(deal: World) -> None
         if i < 5:
             return take(deal, Order.objects.get(pk=placed[i].pk), "cancel")
         return order_place(
-            actor=buyer, listing=Listing.objects.get(pk=listing.pk), quantity_kg=Decimal(40)
+            actor=resolve_scope(buyer),
+            listing=Listing.objects.get(pk=listing.pk),
+            quantity_kg=Decimal(40),
         )
 
     results = run_concurrently(10, work)

@@ -11,6 +11,7 @@ import pytest
 from django.test import override_settings
 from django.utils import timezone
 
+from access.scope import SYSTEM, resolve_scope
 from common.exceptions import Conflict, DomainError, NotPermitted
 from common.models import OutboxEvent
 from common.services import outbox_deliver
@@ -161,7 +162,7 @@ def test_an_agreed_match_becomes_a_reserved_order(deal: World) -> None:
 
 
 def test_the_seller_may_order_an_agreed_match_too(deal: World) -> None:
-    order = order_from_match(actor=deal["sellers"]["admin"], match=deal["match"])
+    order = order_from_match(actor=resolve_scope(deal["sellers"]["admin"]), match=deal["match"])
     assert order.buyer == deal["buyer"]
     assert order.created_by == deal["sellers"]["admin"]
 
@@ -170,7 +171,7 @@ def test_one_order_per_match(deal: World) -> None:
     from_match(deal)
     before = state(deal)
     with pytest.raises(Conflict) as refused:
-        order_from_match(actor=deal["sellers"]["trader"], match=deal["match"])
+        order_from_match(actor=resolve_scope(deal["sellers"]["trader"]), match=deal["match"])
     assert (refused.value.status_code, refused.value.field) == (409, "match")
     assert "already" in refused.value.message
     assert state(deal) == before
@@ -197,14 +198,14 @@ def test_only_the_parties_admins_and_traders_order_a_match(who: str, deal: World
     }.get(who) or deal["users"][who]
     before = state(deal)
     with pytest.raises(NotPermitted):
-        order_from_match(actor=actor, match=deal["match"])
+        order_from_match(actor=resolve_scope(actor), match=deal["match"])
     assert state(deal) == before
 
 
 def test_a_match_whose_stock_is_gone_is_refused_and_nothing_is_written(deal: World) -> None:
     # Someone else holds 800 of the lot's 1000 kg: the match's 300 kg are not there.
     stock_reserve(
-        actor=None,
+        actor=SYSTEM,
         lot=deal["lot"],
         holder=deal["enterprises"]["b"],
         quantity_kg=Decimal("800"),
@@ -219,12 +220,12 @@ def test_a_match_whose_stock_is_gone_is_refused_and_nothing_is_written(deal: Wor
 
 
 def test_a_withdrawn_listing_or_a_closed_need_is_not_ordered(deal: World) -> None:
-    listing_withdraw(actor=None, listing=deal["listing"])
+    listing_withdraw(actor=SYSTEM, listing=deal["listing"])
     with pytest.raises(Conflict) as refused:
         from_match(deal)
     assert refused.value.field == "listing"
     Listing.objects.filter(pk=deal["listing"].pk).update(status="published")
-    need_close(actor=None, need=deal["need"])
+    need_close(actor=SYSTEM, need=deal["need"])
     with pytest.raises(Conflict) as refused:
         from_match(deal)
     assert refused.value.field == "need"
@@ -264,7 +265,7 @@ def test_a_listing_not_visible_to_the_buyer_is_refused(deal: World, receive: Any
     # c (park C, another region) offers to its own park only.
     lot = receive(zone=deal["zones"]["c"], material=deal["material"], quantity="100")
     far = listing_create(
-        actor=None,
+        actor=SYSTEM,
         seller=deal["enterprises"]["c"],
         lot=lot,
         quantity_kg=Decimal(100),
@@ -341,7 +342,7 @@ def test_no_more_than_the_listing_has_left(deal: World) -> None:
 
 def test_a_lot_short_of_unreserved_stock_is_409_and_nothing_is_written(deal: World) -> None:
     stock_reserve(
-        actor=None,
+        actor=SYSTEM,
         lot=deal["lot"],
         holder=deal["enterprises"]["b"],
         quantity_kg=Decimal("650"),
@@ -487,7 +488,7 @@ def test_receipt_next_to_an_incompatible_material_is_refused(deal: World, receiv
     receive(zone=zone, material=oxidizer, quantity="50")
     lot = receive(zone=deal["zones"]["a1"], material=flammable, quantity="500")
     listing = listing_create(
-        actor=None,
+        actor=SYSTEM,
         seller=deal["seller"],
         lot=lot,
         quantity_kg=Decimal(500),
@@ -503,7 +504,7 @@ def test_receipt_into_an_unlicensed_zone_is_refused(deal: World, receive: Any) -
     corrosive = f.MaterialFactory.create(primary_class="8", un_number="1789")
     lot = receive(zone=deal["zones"]["a1"], material=corrosive, quantity="500")
     listing = listing_create(
-        actor=None,
+        actor=SYSTEM,
         seller=deal["seller"],
         lot=lot,
         quantity_kg=Decimal(500),
@@ -631,7 +632,7 @@ def test_a_confirmed_order_does_not_expire(deal: World) -> None:
 
 def test_a_reservation_of_no_order_is_left_alone(deal: World) -> None:
     other = stock_reserve(
-        actor=None,
+        actor=SYSTEM,
         lot=deal["lot"],
         holder=deal["buyer"],
         quantity_kg=Decimal(1),

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import resolve_scope
 from audit.models import AuditEntry
 from common.exceptions import DomainError
 from parks.services import enterprise_create, enterprise_update
@@ -20,7 +21,7 @@ def test_enterprise_create_records_every_detail(world: dict[str, Any]) -> None:
     park = world["parks"]["a"]
     with one_audit_row(actor=operator, action="enterprise.create") as row:
         enterprise = enterprise_create(
-            actor=operator,
+            actor=resolve_scope(operator),
             park=park,
             uscc=make_uscc(9001),
             name_zh="审计化工",
@@ -46,7 +47,10 @@ def test_enterprise_update_records_only_the_changed_details(world: dict[str, Any
     licence = a1.hazchem_licence_no
     with one_audit_row(actor=admin, action="enterprise.update", target=a1) as row:
         enterprise_update(
-            actor=admin, enterprise=a1, hazchem_licence_no="ZJ-WH-777", name_zh=a1.name_zh
+            actor=resolve_scope(admin),
+            enterprise=a1,
+            hazchem_licence_no="ZJ-WH-777",
+            name_zh=a1.name_zh,
         )
     assert row.entry.changes == {"hazchem_licence_no": [licence, "ZJ-WH-777"]}
     assert (row.entry.enterprise_id, row.entry.role) == (a1.pk, "enterprise_admin")
@@ -56,7 +60,7 @@ def test_a_refused_update_leaves_no_row(world: dict[str, Any]) -> None:
     before = AuditEntry.objects.count()
     with pytest.raises(DomainError):
         enterprise_update(
-            actor=world["users"]["superuser"],
+            actor=resolve_scope(world["users"]["superuser"]),
             enterprise=world["enterprises"]["a1"],
             uscc=world["enterprises"]["b"].uscc,
         )

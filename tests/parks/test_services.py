@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from access.scope import SYSTEM, resolve_scope
 from common.exceptions import DomainError
 from parks.models import Enterprise
 from parks.services import enterprise_create, enterprise_update
@@ -23,7 +24,7 @@ def register(world: dict[str, Any], **overrides: Any) -> Enterprise:
         "longitude": Decimal("121.71"),
     }
     fields.update(overrides)
-    return enterprise_create(actor=world["users"]["park_operator"], **fields)
+    return enterprise_create(actor=resolve_scope(world["users"]["park_operator"]), **fields)
 
 
 def test_enterprise_create_registers_an_active_enterprise(world: dict[str, Any]) -> None:
@@ -50,7 +51,7 @@ def test_enterprise_create_refuses_a_registered_uscc_naming_it(world: dict[str, 
 def test_enterprise_update_writes_the_changes(world: dict[str, Any]) -> None:
     enterprise = world["enterprises"]["a1"]
     updated = enterprise_update(
-        actor=world["users"]["enterprise_admin"],
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
         enterprise=enterprise,
         name_en="Renamed Co.",
         hazchem_licence_no="ZJ-2026-7",
@@ -64,7 +65,7 @@ def test_enterprise_update_writes_the_changes(world: dict[str, Any]) -> None:
 def test_enterprise_update_writes_only_the_changed_columns(world: dict[str, Any]) -> None:
     stale = Enterprise.objects.get(pk=world["enterprises"]["a1"].pk)
     Enterprise.objects.filter(pk=stale.pk).update(industry="changed meanwhile")
-    enterprise_update(actor=None, enterprise=stale, name_en="Renamed Co.")
+    enterprise_update(actor=SYSTEM, enterprise=stale, name_en="Renamed Co.")
     fresh = Enterprise.objects.get(pk=stale.pk)
     assert (fresh.name_en, fresh.industry) == ("Renamed Co.", "changed meanwhile")
 
@@ -76,7 +77,7 @@ def test_enterprise_update_refuses_unknown_and_immutable_fields(
     enterprise = world["enterprises"]["a1"]
     before = Enterprise.objects.filter(pk=enterprise.pk).values().get()
     with pytest.raises(DomainError) as info:
-        enterprise_update(actor=None, enterprise=enterprise, name_en="x", **{field: 1})
+        enterprise_update(actor=SYSTEM, enterprise=enterprise, name_en="x", **{field: 1})
     assert info.value.field == field
     assert Enterprise.objects.filter(pk=enterprise.pk).values().get() == before
 
@@ -84,7 +85,7 @@ def test_enterprise_update_refuses_unknown_and_immutable_fields(
 def test_enterprise_update_refuses_a_taken_uscc_naming_it(world: dict[str, Any]) -> None:
     enterprise = world["enterprises"]["a1"]
     with pytest.raises(DomainError) as info:
-        enterprise_update(actor=None, enterprise=enterprise, uscc=world["enterprises"]["c"].uscc)
+        enterprise_update(actor=SYSTEM, enterprise=enterprise, uscc=world["enterprises"]["c"].uscc)
     assert info.value.field == "uscc"
     enterprise.refresh_from_db()
     assert enterprise.uscc != world["enterprises"]["c"].uscc
