@@ -9,7 +9,7 @@ threads and asyncio tasks each see their own.
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 VIA_SESSION = "session"
@@ -23,7 +23,6 @@ class AuditContext:
     request_id: str = ""
     via: str = ""  # empty: derived from the request (token or session), else "command"
     request: Any = None  # the Django HttpRequest, when there is one
-    scopes: dict[int, Any] = field(default_factory=dict)  # user id -> Scope, resolved once
 
 
 _current: ContextVar[AuditContext | None] = ContextVar("parkshare_audit", default=None)

@@ -17,8 +17,8 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Subquery
 
-from access.scope import Scope, resolve_scope
-from audit.context import current, current_request_id, current_via
+from access.scope import Scope
+from audit.context import current_request_id, current_via
 from audit.models import AuditEntry
 
 ROLE_SUPERUSER = "superuser"
@@ -73,19 +73,12 @@ def changes_between(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict
     return changed
 
 
-def _scope_of(actor: Any) -> Scope:
-    """The actor's Scope, resolved once per request or command for each user."""
-    if isinstance(actor, Scope):
-        return actor
-    if actor is None or not getattr(actor, "is_authenticated", False):
-        return Scope(user=None)
-    context = current()
-    if context is None:
-        return resolve_scope(actor)
-    scope = context.scopes.get(actor.pk)
-    if scope is None or scope.user is not actor:
-        scope = context.scopes[actor.pk] = resolve_scope(actor)
-    return scope
+def _scope_of(actor: Scope) -> Scope:
+    """``actor``, checked: the services pass the caller's Scope (``access.scope.SYSTEM``
+    for the system), never a bare user, so that nothing resolves it a second time."""
+    if not isinstance(actor, Scope):
+        raise TypeError(f"audit_record takes the actor's Scope, not {type(actor).__name__}")
+    return actor
 
 
 def _enterprise_model() -> Any:
@@ -107,7 +100,7 @@ def _role_of(scope: Scope) -> str:
 
 def audit_record(
     *,
-    actor: Any,
+    actor: Scope,
     action: str,
     target: models.Model,
     changes: Mapping[str, Any] | None = None,
@@ -118,14 +111,14 @@ def audit_record(
     """Write the audit row of one write, in the caller's transaction (call it inside the
     service's ``transaction.atomic``: a write rolled back leaves no row).
 
-    ``actor`` is the acting user or their Scope (None: the system). ``action`` is
+    ``actor`` is the caller's Scope (``access.scope.SYSTEM``: the system). ``action`` is
     ``<entity>.<verb>`` (``listing.update``); ``target`` the object written. ``enterprise``
     (the object or its key) is the tenant whose trail holds the row: by default the actor's
     enterprise; a service acting on another enterprise's object passes the object's owner
     (its key will do: the INSERT then reads the park). ``park`` (whose operator and
     regulators see the row) defaults to that enterprise's park, or to the actor's park when
-    they hold a role in only one. One INSERT; no query to resolve the actor when
-    authentication loaded their membership (tokens).
+    they hold a role in only one. One INSERT, no other query: the Scope was resolved by the
+    caller, once.
     """
     scope = _scope_of(actor)
     user = scope.user if scope.user is not None and scope.user.is_authenticated else None

@@ -56,7 +56,7 @@ def test_who_comes_from_the_actors_membership(world: dict[str, Any]) -> None:
     assert (entry.via, entry.request_id) == ("command", "")
 
 
-def test_a_scope_is_an_actor_too_and_the_owner_may_be_named(world: dict[str, Any]) -> None:
+def test_the_owner_may_be_named(world: dict[str, Any]) -> None:
     root = world["users"]["superuser"]
     b = world["enterprises"]["b"]
     entry = audit_record(actor=resolve_scope(root), action="x.y", target=b, enterprise=b)
@@ -97,6 +97,16 @@ def test_park_staff_rows_belong_to_their_park(world: dict[str, Any]) -> None:
         None,
         world["parks"]["a"].pk,
     )
+
+
+@pytest.mark.parametrize("who", ["enterprise_admin", "nobody"])
+def test_an_actor_that_is_not_a_scope_is_refused(who: str, world: dict[str, Any]) -> None:
+    """A call site passing a bare user (or None) instead of the caller's Scope fails loudly,
+    before any row is written: nothing resolves the Scope a second time."""
+    actor: Any = world["users"][who] if who != "nobody" else None
+    with pytest.raises(TypeError, match="Scope"):
+        audit_record(actor=actor, action="x.y", target=world["parks"]["a"])
+    assert not AuditEntry.objects.exists()
 
 
 def test_the_system_acts_with_no_user(world: dict[str, Any]) -> None:
