@@ -12,7 +12,10 @@ import importlib
 import inspect
 import pkgutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+from access.scope import Scope
 
 APPS = ("common", "parks", "inventory", "marketplace", "matching", "orders")
 
@@ -110,6 +113,17 @@ def services_taking_an_actor() -> dict[str, Callable[..., Any]]:
             if parameter is not None and parameter.kind is inspect.Parameter.KEYWORD_ONLY:
                 found[f"{module.__name__}.{name}"] = fn
     return found
+
+
+def test_every_service_takes_the_callers_scope() -> None:
+    """``actor`` is the caller's Scope (typed, so mypy checks every call site), resolved by
+    the caller once: no service module resolves a scope of its own."""
+    for name, fn in services_taking_an_actor().items():
+        annotation = inspect.signature(fn, eval_str=True).parameters["actor"].annotation
+        assert annotation is Scope, f"{name}: actor is {annotation!r}, not access.scope.Scope"
+    for module in service_modules():
+        source = Path(module.__file__).read_text(encoding="utf-8")
+        assert "resolve_scope(" not in source, module.__name__
 
 
 def test_every_write_service_is_audited_or_named_pending() -> None:
