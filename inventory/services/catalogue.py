@@ -1,5 +1,9 @@
 """Writes of the catalogue, warehouses, zones and lot details. None of them changes a
 quantity (see inventory.services.stock for those); each runs in one transaction.
+
+Each runs the model's own validators on the fields it writes (CAS check digit, UN number,
+ranges of density, threshold, capacity, purity and coordinates: ``common.validation``)
+after its own checks, so a command or a task is refused like the API and the admin.
 """
 
 from decimal import Decimal
@@ -11,6 +15,7 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record, changes_between, snapshot
 from common.exceptions import DomainError
 from common.services import refuse_unchangeable, save_unique
+from common.validation import validate_row
 from inventory.admission import allowed_separation
 from inventory.controls import DRUG_PRECURSOR_CATEGORIES
 from inventory.exceptions import CapacityExceeded, IncompatibleStorage
@@ -134,6 +139,7 @@ def material_create(
         control_source=control_source,
     )
     _check_material(material)
+    validate_row(material)
     _save_material(material)
     audit_record(
         actor=actor,
@@ -185,6 +191,7 @@ def material_update(*, actor: Any, material: Material, **changes: Any) -> Materi
     for name, value in changes.items():
         setattr(material, name, value)
     _check_material(material)
+    validate_row(material, changes)
     _save_material(material, update_fields=list(changes))
     audit_record(
         actor=actor,
@@ -232,6 +239,7 @@ def warehouse_create(
         longitude=longitude,
         address=address,
     )
+    validate_row(warehouse)
     _save_warehouse(warehouse)
     audit_record(
         actor=actor,
@@ -261,6 +269,7 @@ def warehouse_update(*, actor: Any, warehouse: Warehouse, **changes: Any) -> War
     before = snapshot(warehouse, changes)
     for name, value in changes.items():
         setattr(warehouse, name, value)
+    validate_row(warehouse, changes)
     _save_warehouse(warehouse, update_fields=list(changes))
     audit_record(
         actor=actor,
@@ -314,6 +323,7 @@ def zone_create(
         allowed_classes=list(allowed_classes or []),
     )
     _check_zone(zone)
+    validate_row(zone)
     _save_zone(zone)
     audit_record(
         actor=actor,
@@ -380,6 +390,7 @@ def zone_update(*, actor: Any, zone: StorageZone, **changes: Any) -> StorageZone
     for name, value in changes.items():
         setattr(zone, name, value)
     _check_zone(zone)
+    validate_row(zone, changes)
     if "capacity_kg" in changes:
         occupied = Decimal(zone_occupancy_kg(zone_id=zone.pk))
         if zone.capacity_kg < occupied:
@@ -439,6 +450,7 @@ def lot_update_details(*, actor: Any, lot: StockLot, **changes: Any) -> StockLot
         raise DomainError(_("Expiry is before production."), field="expires_on")
     if lot.purity_pct is not None and not 0 <= lot.purity_pct <= 100:
         raise DomainError(_("Must be between 0 and 100."), field="purity_pct")
+    validate_row(lot, changes)
     lot.save(update_fields=[*changes, "updated_at"])
     _emit_stock_changed(lot)
     audit_record(

@@ -1,0 +1,63 @@
+"""The enterprise directory's services run the models' own validators: a USCC with a wrong
+check character or a coordinate out of range, given by a command (the service called
+directly), is refused naming the field, and nothing is written."""
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from parks.models import Enterprise
+from parks.services import enterprise_create, enterprise_update
+from tests.factories import make_uscc
+from tests.validation import refused_on, stored
+
+pytestmark = pytest.mark.django_db
+
+
+def wrong_check_character(uscc: str) -> str:
+    return uscc[:17] + ("0" if uscc[17] != "0" else "1")
+
+
+def register(world: dict[str, Any], **overrides: Any) -> Enterprise:
+    fields: dict[str, Any] = {
+        "park": world["parks"]["a"],
+        "uscc": make_uscc(951),
+        "name_zh": "新材料公司",
+        "latitude": Decimal("29.95"),
+        "longitude": Decimal("121.71"),
+    }
+    fields.update(overrides)
+    return enterprise_create(actor=world["users"]["park_operator"], **fields)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"uscc": wrong_check_character(make_uscc(951))}, "uscc"),
+        ({"uscc": "91330200MA2AAAAAI"}, "uscc"),  # 17 characters, and an I
+        ({"latitude": Decimal(91)}, "latitude"),
+        ({"longitude": Decimal(-181)}, "longitude"),
+        ({"name_zh": ""}, "name_zh"),
+    ],
+)
+def test_enterprise_create_refuses_what_the_model_refuses(
+    world: dict[str, Any], overrides: dict[str, Any], field: str
+) -> None:
+    with refused_on(field, Enterprise):
+        register(world, **overrides)
+
+
+def test_enterprise_update_refuses_a_wrong_uscc_and_changes_nothing(
+    world: dict[str, Any],
+) -> None:
+    enterprise = world["enterprises"]["a1"]
+    before = stored(enterprise)
+    with refused_on("uscc", Enterprise):
+        enterprise_update(
+            actor=world["users"]["park_operator"],
+            enterprise=enterprise,
+            uscc=wrong_check_character(enterprise.uscc),
+            name_en="Renamed",
+        )
+    assert stored(enterprise) == before
