@@ -1,13 +1,19 @@
-"""The enterprise directory's services run the models' own validators: a USCC with a wrong
-check character or a coordinate out of range, given by a command (the service called
-directly), is refused naming the field, and nothing is written."""
+"""The enterprise directory's services and the demo seed run the models' own validators: a
+USCC with a wrong check character or a coordinate out of range, given by a command (the
+service called directly, or seed_demo), is refused naming the field, and nothing is
+written."""
 
+import dataclasses
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 
-from parks.models import Enterprise
+from inventory.data.chemicals import CATALOGUE
+from inventory.models import Material
+from parks.demo import world as demo_world
+from parks.models import Enterprise, Park
 from parks.services import enterprise_create, enterprise_update
 from tests.factories import make_uscc
 from tests.validation import refused_on, stored
@@ -61,3 +67,17 @@ def test_enterprise_update_refuses_a_wrong_uscc_and_changes_nothing(
             name_en="Renamed",
         )
     assert stored(enterprise) == before
+
+
+def test_seed_demo_refuses_a_catalogue_entry_with_a_wrong_cas(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The seed writes reference data by update_or_create; a wrong CAS number in the
+    catalogue stops it, naming ``cas``, and its transaction leaves no row behind."""
+    chemical = next(c for c in CATALOGUE if c.cas)
+    assert chemical.cas is not None
+    wrong_cas = chemical.cas[:-1] + str((int(chemical.cas[-1]) + 1) % 10)
+    broken = dataclasses.replace(chemical, cas=wrong_cas, name_en="Broken entry")
+    monkeypatch.setattr(demo_world, "CATALOGUE", [broken, *CATALOGUE])
+    with refused_on("cas", Park, Material, Enterprise):
+        call_command("seed_demo", verbosity=0)
