@@ -12,7 +12,8 @@ so a demo login needs only ``is_staff``:
   target admin's queryset unless the admin names a narrower one); a foreign key to a model
   without a scoped admin offers nothing to anyone but a superuser;
 * writes that a service owns call the service; a :class:`~common.exceptions.DomainError`
-  it raises becomes an error on the form, never a 500.
+  it raises, or a django ``ValidationError`` of the model's validators that the service
+  runs (``common.validation``), becomes an error on the form, never a 500.
 """
 
 from collections.abc import Callable, Iterable
@@ -21,6 +22,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +33,7 @@ from access.rules import has_standing, may_write
 from access.scope import Scope, request_scope
 from common.admin import REFUSAL_ATTR, ServiceRefused, form_with_refusal, is_staff_user
 from common.exceptions import DomainError
+from common.validation import as_refusal
 
 ScopedChoices = Callable[[Scope], QuerySet[Any]]
 
@@ -183,11 +186,14 @@ class TenantScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
             return super().changeform_view(request, object_id, form_url, extra_context)
 
     def call_service(self, service: Callable[..., Any], /, **kwargs: Any) -> Any:
-        """Call a write service from ``save_model``; a DomainError becomes a form error."""
+        """Call a write service from ``save_model``; a DomainError (or a ValidationError of
+        the model's validators) becomes a form error."""
         try:
             return service(**kwargs)
         except DomainError as exc:
             raise ServiceRefused(exc) from exc
+        except ValidationError as exc:
+            raise ServiceRefused(as_refusal(exc)) from exc
 
     def run_for_each(
         self,
@@ -202,8 +208,9 @@ class TenantScopedAdmin(ScopedChoicesMixin, admin.ModelAdmin):
         for obj in objects:
             try:
                 action(obj)
-            except DomainError as exc:
-                self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+            except (DomainError, ValidationError) as exc:
+                refusal = as_refusal(exc) if isinstance(exc, ValidationError) else exc
+                self.message_user(request, f"{obj}: {refusal.message}", messages.ERROR)
             else:
                 done += 1
         if done:

@@ -7,6 +7,11 @@ by a user (create, update, publish, withdraw) leaves one audit row in its transa
 (``listing.<verb>``, the changed terms before and after; audit.services); so does each
 write of a need (``need.create``, ``need.update``, ``need.close``, ``need.reopen``), and the
 expiry sweep one ``need.expire`` per need, by the system (no user).
+
+The terms of a listing or a need are checked by the service's rules, then by the model's
+own validators (price and quantity ranges, coordinates, distance, purity, lengths, choices:
+``common.validation``) before the row is saved, so a command or a task is refused like the
+API and the admin.
 """
 
 from datetime import date
@@ -23,6 +28,7 @@ from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import Conflict, DomainError
 from common.services import refuse_unchangeable
+from common.validation import validate_row
 from inventory.exceptions import InsufficientStock
 from inventory.models import Material, StockLot, StorageZone
 from inventory.units import MAX_QUANTITY_KG
@@ -126,6 +132,7 @@ def listing_create(
         note=note,
     )
     _check_listing(listing)
+    validate_row(listing)
     listing.save()
     _emit_listing("listing.created", listing)
     if publish:
@@ -156,6 +163,7 @@ def listing_update(*, actor: Scope, listing: Listing, **changes: Any) -> Listing
     for name, value in changes.items():
         setattr(listing, name, value)
     _check_listing(listing)
+    validate_row(listing, changes)
     if listing.status == ListingStatus.PUBLISHED:
         _check_listing_stock(listing)
     listing.save()
@@ -348,6 +356,7 @@ def need_create(
         note=note,
     )
     _check_need(need, substitutes)
+    validate_row(need)
     need.save()
     need.substitutes.set(substitutes)
     _emit_need("need.opened", need, [s.pk for s in substitutes])
@@ -385,6 +394,7 @@ def need_update(
     before = list(need.substitutes.values_list("pk", flat=True))
     subs = substitutes if substitutes is not None else list(need.substitutes.all())
     _check_need(need, subs)
+    validate_row(need, changes)
     need.save()
     if substitutes is not None:
         need.substitutes.set(substitutes)

@@ -28,6 +28,7 @@ from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from matching.cost import from_grams, to_grams
 from matching.feasibility import DemandSide, SupplySide
 from matching.models import COMMITTED, LIVE, Match, MatchStatus
+from matching.selectors import committed_by
 
 Component = tuple[int, ...]  # sorted material ids
 
@@ -598,6 +599,33 @@ class Deliveries:
                 self._pictures.pop(other, None)
 
 
+@dataclass
+class Committed:
+    """What committed matches hold of each listing, need and lot (over all of the lot's
+    listings), by ``matching.selectors.committed_by``: an id absent holds nothing."""
+
+    listing: defaultdict[int, Decimal]
+    need: defaultdict[int, Decimal]
+    lot: defaultdict[int, Decimal]
+
+
+def committed_holdings(material_ids: Iterable[int]) -> Committed:
+    """What committed matches of ``material_ids`` hold, per listing, need and lot: one
+    grouped query (one row per committed match, few), summed three ways."""
+    held = committed_by(
+        Match.objects.filter(material_id__in=list(material_ids)),
+        "listing_id",
+        "need_id",
+        "listing__lot_id",
+    )
+    out = Committed(defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal))
+    for (listing_id, need_id, lot_id), kg in held.items():
+        out.listing[listing_id] += kg
+        out.need[need_id] += kg
+        out.lot[lot_id] += kg
+    return out
+
+
 def load_components(
     components: Sequence[Component], *, today: date, stored: StoredHazards | None = None
 ) -> tuple[list[ComponentData], dict[int, MaterialInfo]]:
@@ -607,16 +635,7 @@ def load_components(
     data = {c: ComponentData(materials=c) for c in components}
 
     # Committed quantities, declined pairs and current proposals.
-    committed_listing: dict[int, Decimal] = defaultdict(Decimal)
-    committed_need: dict[int, Decimal] = defaultdict(Decimal)
-    # What committed matches hold of each lot, over all of the lot's listings (few rows).
-    committed_lot: dict[int, Decimal] = defaultdict(
-        Decimal,
-        Match.objects.filter(material_id__in=all_materials, status__in=COMMITTED)
-        .values_list("listing__lot_id")
-        .annotate(held=Sum("quantity_kg"))
-        .order_by(),
-    )
+    committed = committed_holdings(all_materials)
     matches = Match.objects.filter(
         material_id__in=all_materials,
         status__in=[*COMMITTED, MatchStatus.DECLINED, MatchStatus.PROPOSED, MatchStatus.RELEASED],
@@ -626,11 +645,10 @@ def load_components(
         "need_id",
         "material_id",
         "status",
-        "quantity_kg",
         "inputs_hash",
         "wording",
     )
-    for match_id, listing_id, need_id, material_id, status, qty, inputs_hash, wording in matches:
+    for match_id, listing_id, need_id, material_id, status, inputs_hash, wording in matches:
         comp = data[component_of_material[material_id]]
         if status == MatchStatus.PROPOSED:
             comp.proposed[(listing_id, need_id)] = (match_id, inputs_hash, wording)
@@ -640,9 +658,6 @@ def load_components(
             comp.released[pair] = max(match_id, comp.released.get(pair, 0))
             continue
         comp.excluded_pairs.add((listing_id, need_id))
-        if status in COMMITTED:
-            committed_listing[listing_id] += qty
-            committed_need[need_id] += qty
 
     infos = material_infos(all_materials)
     lot_free_grams: dict[int, int] = {}
@@ -675,8 +690,8 @@ def load_components(
         .values_list(*_LISTING_COLUMNS)
         .order_by()
     ):
-        lot_free = on_hand - reserved - committed_lot[lot_id]
-        free = min(quantity - ordered - committed_listing[listing_id], lot_free)
+        lot_free = on_hand - reserved - committed.lot[lot_id]
+        free = min(quantity - ordered - committed.listing[listing_id], lot_free)
         if free <= 0:
             continue
         comp = data[component_of_material[material_id]]
@@ -761,7 +776,7 @@ def load_components(
         point_longitude,
         max_distance,
     ) in need_rows:
-        free = quantity - ordered - committed_need.get(need_id, Decimal(0))
+        free = quantity - ordered - committed.need.get(need_id, Decimal(0))
         if free <= 0:
             continue
         home = component_of_material.get(material_id)

@@ -41,6 +41,8 @@ class MatchStatus(models.TextChoices):
 COMMITTED = (MatchStatus.ACCEPTED, MatchStatus.AGREED)
 # At most one of these per (listing, need): proposed (the engine may replace it) or committed.
 LIVE = (MatchStatus.PROPOSED, *COMMITTED)
+# Statuses a party may still decide from: nobody has accepted yet, or only the other side.
+UNDECIDED = (MatchStatus.PROPOSED, MatchStatus.ACCEPTED)
 
 
 class RunKind(models.TextChoices):

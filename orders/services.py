@@ -36,7 +36,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -64,7 +63,8 @@ from inventory.units import MAX_QUANTITY_KG
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from marketplace.selectors import listing_visibility_q
 from marketplace.services import listing_order, listing_unorder, need_order, need_unorder
-from matching.models import COMMITTED, Match
+from matching.models import Match
+from matching.selectors import committed_kg
 from matching.services.decisions import match_mark_ordered, match_release
 from orders.exceptions import InvalidTransition
 from orders.models import Order, OrderStatus, OrderTransition
@@ -555,8 +555,7 @@ def _hold_until() -> datetime:
 
 def _committed_kg(matches: Any) -> Decimal:
     """Kilograms that accepted and agreed matches (not yet orders) hold."""
-    total = matches.filter(status__in=COMMITTED).aggregate(total=Sum("quantity_kg"))["total"]
-    return Decimal(total or 0)
+    return committed_kg(matches)
 
 
 def _create(

@@ -2,9 +2,11 @@
 
 Who may call what is decided before the service runs (the viewset's scope and role, the
 admin's permissions); a service enforces what holds whoever calls it: which fields may
-change at all and the uniqueness of the USCC, also against a concurrent insert. Each write
-leaves one audit row (``enterprise.<verb>``) in the enterprise's own trail, with its details
-before and after (licence number, activation, park...).
+change at all, the model's validators on what it writes (the USCC's check character, the
+coordinates' ranges: ``common.validation``) and the uniqueness of the USCC, also against a
+concurrent insert. Each write leaves one audit row (``enterprise.<verb>``) in the
+enterprise's own trail, with its details before and after (licence number, activation,
+park...).
 """
 
 from decimal import Decimal
@@ -16,6 +18,7 @@ from django.utils.translation import gettext as _
 from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.services import refuse_unchangeable, save_unique
+from common.validation import validate_row
 from parks.models import Enterprise, Park
 
 # What may change about an enterprise once registered. Who may change which of them (an
@@ -71,6 +74,7 @@ def enterprise_create(
         hazchem_licence_no=hazchem_licence_no,
         is_active=is_active,
     )
+    validate_row(enterprise)
     _save_enterprise(enterprise)
     audit_record(
         actor=actor,
@@ -98,6 +102,7 @@ def enterprise_update(*, actor: Scope, enterprise: Enterprise, **changes: Any) -
     before = snapshot(enterprise, changes)
     for name, value in changes.items():
         setattr(enterprise, name, value)
+    validate_row(enterprise, changes)
     _save_enterprise(enterprise, update_fields=list(changes))
     audit_record(
         actor=actor,

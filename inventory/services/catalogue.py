@@ -1,5 +1,9 @@
 """Writes of the catalogue, warehouses, zones and lot details. None of them changes a
 quantity (see inventory.services.stock for those); each runs in one transaction.
+
+Each runs the model's own validators on the fields it writes (CAS check digit, UN number,
+ranges of density, threshold, capacity, purity and coordinates: ``common.validation``)
+after its own checks, so a command or a task is refused like the API and the admin.
 """
 
 from decimal import Decimal
@@ -12,6 +16,7 @@ from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.exceptions import DomainError
 from common.services import refuse_unchangeable, save_unique
+from common.validation import validate_row
 from inventory.admission import allowed_separation
 from inventory.controls import DRUG_PRECURSOR_CATEGORIES
 from inventory.exceptions import CapacityExceeded, IncompatibleStorage
@@ -135,6 +140,7 @@ def material_create(
         control_source=control_source,
     )
     _check_material(material)
+    validate_row(material)
     _save_material(material)
     audit_record(
         actor=actor,
@@ -186,6 +192,7 @@ def material_update(*, actor: Scope, material: Material, **changes: Any) -> Mate
     for name, value in changes.items():
         setattr(material, name, value)
     _check_material(material)
+    validate_row(material, changes)
     _save_material(material, update_fields=list(changes))
     audit_record(
         actor=actor,
@@ -233,6 +240,7 @@ def warehouse_create(
         longitude=longitude,
         address=address,
     )
+    validate_row(warehouse)
     _save_warehouse(warehouse)
     audit_record(
         actor=actor,
@@ -262,6 +270,7 @@ def warehouse_update(*, actor: Scope, warehouse: Warehouse, **changes: Any) -> W
     before = snapshot(warehouse, changes)
     for name, value in changes.items():
         setattr(warehouse, name, value)
+    validate_row(warehouse, changes)
     _save_warehouse(warehouse, update_fields=list(changes))
     audit_record(
         actor=actor,
@@ -315,6 +324,7 @@ def zone_create(
         allowed_classes=list(allowed_classes or []),
     )
     _check_zone(zone)
+    validate_row(zone)
     _save_zone(zone)
     audit_record(
         actor=actor,
@@ -381,6 +391,7 @@ def zone_update(*, actor: Scope, zone: StorageZone, **changes: Any) -> StorageZo
     for name, value in changes.items():
         setattr(zone, name, value)
     _check_zone(zone)
+    validate_row(zone, changes)
     if "capacity_kg" in changes:
         occupied = Decimal(zone_occupancy_kg(zone_id=zone.pk))
         if zone.capacity_kg < occupied:
@@ -440,6 +451,7 @@ def lot_update_details(*, actor: Scope, lot: StockLot, **changes: Any) -> StockL
         raise DomainError(_("Expiry is before production."), field="expires_on")
     if lot.purity_pct is not None and not 0 <= lot.purity_pct <= 100:
         raise DomainError(_("Must be between 0 and 100."), field="purity_pct")
+    validate_row(lot, changes)
     lot.save(update_fields=[*changes, "updated_at"])
     _emit_stock_changed(lot)
     audit_record(

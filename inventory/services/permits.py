@@ -6,6 +6,7 @@ write emits ``permit.created|updated|deleted`` with ``{"permit_id", "enterprise_
 its kind may cover), delivered after commit. Whether a permit lets a buyer buy is decided by
 inventory.controls, not here. Each write leaves one audit row (``permit.<verb>``) in the
 enterprise's trail, with the licence's terms before and after (materials as their ids).
+Each write runs the model's own validators on the permit's fields (``common.validation``).
 """
 
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import DomainError, NotPermitted
 from common.services import refuse_unchangeable, save_unique
+from common.validation import validate_row
 from inventory.controls import PermitKind
 from inventory.models import Material, Permit
 from parks.models import Enterprise
@@ -141,6 +143,7 @@ def permit_create(
         created_by=actor.user if getattr(actor.user, "is_authenticated", False) else None,
     )
     _check_permit(permit)
+    validate_row(permit)
     _save(permit)
     permit.materials.set(material_ids)
     _emit("permit.created", permit, material_ids)
@@ -171,6 +174,7 @@ def permit_update(*, actor: Scope, permit: Permit, **changes: Any) -> Permit:
     for name, value in changes.items():
         setattr(current, name, value)
     _check_permit(current)
+    validate_row(current, changes)
     _save(current)
     if material_ids is not None:
         current.materials.set(material_ids)

@@ -12,6 +12,9 @@ written in the transaction and delivered after commit.
 Each service leaves one audit row (``reservation.<verb>``) in the trail of the lot's owner,
 whose stock is held; the expiry sweep one per reservation it expires, by the system
 (``access.scope.SYSTEM``: no user).
+
+A new reservation is checked by the model's own validators (kilograms to the gram, the
+reference's length: ``common.validation``) before the lot is touched.
 """
 
 from collections import defaultdict
@@ -27,6 +30,7 @@ from access.scope import SYSTEM, Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import DomainError
+from common.validation import validate_values
 from inventory.exceptions import InsufficientStock
 from inventory.models import Reservation, ReservationStatus, StockLot
 from inventory.services.stock import (
@@ -80,6 +84,9 @@ def stock_reserve(
     _positive(quantity_kg)
     _check_expiry(expires_at)
     _check_length(reference, limit=REFERENCE_MAX_LENGTH, field="reference")
+    validate_values(
+        Reservation, quantity_kg=quantity_kg, expires_at=expires_at, reference=reference
+    )
     taken = StockLot.objects.filter(
         pk=lot.pk, on_hand_kg__gte=F("reserved_kg") + quantity_kg
     ).update(reserved_kg=F("reserved_kg") + quantity_kg)
@@ -118,6 +125,7 @@ def reservation_release(*, actor: Scope, reservation: Reservation, reason: str =
     reason.
     """
     _check_length(reason, limit=REASON_MAX_LENGTH, field="reason")
+    validate_values(Reservation, close_reason=reason)
     _close_held(reservation, status=ReservationStatus.RELEASED, reason=reason or "released")
     _unreserve(lot_id=reservation.lot_id, quantity_kg=reservation.quantity_kg, on_hand_too=False)
     lot = StockLot.objects.select_related("owner").get(pk=reservation.lot_id)
@@ -151,6 +159,7 @@ def reservation_hold(
     after (the one before read under the row lock).
     """
     _check_expiry(expires_at)
+    validate_values(Reservation, expires_at=expires_at)
     held = (
         Reservation.objects.select_for_update(of=("self",))
         .filter(pk=reservation.pk, status=ReservationStatus.HELD)

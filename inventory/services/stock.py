@@ -14,6 +14,11 @@ are checked against a stable picture of what it holds; outflows rely on a condit
 UPDATE whose row count says whether the stock was there. A reservation is consumed by a
 conditional UPDATE (held → consumed) before its lot is touched, so a concurrent release,
 expiry or second dispatch finds it closed.
+
+Every lot and ledger row is checked by the models' own validators before it is written
+(purity 0-100, lengths of batch, grade, reference and note, kilograms to the gram:
+``common.validation``), in Python and without a query, so a command or an import is
+refused like the API.
 """
 
 from datetime import date
@@ -29,6 +34,7 @@ from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.events import event_emit
 from common.exceptions import DomainError
+from common.validation import validate_row, validate_values
 from inventory.admission import admission_refusal
 from inventory.exceptions import (
     CapacityExceeded,
@@ -117,6 +123,9 @@ def _ledger(
     reference: str = "",
     note: str = "",
 ) -> StockMovement:
+    validate_values(
+        StockMovement, quantity_kg=quantity_kg, kind=kind, reference=reference, note=note
+    )
     return StockMovement.objects.create(
         lot=lot,
         quantity_kg=quantity_kg,
@@ -125,6 +134,14 @@ def _ledger(
         reference=reference,
         note=note,
     )
+
+
+def _new_lot(**values: Any) -> StockLot:
+    """Insert a lot of ``values`` (its quantity is set by the caller and the ledger)."""
+    lot = StockLot(**values)
+    validate_row(lot)
+    lot.save()
+    return lot
 
 
 def _emit_stock_changed(*lots: StockLot) -> None:
@@ -160,9 +177,7 @@ def stock_receive(
         raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % zone)
     if produced_on and expires_on and expires_on < produced_on:
         raise DomainError(_("Expiry is before production."), field="expires_on")
-    _lock_warehouses(zone.warehouse_id)
-    zone_check_admission(zone=zone, material=material, quantity_kg=quantity_kg)
-    lot = StockLot.objects.create(
+    lot = StockLot(
         material=material,
         owner=owner,
         zone=zone,
@@ -173,6 +188,12 @@ def stock_receive(
         produced_on=produced_on,
         expires_on=expires_on,
     )
+    # Before any lock or write: the lot's details and the receipt's texts.
+    validate_row(lot)
+    validate_values(StockMovement, reference=reference, note=note)
+    _lock_warehouses(zone.warehouse_id)
+    zone_check_admission(zone=zone, material=material, quantity_kg=quantity_kg)
+    lot.save()
     _ledger(
         lot=lot,
         quantity_kg=quantity_kg,
@@ -205,6 +226,7 @@ def stock_adjust(*, actor: Scope, lot: StockLot, delta_kg: Decimal, note: str = 
         raise DomainError(_("Must not be zero."), field="delta")
     if abs(delta_kg) > MAX_QUANTITY_KG:
         raise DomainError(_("Must not exceed %s kg.") % MAX_QUANTITY_KG, field="delta")
+    validate_values(StockMovement, quantity_kg=delta_kg, note=note)
     if delta_kg > 0:
         zone = lot.zone
         _lock_warehouses(zone.warehouse_id)
@@ -250,6 +272,7 @@ def stock_move(
     _positive(quantity_kg)
     if to_zone.pk == lot.zone_id:
         raise DomainError(_("The lot is already in this zone."), field="to_zone")
+    validate_values(StockMovement, quantity_kg=quantity_kg, note=note)
     if not zone_may_store_for(zone=to_zone, owner=lot.owner):
         raise ZoneNotPermitted(
             _("This enterprise may not store in zone %s.") % to_zone, field="to_zone"
@@ -280,7 +303,7 @@ def stock_move(
     }
     target = StockLot.objects.filter(**same_batch).order_by("pk").first()
     if target is None:
-        target = StockLot.objects.create(**same_batch)
+        target = _new_lot(**same_batch)
     StockLot.objects.filter(pk=target.pk).update(on_hand_kg=F("on_hand_kg") + quantity_kg)
     reference = f"move:{lot.pk}->{target.pk}"
     _ledger(
@@ -445,7 +468,7 @@ def stock_deliver(
         raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % zone)
     _lock_warehouses(zone.warehouse_id)
     zone_check_admission(zone=zone, material=material, quantity_kg=quantity_kg)
-    lot = StockLot.objects.create(
+    lot = _new_lot(
         material=material, owner=owner, zone=zone, on_hand_kg=quantity_kg, **_batch_of(source_lot)
     )
     _ledger(
@@ -520,7 +543,7 @@ def stock_transfer(
         zone_check_admission(zone=target_zone, material=source.material, quantity_kg=quantity_kg)
     _close_held(reservation, status=ReservationStatus.CONSUMED, reason="transferred")
     _unreserve(lot_id=source.pk, quantity_kg=quantity_kg, on_hand_too=True)
-    target = StockLot.objects.create(
+    target = _new_lot(
         material_id=source.material_id,
         owner=new_owner,
         zone=target_zone,

@@ -21,7 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Case, F, Q, Sum, Value, When
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -34,12 +34,11 @@ from common.exceptions import Conflict, DomainError, NotPermitted
 from inventory.models import StockLot
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
 from matching.exceptions import InvalidTransition, QuantityExceeded
-from matching.models import COMMITTED, Match, MatchStatus
+from matching.models import UNDECIDED, Match, MatchStatus
+from matching.selectors import committed_kg_split
 from parks.models import Enterprise
 
 # Enterprise roles that decide on matches for their enterprise (as in the marketplace).
-# Statuses a party may still decide from: nobody has accepted yet, or only the other side.
-UNDECIDED = (MatchStatus.PROPOSED, MatchStatus.ACCEPTED)
 REASON_MAX_LENGTH = 500
 
 SELLER, BUYER = "seller", "buyer"
@@ -137,21 +136,15 @@ def _emit(topic: str, match: Match, **extra: Any) -> None:
     )
 
 
-GRAM = Decimal("0.001")
-
-
 def _committed(matches: Any, **sums: Q) -> dict[str, Decimal]:
     """Kilograms of committed matches, one sum per condition (to the gram, as stored)."""
-    totals = matches.aggregate(
-        **{name: Sum("quantity_kg", filter=condition) for name, condition in sums.items()}
-    )
-    return {name: Decimal(totals[name] or 0).quantize(GRAM) for name in sums}
+    return committed_kg_split(matches, **sums)
 
 
 def _check_quantity(*, match: Match, listing: Listing, lot: StockLot, need: Need) -> None:
     """The match's quantity fits beside the other committed matches of its listing, its
     lot (over all of the lot's listings) and its need. Call with the three rows locked."""
-    others = Match.objects.filter(status__in=COMMITTED).exclude(pk=match.pk)
+    others = Match.objects.exclude(pk=match.pk)
     supply = _committed(
         others.filter(listing__lot_id=lot.pk), lot=Q(), listing=Q(listing_id=listing.pk)
     )

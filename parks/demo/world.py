@@ -16,7 +16,9 @@ Dates are relative to one ``today`` (the local date of the run).
 
 Idempotence: parks, enterprises, materials, warehouses, zones, users and roles are
 ``update_or_create``-d by natural key (park code, USCC, CAS or English name, warehouse code,
-warehouse + zone code, username); permits are made once, by enterprise, kind and number.
+warehouse + zone code, username), after the models' own validators have checked every
+value (``_upsert``: a CAS or USCC check character, a range, as the services check them);
+permits are made once, by enterprise, kind and number.
 Stock lots are identified by their batch number
 (``demo_batch_no``: enterprise, material, number) and skipped when present; a listing is
 made only together with its new lot; needs carry a ``[demo-need-NNN]`` tag in their note
@@ -32,10 +34,11 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_DOWN, Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from access.models import Membership, ParkRole
@@ -44,6 +47,7 @@ from access.scope import Scope, resolve_scope
 from common.demo import DEMO_PASSWORD, demo_password_hash
 from common.exceptions import DomainError
 from common.identifiers import USCC_ALPHABET, uscc_check_char
+from common.validation import validate_values
 from inventory.controls import PermitKind
 from inventory.data.chemicals import CATALOGUE, Chemical
 from inventory.data.controls import CONTROLS, control_fields
@@ -602,6 +606,16 @@ def _key_of(chemical: Chemical) -> str:
     return chemical.cas or chemical.name_en
 
 
+M = TypeVar("M", bound=Model)
+
+
+def _upsert(model: type[M], *, defaults: dict[str, Any], **lookup: Any) -> tuple[M, bool]:
+    """``update_or_create`` of reference data after the model's validators have checked
+    every value (the rows a service would refuse are refused here too)."""
+    validate_values(model, **lookup, **defaults)
+    return model._default_manager.update_or_create(defaults=defaults, **lookup)
+
+
 class _Builder:
     def __init__(self, *, today: date) -> None:
         self.today = today
@@ -620,7 +634,8 @@ class _Builder:
 
     def build_parks(self) -> None:
         for spec in PARKS:
-            park, created = Park.objects.update_or_create(
+            park, created = _upsert(
+                Park,
                 code=spec.code,
                 defaults={
                     "name_zh": spec.name_zh,
@@ -638,13 +653,11 @@ class _Builder:
         for chemical in CATALOGUE:
             fields = {**chemical.material_fields(), **control_fields(chemical.cas)}
             if chemical.cas:
-                material, created = Material.objects.update_or_create(
-                    cas=chemical.cas, defaults=fields
-                )
+                material, created = _upsert(Material, cas=chemical.cas, defaults=fields)
             else:
                 fields.pop("name_en")
-                material, created = Material.objects.update_or_create(
-                    cas=None, name_en=chemical.name_en, defaults=fields
+                material, created = _upsert(
+                    Material, cas=None, name_en=chemical.name_en, defaults=fields
                 )
             self.materials[_key_of(chemical)] = material
             self.report.count("materials", created=created)
@@ -654,7 +667,8 @@ class _Builder:
             park_spec = next(p for p in PARKS if p.code == spec.park)
             rng = _rng("enterprise", spec.key)
             industry_label, _ = INDUSTRIES[spec.industry]
-            enterprise, created = Enterprise.objects.update_or_create(
+            enterprise, created = _upsert(
+                Enterprise,
                 uscc=demo_uscc(spec.key, park_spec.division_code),
                 defaults={
                     "park": self.parks[spec.park],
@@ -737,7 +751,8 @@ class _Builder:
         longitude: Decimal,
         address: str,
     ) -> Warehouse:
-        warehouse, created = Warehouse.objects.update_or_create(
+        warehouse, created = _upsert(
+            Warehouse,
             code=code,
             defaults={
                 "name": name,
@@ -755,7 +770,8 @@ class _Builder:
         self, warehouse: Warehouse, *, code: str, kind: str, building: str, capacity_t: int
     ) -> StorageZone:
         spec = ZONE_KINDS[kind]
-        zone, created = StorageZone.objects.update_or_create(
+        zone, created = _upsert(
+            StorageZone,
             warehouse=warehouse,
             code=code,
             defaults={
