@@ -15,6 +15,7 @@ from common.events import event_emit, subscribe
 from common.models import OutboxEvent
 from common.services import outbox_deliver, outbox_pending_ids
 from common.tasks import outbox_sweep
+from tests.workers import real_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -105,14 +106,7 @@ def test_real_worker_delivers_through_redis(received: list[int]) -> None:
     """With CELERY_BROKER_URL set, a real worker consumes the dispatch task from Redis."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("needs a broker: run with CELERY_BROKER_URL=redis://... (see .ci/run)")
-    from celery.contrib.testing.worker import start_worker
-
-    from config.celery import app
-
-    app.control.purge()  # tasks left by earlier tests refer to rows that are gone
-    with start_worker(
-        app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
-    ):
+    with real_worker():
         with transaction.atomic():
             event = event_emit(topic="test.worker", payload={})
         deadline = time.monotonic() + 20

@@ -26,6 +26,7 @@ from matching.services.triggers import (
 )
 from tests import factories as f
 from tests.matching.market import Market, live, pairs
+from tests.workers import real_worker
 
 World = dict[str, Any]
 
@@ -302,8 +303,6 @@ def test_burst_of_changes_is_coalesced_by_a_real_worker(world: World) -> None:
     debounce turns them into a handful of rematches and the last one sees the last price."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("needs a broker: run with CELERY_BROKER_URL=redis://... (see .ci/run)")
-    from celery.contrib.testing.worker import start_worker
-
     from config.celery import app
 
     m = Market(world)
@@ -314,9 +313,7 @@ def test_burst_of_changes_is_coalesced_by_a_real_worker(world: World) -> None:
     m.rematch()
     material = m.material.pk
 
-    with start_worker(
-        app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
-    ):
+    with real_worker():
         for i in range(1, 301):
             listing_update(actor=None, listing=listing, price_per_t=Decimal(3000 + i))
         deadline = time.monotonic() + 60
