@@ -290,18 +290,22 @@ CELERY_TASK_QUEUES = tuple(
     Queue(name) for name in ("default", "matching", "outbox", "notifications")
 )
 CELERY_TASK_ROUTES = {
-    "common.tasks.outbox_dispatch": {"queue": "outbox"},
+    "common.tasks.outbox_fanout": {"queue": "outbox"},
     "common.tasks.outbox_sweep": {"queue": "outbox"},
+    # outbox_run goes to each subscriber's own queue (common.events.subscriber)
     "matching.tasks.*": {"queue": "matching"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 # A worker keeps its database connection from task to task, as a web process does from
 # request to request: Celery's Django fixup would close it around every task (a new
-# PostgreSQL connection per task, the most of a small task's time); common.apps closes it
-# when unusable or older than CONN_MAX_AGE instead.
+# PostgreSQL connection per task, the most of a small task's time, and the outbox runs two
+# per event); common.apps closes it when unusable or older than CONN_MAX_AGE instead.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "common.tasks.outbox_sweep", "schedule": 60.0},
+    "outbox-sweep": {
+        "task": "common.tasks.outbox_sweep",
+        "schedule": env.float("OUTBOX_SWEEP_EVERY_SECONDS", default=15.0),
+    },
     "idempotency-purge": {"task": "common.tasks.idempotency_purge", "schedule": 3600.0},
     "matching-sweep": {"task": "matching.tasks.matching_sweep", "schedule": 60.0},
     "reservations-expire": {"task": "inventory.tasks.reservations_expire", "schedule": 60.0},
@@ -313,6 +317,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Domain settings --------------------------------------------------------------------
+# The outbox (docs/architecture.md, "Events and tasks"): how long after its commit an event
+# not fanned out is taken as lost by the sweep, and how long a delivery just sent is left to
+# its task before the sweep sends it again (more than a task may run).
+OUTBOX_FANOUT_GRACE_SECONDS = env.float("OUTBOX_FANOUT_GRACE_SECONDS", default=30.0)
+OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60.0)
 # Minimum distance between two classes whose segregation code is 1 ("away from").
 SEGREGATION_AWAY_FROM_M = env.float("SEGREGATION_AWAY_FROM_M", default=3.0)
 # Matching engine (docs/matching.md): how long a changed material waits for more changes

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from common.models import OutboxEvent
+from common.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 from inventory.services import stock_adjust
 from marketplace.services import listing_update, need_update
 from matching import tasks
@@ -26,6 +26,7 @@ from matching.services.triggers import (
 )
 from tests import factories as f
 from tests.matching.market import Market, live, pairs
+from tests.outbox import handled
 from tests.workers import real_worker
 
 World = dict[str, Any]
@@ -90,8 +91,7 @@ class TestOutboxToProposals:
         assert run.status == RunStatus.DONE
         assert live()[0].run_id == run.pk
         assert not PendingRematch.objects.exists()
-        published = OutboxEvent.objects.get(topic="listing.published")
-        assert published.dispatched_at is not None
+        assert handled(OutboxEvent.objects.get(topic="listing.published"))
 
     def test_need_creation(self, m: Market, django_capture_on_commit_callbacks: Any) -> None:
         listing = m.offer("a1", kg="500")
@@ -174,7 +174,9 @@ def test_listing_updates_through_the_outbox_schedule_one_task(
             listing_update(actor=None, listing=listing, price_per_t=Decimal(3000 + i))
     assert scheduled.materials() == [m.material.pk]
     assert PendingRematch.objects.get(material=m.material).version == 300
-    assert OutboxEvent.objects.filter(topic="listing.updated", dispatched_at=None).count() == 0
+    assert not OutboxEvent.objects.filter(topic="listing.updated", fanned_out_at=None).exists()
+    deliveries = OutboxDelivery.objects.filter(event__topic="listing.updated")
+    assert deliveries.filter(status=DeliveryStatus.DONE).count() == 300 == deliveries.count()
 
 
 @pytest.mark.django_db
@@ -309,7 +311,7 @@ def test_burst_of_changes_is_coalesced_by_a_real_worker(world: World) -> None:
     listing = m.offer("a1", kg="500", price="3000.00")
     need = m.need("b", kg="400")
     app.control.purge()  # the setup's events (and earlier tests' tasks): not this test's
-    OutboxEvent.objects.filter(dispatched_at=None).update(dispatched_at=timezone.now())
+    OutboxEvent.objects.filter(fanned_out_at=None).update(fanned_out_at=timezone.now())
     m.rematch()
     material = m.material.pk
 
@@ -318,7 +320,10 @@ def test_burst_of_changes_is_coalesced_by_a_real_worker(world: World) -> None:
             listing_update(actor=None, listing=listing, price_per_t=Decimal(3000 + i))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            undelivered = OutboxEvent.objects.filter(dispatched_at=None).exists()
+            undelivered = (
+                OutboxEvent.objects.filter(fanned_out_at=None).exists()
+                or OutboxDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+            )
             if not undelivered and not PendingRematch.objects.filter(material=material).exists():
                 break
             time.sleep(0.2)
