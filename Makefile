@@ -71,7 +71,7 @@ WORKER_QUEUES ?= default,outbox,notifications
 worker: $(STAMP)
 	@test -n "$$CELERY_BROKER_URL" || grep -q '^CELERY_BROKER_URL=.' .env 2>/dev/null \
 		|| { echo "set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0): without it tasks run eagerly"; exit 1; }
-	trap 'kill 0' INT TERM EXIT; \
+	trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
 	$(BIN)/celery -A config worker -n matching@%h -Q matching --loglevel=info & \
 	$(BIN)/celery -A config worker -n main@%h -Q $(WORKER_QUEUES) --beat --loglevel=info & \
 	wait

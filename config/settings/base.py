@@ -286,9 +286,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Queues (docs/architecture.md, "Events and tasks"): the engine's long runs on their own
 # queue, so that they never delay the outbox's deliveries or notifications.
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Each queue bound by its own name (a Queue without a routing key would take Celery's default
+# key, and every task would land in every queue).
 CELERY_TASK_QUEUES = tuple(
-    Queue(name) for name in ("default", "matching", "outbox", "notifications")
+    Queue(name, routing_key=name) for name in ("default", "matching", "outbox", "notifications")
 )
+CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 CELERY_TASK_ROUTES = {
     "common.tasks.outbox_fanout": {"queue": "outbox"},
     "common.tasks.outbox_sweep": {"queue": "outbox"},
@@ -301,6 +304,8 @@ CELERY_TIMEZONE = TIME_ZONE
 # PostgreSQL connection per task, the most of a small task's time, and the outbox runs two
 # per event); common.apps closes it when unusable or older than CONN_MAX_AGE instead.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# Beat's record of the last runs, under var/ (not in the directory it was started from).
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "common.tasks.outbox_sweep",

@@ -351,7 +351,9 @@ def test_celery_is_configured_for_at_least_once() -> None:
     conf = app.conf
     assert conf.task_acks_late and conf.task_reject_on_worker_lost
     assert conf.worker_prefetch_multiplier == 1
-    assert {q.name for q in conf.task_queues} == {"default", "matching", "outbox", "notifications"}
+    # Each queue bound by its own name: a task lands in one queue, not in all of them.
+    names = ("default", "matching", "outbox", "notifications")
+    assert {q.name: q.routing_key for q in conf.task_queues} == {name: name for name in names}
     assert conf.task_default_queue == "default"
     assert app.amqp.router.route({}, "common.tasks.outbox_fanout")["queue"].name == "outbox"
     assert app.amqp.router.route({}, "matching.tasks.matching_pending")["queue"].name == (
