@@ -64,8 +64,17 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Workers and beat against Redis (CELERY_BROKER_URL): one worker for the engine's long runs
+# ("matching"), one for everything else ("default", "outbox", "notifications") with beat
+# embedded, so that a full rematch never delays the outbox. Ctrl-C stops both.
+WORKER_QUEUES ?= default,outbox,notifications
 worker: $(STAMP)
-	$(BIN)/celery -A config worker --loglevel=info --beat
+	@test -n "$$CELERY_BROKER_URL" || grep -q '^CELERY_BROKER_URL=.' .env 2>/dev/null \
+		|| { echo "set CELERY_BROKER_URL (e.g. redis://127.0.0.1:6379/0): without it tasks run eagerly"; exit 1; }
+	trap 'trap - INT TERM EXIT; kill 0' INT TERM EXIT; \
+	$(BIN)/celery -A config worker -n matching@%h -Q matching --loglevel=info & \
+	$(BIN)/celery -A config worker -n main@%h -Q $(WORKER_QUEUES) --beat --loglevel=info & \
+	wait
 
 serve: $(STAMP)
 	$(BIN)/gunicorn config.wsgi:application --bind $(HOST):$(PORT) --workers 2 --access-logfile -

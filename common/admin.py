@@ -10,12 +10,13 @@ from typing import Any
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from common.exceptions import DomainError
-from common.models import IdempotencyKey, OutboxEvent
+from common.models import IdempotencyKey, OutboxDelivery, OutboxEvent
 
 admin.site.site_header = _("ParkShare administration")
 admin.site.site_title = _("ParkShare")
@@ -150,23 +151,32 @@ class PlatformAdmin(admin.ModelAdmin):
         return False
 
 
+class DeliveryInline(admin.TabularInline):
+    model = OutboxDelivery
+    fields = ("subscriber", "status", "attempts", "due_at", "done_at", "last_error")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(OutboxEvent)
 class OutboxEventAdmin(PlatformAdmin):
-    """Delivery state of domain events, for superusers; events are never edited here."""
+    """Domain events and their deliveries, for superusers; events are never edited here."""
 
-    list_display = ("id", "topic", "created_at", "dispatched_at", "attempts")
-    list_filter = (("dispatched_at", admin.EmptyFieldListFilter), "created_at")
+    list_display = ("id", "topic", "version", "created_at", "fanned_out_at")
+    list_filter = (("fanned_out_at", admin.EmptyFieldListFilter), "created_at")
     list_select_related = ()
-    search_fields = ("topic", "last_error")
-    readonly_fields = (
-        "topic",
-        "payload_pretty",
-        "created_at",
-        "dispatched_at",
-        "attempts",
-        "last_error",
-    )
+    search_fields = ("topic",)
+    readonly_fields = ("topic", "version", "payload_pretty", "created_at", "fanned_out_at")
     fields = readonly_fields
+    inlines = (DeliveryInline,)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxEvent]:
         if not request.user.is_superuser:
@@ -178,6 +188,46 @@ class OutboxEventAdmin(PlatformAdmin):
         return format_html(
             "<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False, default=str)
         )
+
+
+@admin.register(OutboxDelivery)
+class OutboxDeliveryAdmin(PlatformAdmin):
+    """Each subscriber's delivery of each event, for superusers answering "why was this
+    not handled?": pending ones with their next try, failed ones with their last error.
+    Read-only (the sweep retries what is due)."""
+
+    list_display = ("id", "event_link", "topic", "subscriber", "status", "attempts", "due_at")
+    list_filter = ("subscriber", "status")
+    list_select_related = ("event",)
+    search_fields = ("subscriber", "event__topic", "last_error")
+    readonly_fields = (
+        "event_link",
+        "topic",
+        "subscriber",
+        "status",
+        "attempts",
+        "due_at",
+        "done_at",
+        "last_error",
+    )
+    fields = readonly_fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[OutboxDelivery]:
+        if not request.user.is_superuser:
+            return OutboxDelivery.objects.none()
+        return super().get_queryset(request)
+
+    @admin.display(description=_("event"), ordering="event_id")
+    def event_link(self, obj: OutboxDelivery) -> str:
+        return format_html(
+            '<a href="{}">#{}</a>',
+            reverse("admin:common_outboxevent_change", args=[obj.event_id]),
+            obj.event_id,
+        )
+
+    @admin.display(description=_("topic"), ordering="event__topic")
+    def topic(self, obj: OutboxDelivery) -> str:
+        return obj.event.topic
 
 
 @admin.register(IdempotencyKey)

@@ -1,8 +1,10 @@
-"""The outbox: domain events written in the same transaction as the change they describe.
+"""The outbox: domain events written in the same transaction as the change they describe,
+and their deliveries, one per subscriber.
 
-A dispatcher task delivers each event to the handlers registered for its topic after commit;
-a periodic sweep re-sends what is still pending, so no event is lost when a worker or the
-broker is down at commit time. Later waves (matching triggers, notifications) subscribe here.
+After commit a task fans each event out: one OutboxDelivery per subscriber taking its topic
+(common.events), each run, retried and failed on its own. A periodic sweep fans out what
+was not and re-sends deliveries that are due, so no event is lost when a worker or the
+broker is down at commit time. The database holds the retry schedule (``due_at``).
 
 Beside it, the idempotency keys of the API's POSTs (``common.idempotency``).
 """
@@ -15,11 +17,15 @@ from django.utils.translation import gettext_lazy as _
 
 class OutboxEvent(models.Model):
     topic = models.CharField(_("topic"), max_length=80, db_index=True)
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
     payload = models.JSONField(_("payload"), default=dict)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    last_error = models.TextField(_("last error"), blank=True)
+    fanned_out_at = models.DateTimeField(
+        _("fanned out at"),
+        null=True,
+        blank=True,
+        help_text=_("When its deliveries (one per subscriber) were created."),
+    )
 
     class Meta:
         verbose_name = _("outbox event")
@@ -27,12 +33,56 @@ class OutboxEvent(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(
-                fields=["id"], condition=models.Q(dispatched_at__isnull=True), name="outbox_pending"
+                fields=["id"],
+                condition=models.Q(fanned_out_at__isnull=True),
+                name="outbox_not_fanned_out",
             )
         ]
 
     def __str__(self) -> str:
         return f"{self.topic} #{self.pk}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("pending")
+    DONE = "done", _("done")
+    FAILED = "failed", _("failed")
+
+
+class OutboxDelivery(models.Model):
+    """One subscriber's delivery of one event: pending until its handler ran (done) or
+    failed ``max_attempts`` times (failed). ``due_at`` is when the sweep (re)sends it: a
+    retry's time after a failure, or the end of the lease of a delivery just sent."""
+
+    event = models.ForeignKey(
+        OutboxEvent, verbose_name=_("event"), on_delete=models.CASCADE, related_name="deliveries"
+    )
+    subscriber = models.CharField(_("subscriber"), max_length=80)
+    status = models.CharField(
+        _("status"), max_length=8, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    due_at = models.DateTimeField(_("due at"), default=timezone.now)
+    last_error = models.TextField(_("last error"), blank=True)
+    done_at = models.DateTimeField(_("done at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox delivery")
+        verbose_name_plural = _("outbox deliveries")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["event", "subscriber"], name="outbox_delivery_once")
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                condition=models.Q(status="pending"),
+                name="outbox_delivery_due",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subscriber} <- {self.event_id}"
 
 
 class IdempotencyState(models.TextChoices):

@@ -1,63 +1,169 @@
-"""Writes of the platform layer: outbox delivery, and the save of a row with a unique key
-that every app's services share."""
+"""Writes of the platform layer: the outbox's fan-out, deliveries and sweep, and the save
+of a row with a unique key that every app's services share."""
 
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Model, QuerySet
+from django.db.models import Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from common.events import handlers_for
+from common.events import subscriber_named, subscribers_for
 from common.exceptions import DomainError
-from common.models import OutboxEvent
+from common.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 
 logger = logging.getLogger(__name__)
 
 
-def outbox_deliver(*, event_id: int) -> bool:
-    """Run the handlers of one pending event and mark it dispatched.
+class DeliverySend(NamedTuple):
+    """A delivery to send to its subscriber's queue, and the attempt it is sent for."""
 
-    Locks the event row (skipping it if another worker holds it), so one event is
-    delivered by one worker at a time. Returns False if it was not delivered now. A
-    failing handler rolls the delivery back; the error is kept and the sweep retries.
+    delivery_id: int
+    attempt: int
+    queue: str
+
+
+def _lease() -> timedelta:
+    """How long a delivery just sent is left to its task before the sweep sends it again
+    (longer than a task may run)."""
+    return timedelta(seconds=settings.OUTBOX_LEASE_SECONDS)
+
+
+def _sends(rows: Iterable[tuple[int, int, str]]) -> list[DeliverySend]:
+    sends = []
+    for pk, attempts, name in rows:
+        sub = subscriber_named(name)
+        sends.append(DeliverySend(pk, attempts, sub.queue if sub is not None else "outbox"))
+    return sends
+
+
+def outbox_event_fan_out(*, event_id: int) -> list[DeliverySend]:
+    """Create the deliveries of one event not yet fanned out, one per subscriber taking its
+    topic, and mark it fanned out; returns the pending deliveries to send.
+
+    Locks the event row (skipping it if another worker holds it: that one fans it out);
+    an event already fanned out gets nothing. The deliveries are created with a lease
+    (``due_at`` = now + OUTBOX_LEASE_SECONDS): the caller sends them after commit, and the
+    sweep sends them again only if that send is lost.
     """
-    try:
-        with transaction.atomic():
-            event = (
-                OutboxEvent.objects.select_for_update(skip_locked=True)
-                .filter(pk=event_id, dispatched_at__isnull=True)
-                .first()
-            )
-            if event is None:
-                return False
-            for handler in handlers_for(event.topic):
-                handler(event)
-            event.dispatched_at = timezone.now()
-            event.attempts += 1
-            event.last_error = ""
-            event.save(update_fields=["dispatched_at", "attempts", "last_error"])
-            return True
-    except Exception as exc:
-        logger.exception("outbox event %s failed", event_id)
-        OutboxEvent.objects.filter(pk=event_id).update(
-            attempts=F("attempts") + 1, last_error=repr(exc)[:2000]
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, fanned_out_at__isnull=True)
+            .only("pk", "topic")
+            .first()
         )
-        return False
+        if event is None:
+            return []
+        now = timezone.now()
+        subs = subscribers_for(event.topic)
+        if subs:
+            OutboxDelivery.objects.bulk_create(
+                [
+                    OutboxDelivery(event_id=event.pk, subscriber=s.name, due_at=now + _lease())
+                    for s in subs
+                ],
+                ignore_conflicts=True,
+            )
+        OutboxEvent.objects.filter(pk=event.pk).update(fanned_out_at=now)
+        if not subs:
+            return []
+        return _sends(
+            OutboxDelivery.objects.filter(event_id=event.pk, status=DeliveryStatus.PENDING)
+            .order_by("id")
+            .values_list("pk", "attempts", "subscriber")
+        )
 
 
-def outbox_pending_ids(
+def outbox_delivery_run(*, delivery_id: int, attempt: int) -> bool | None:
+    """Run one pending delivery's handler; True if done, False if it failed (and will be
+    retried or is failed for good), None if it was not run now.
+
+    Locks the delivery row (skipping it if another worker holds it). ``attempt`` is the
+    number of attempts the delivery had when it was sent: a task sent twice for the same
+    attempt (a lost lease, a redelivered message) runs once. The handler runs in a
+    savepoint: if it raises, only its own writes roll back; the attempt is counted, the
+    error kept and logged, and the next attempt scheduled in ``due_at`` (the subscriber's
+    retry policy) or the delivery failed after its last attempt.
+    """
+    with transaction.atomic():
+        delivery = (
+            OutboxDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("event")
+            .filter(pk=delivery_id, status=DeliveryStatus.PENDING, attempts=attempt)
+            .first()
+        )
+        if delivery is None:
+            return None
+        sub = subscriber_named(delivery.subscriber)
+        now = timezone.now()
+        delivery.attempts += 1
+        try:
+            if sub is None:
+                raise LookupError(f"no subscriber named {delivery.subscriber}")
+            with transaction.atomic():
+                sub.handler(delivery.event)
+        except Exception as exc:
+            delivery.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            final = sub is None or delivery.attempts >= sub.retry.max_attempts
+            if final:
+                delivery.status = DeliveryStatus.FAILED
+            else:
+                delivery.due_at = now + sub.retry.delay(delivery.attempts)  # type: ignore[union-attr]
+            logger.warning(
+                "outbox delivery %s: subscriber %s failed on event %s (%s), attempt %d%s",
+                delivery.pk,
+                delivery.subscriber,
+                delivery.event_id,
+                delivery.event.topic,
+                delivery.attempts,
+                ", failed for good"
+                if final
+                else f", next at {timezone.localtime(delivery.due_at):%Y-%m-%d %H:%M:%S}",
+                exc_info=True,
+            )
+            delivery.save(update_fields=["attempts", "last_error", "status", "due_at"])
+            return False
+        delivery.status = DeliveryStatus.DONE
+        delivery.done_at = now
+        delivery.save(update_fields=["attempts", "status", "done_at"])
+        return True
+
+
+def outbox_events_unfanned(
     *, older_than: timedelta = timedelta(seconds=30), limit: int = 1000
 ) -> list[int]:
+    """Events not fanned out ``older_than`` after they were written (their after-commit
+    fan-out was lost, or the broker was down)."""
     cutoff = timezone.now() - older_than
     return list(
-        OutboxEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
+        OutboxEvent.objects.filter(fanned_out_at__isnull=True, created_at__lt=cutoff)
         .order_by("id")
         .values_list("id", flat=True)[:limit]
     )
+
+
+def outbox_deliveries_claim_due(*, limit: int = 1000) -> list[DeliverySend]:
+    """The pending deliveries whose ``due_at`` has passed (a retry's time, or a lease that
+    ran out), leased again (``due_at`` moved on) so that the next sweep does not send them
+    again while they run; returns them to send after commit."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(
+            OutboxDelivery.objects.select_for_update(skip_locked=True)
+            .filter(status=DeliveryStatus.PENDING, due_at__lte=now)
+            .order_by("due_at", "id")
+            .values_list("pk", "attempts", "subscriber")[:limit]
+        )
+        if rows:
+            OutboxDelivery.objects.filter(pk__in=[pk for pk, *_ in rows]).update(
+                due_at=now + _lease()
+            )
+    return _sends(rows)
 
 
 def save_unique(

@@ -7,5 +7,5 @@ class MatchingConfig(AppConfig):
     verbose_name = _("Matching")
 
     def ready(self) -> None:
-        # Subscribes the rematch triggers to the outbox (listing.*, need.*, stock.*).
-        from matching import handlers  # noqa: F401
+        # Declares the app's outbox topics; subscribes the rematch triggers (common.events).
+        from matching import handlers, topics  # noqa: F401

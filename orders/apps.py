@@ -7,5 +7,5 @@ class OrdersConfig(AppConfig):
     verbose_name = _("Orders")
 
     def ready(self) -> None:
-        # Subscribes the expiry of orders to the outbox (reservation.expired).
-        from orders import handlers  # noqa: F401
+        # Declares the app's outbox topics; subscribes the expiry of orders (common.events).
+        from orders import handlers, topics  # noqa: F401

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from access.models import Membership
 from access.scope import SYSTEM
-from common.models import OutboxEvent
+from common.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 from inventory.models import (
     Material,
     MovementKind,
@@ -537,11 +537,38 @@ def test_enterprise_admin_manages_memberships_of_own_enterprise(world: dict[str,
 def test_outbox_and_park_roles_are_for_superusers(world: dict[str, Any]) -> None:
     for who in ("enterprise_admin", "park_operator", "regulator"):
         client = client_for(world["users"][who])
-        for model in ("common_outboxevent", "access_parkrole"):
+        for model in ("common_outboxevent", "common_outboxdelivery", "access_parkrole"):
             assert client.get(reverse(f"admin:{model}_changelist")).status_code == 403
     client = client_for(world["users"]["superuser"])
     assert client.get(reverse("admin:common_outboxevent_changelist")).status_code == 200
     assert client.get(reverse("admin:common_outboxevent_add")).status_code == 403
+    assert client.get(reverse("admin:common_outboxdelivery_add")).status_code == 403
+
+
+def test_a_failed_delivery_is_shown_to_superusers(world: dict[str, Any]) -> None:
+    event = OutboxEvent.objects.create(topic="order.confirmed", payload={"order_id": 1})
+    failed = OutboxDelivery.objects.create(
+        event=event,
+        subscriber="notifications.mail",
+        status=DeliveryStatus.FAILED,
+        attempts=10,
+        last_error="ConnectionError: smtp down",
+    )
+    OutboxDelivery.objects.create(event=event, subscriber="matching.rematch", status="done")
+    client = client_for(world["users"]["superuser"])
+    changelist = reverse("admin:common_outboxdelivery_changelist")
+    page = client.get(changelist, {"status": "failed", "subscriber": "notifications.mail"})
+    assert page.status_code == 200
+    assert list(page.context["cl"].result_list) == [failed]
+    assert "notifications.mail" in page.content.decode()
+    detail = client.get(reverse("admin:common_outboxdelivery_change", args=[failed.pk]))
+    assert "smtp down" in detail.content.decode()
+    assert (
+        client.post(reverse("admin:common_outboxdelivery_delete", args=[failed.pk])).status_code
+        == 403
+    )
+    event_page = client.get(reverse("admin:common_outboxevent_change", args=[event.pk]))
+    assert "notifications.mail" in event_page.content.decode()
 
 
 def test_admin_index_lists_what_the_user_may_see(world: dict[str, Any]) -> None:

@@ -7,10 +7,12 @@ SECRET_KEY and ALLOWED_HOSTS, and leaves DEBUG off.
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -260,11 +262,55 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+# At least once: a task is acknowledged after it ran, and given back to the queue if its
+# worker dies under it; a worker reserves one task at a time, so a slow task does not hold
+# others hostage in its prefetch. Every task must therefore be idempotent.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# An unreachable broker never hangs a web request: the after-commit sends give up within
+# about two seconds and log it (the outbox rows are saved; the sweep sends them later).
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "socket_timeout": env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=5.0),
+    "max_retries": 1,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Queues (docs/architecture.md, "Events and tasks"): the engine's long runs on their own
+# queue, so that they never delay the outbox's deliveries or notifications.
+CELERY_TASK_DEFAULT_QUEUE = "default"
+# Each queue bound by its own name (a Queue without a routing key would take Celery's default
+# key, and every task would land in every queue).
+CELERY_TASK_QUEUES = tuple(
+    Queue(name, routing_key=name) for name in ("default", "matching", "outbox", "notifications")
+)
+CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
+CELERY_TASK_ROUTES = {
+    "common.tasks.outbox_fanout": {"queue": "outbox"},
+    "common.tasks.outbox_sweep": {"queue": "outbox"},
+    # outbox_run goes to each subscriber's own queue (common.events.subscriber)
+    "matching.tasks.*": {"queue": "matching"},
+}
 CELERY_TIMEZONE = TIME_ZONE
+# A worker keeps its database connection from task to task, as a web process does from
+# request to request: Celery's Django fixup would close it around every task (a new
+# PostgreSQL connection per task, the most of a small task's time, and the outbox runs two
+# per event); common.apps closes it when unusable or older than CONN_MAX_AGE instead.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# Beat's record of the last runs, under var/ (not in the directory it was started from).
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "outbox-sweep": {"task": "common.tasks.outbox_sweep", "schedule": 60.0},
+    "outbox-sweep": {
+        "task": "common.tasks.outbox_sweep",
+        "schedule": env.float("OUTBOX_SWEEP_EVERY_SECONDS", default=15.0),
+    },
     "idempotency-purge": {"task": "common.tasks.idempotency_purge", "schedule": 3600.0},
     "matching-sweep": {"task": "matching.tasks.matching_sweep", "schedule": 60.0},
     "reservations-expire": {"task": "inventory.tasks.reservations_expire", "schedule": 60.0},
@@ -276,6 +322,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Domain settings --------------------------------------------------------------------
+# The outbox (docs/architecture.md, "Events and tasks"): how long after its commit an event
+# not fanned out is taken as lost by the sweep, and how long a delivery just sent is left to
+# its task before the sweep sends it again (more than a task may run).
+OUTBOX_FANOUT_GRACE_SECONDS = env.float("OUTBOX_FANOUT_GRACE_SECONDS", default=30.0)
+OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60.0)
 # Minimum distance between two classes whose segregation code is 1 ("away from").
 SEGREGATION_AWAY_FROM_M = env.float("SEGREGATION_AWAY_FROM_M", default=3.0)
 # Matching engine (docs/matching.md): how long a changed material waits for more changes

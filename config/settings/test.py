@@ -29,4 +29,7 @@ AXES_ENABLED = False
 # too, so that a test running a real Celery worker never consumes (or purges) the tasks of
 # a test in another xdist worker, whose ids point into another database.
 if os.environ.get("PYTEST_XDIST_WORKER"):
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"{os.environ['PYTEST_XDIST_WORKER']}:"}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
+        "global_keyprefix": f"{os.environ['PYTEST_XDIST_WORKER']}:",
+    }

@@ -72,9 +72,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[st
 @pytest.fixture(autouse=True)
 def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Events stay pending: the rematches they trigger are the engine's, tested there."""
-    from common.tasks import outbox_dispatch
+    from common.tasks import outbox_fanout
 
-    monkeypatch.setattr(outbox_dispatch, "delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr(outbox_fanout, "delay", lambda *args, **kwargs: None)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,7 +12,6 @@ from django.utils import timezone
 from access.scope import SYSTEM
 from common.exceptions import DomainError
 from common.models import OutboxEvent
-from common.services import outbox_deliver
 from marketplace.exceptions import InvalidTransition
 from marketplace.models import Need, NeedStatus
 from marketplace.services import (
@@ -26,6 +25,7 @@ from matching.models import Match, MatchStatus, PendingRematch
 from tests import factories as f
 from tests.concurrency import run_concurrently
 from tests.matching.market import Market, live
+from tests.outbox import deliver
 
 World = dict[str, Any]
 TODAY = date(2027, 3, 10)
@@ -148,7 +148,7 @@ def test_an_expired_needs_proposals_are_superseded(m: Market) -> None:
     # The outbox delivers need.expired to the engine's subscriber: a rematch is asked for.
     PendingRematch.objects.all().delete()
     (event,) = expired_events()
-    assert outbox_deliver(event_id=event.pk)
+    assert deliver(event)
     assert PendingRematch.objects.filter(material_id=m.material.pk).exists()
 
     m.rematch()

@@ -27,9 +27,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(autouse=True)
 def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
-    from common.tasks import outbox_dispatch
+    from common.tasks import outbox_fanout
 
-    monkeypatch.setattr(outbox_dispatch, "delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr(outbox_fanout, "delay", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

@@ -24,9 +24,9 @@ World = dict[str, Any]
 def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Events stay pending: what they trigger (the rematch) is the engine's, tested there.
     Only matters where commits happen (the PostgreSQL races)."""
-    from common.tasks import outbox_dispatch
+    from common.tasks import outbox_fanout
 
-    monkeypatch.setattr(outbox_dispatch, "delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr(outbox_fanout, "delay", lambda *args, **kwargs: None)
 
 
 @pytest.fixture

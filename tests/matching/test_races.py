@@ -30,9 +30,9 @@ World = dict[str, Any]
 def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Events stay in the outbox: these tests call the engine themselves, and a commit must
     not send tasks to a broker (or run them eagerly) behind their back."""
-    from common.tasks import outbox_dispatch
+    from common.tasks import outbox_fanout
 
-    monkeypatch.setattr(outbox_dispatch, "delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr(outbox_fanout, "delay", lambda *args, **kwargs: None)
 
 
 def live_per_pair() -> Counter[tuple[int, int]]:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from access.scope import SYSTEM, resolve_scope
-from common.models import OutboxEvent
+from common.models import DeliveryStatus, OutboxDelivery, OutboxEvent
 from inventory.services import stock_adjust
 from marketplace.services import listing_update, need_update
 from matching import tasks
@@ -27,6 +27,8 @@ from matching.services.triggers import (
 )
 from tests import factories as f
 from tests.matching.market import Market, live, pairs
+from tests.outbox import handled
+from tests.workers import real_worker
 
 World = dict[str, Any]
 
@@ -90,8 +92,7 @@ class TestOutboxToProposals:
         assert run.status == RunStatus.DONE
         assert live()[0].run_id == run.pk
         assert not PendingRematch.objects.exists()
-        published = OutboxEvent.objects.get(topic="listing.published")
-        assert published.dispatched_at is not None
+        assert handled(OutboxEvent.objects.get(topic="listing.published"))
 
     def test_need_creation(self, m: Market, django_capture_on_commit_callbacks: Any) -> None:
         listing = m.offer("a1", kg="500")
@@ -174,7 +175,9 @@ def test_listing_updates_through_the_outbox_schedule_one_task(
             listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal(3000 + i))
     assert scheduled.materials() == [m.material.pk]
     assert PendingRematch.objects.get(material=m.material).version == 300
-    assert OutboxEvent.objects.filter(topic="listing.updated", dispatched_at=None).count() == 0
+    assert not OutboxEvent.objects.filter(topic="listing.updated", fanned_out_at=None).exists()
+    deliveries = OutboxDelivery.objects.filter(event__topic="listing.updated")
+    assert deliveries.filter(status=DeliveryStatus.DONE).count() == 300 == deliveries.count()
 
 
 @pytest.mark.django_db
@@ -303,26 +306,25 @@ def test_burst_of_changes_is_coalesced_by_a_real_worker(world: World) -> None:
     debounce turns them into a handful of rematches and the last one sees the last price."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
         pytest.skip("needs a broker: run with CELERY_BROKER_URL=redis://... (see .ci/run)")
-    from celery.contrib.testing.worker import start_worker
-
     from config.celery import app
 
     m = Market(world)
     listing = m.offer("a1", kg="500", price="3000.00")
     need = m.need("b", kg="400")
     app.control.purge()  # the setup's events (and earlier tests' tasks): not this test's
-    OutboxEvent.objects.filter(dispatched_at=None).update(dispatched_at=timezone.now())
+    OutboxEvent.objects.filter(fanned_out_at=None).update(fanned_out_at=timezone.now())
     m.rematch()
     material = m.material.pk
 
-    with start_worker(
-        app, pool="threads", concurrency=2, perform_ping_check=False, shutdown_timeout=10
-    ):
+    with real_worker():
         for i in range(1, 301):
             listing_update(actor=SYSTEM, listing=listing, price_per_t=Decimal(3000 + i))
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            undelivered = OutboxEvent.objects.filter(dispatched_at=None).exists()
+            undelivered = (
+                OutboxEvent.objects.filter(fanned_out_at=None).exists()
+                or OutboxDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+            )
             if not undelivered and not PendingRematch.objects.filter(material=material).exists():
                 break
             time.sleep(0.2)

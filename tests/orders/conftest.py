@@ -38,9 +38,9 @@ def no_dispatch(monkeypatch: pytest.MonkeyPatch) -> None:
     """Events stay pending: what they trigger (rematches) is the engine's, tested there; the
     expiry handler is called by the tests that need it. Only matters where commits happen
     (the PostgreSQL races)."""
-    from common.tasks import outbox_dispatch
+    from common.tasks import outbox_fanout
 
-    monkeypatch.setattr(outbox_dispatch, "delay", lambda *args, **kwargs: None)
+    monkeypatch.setattr(outbox_fanout, "delay", lambda *args, **kwargs: None)
 
 
 @pytest.fixture
@@ -182,8 +182,8 @@ def expire(order: Order) -> Order:
     from django.utils import timezone
 
     from common.models import OutboxEvent
-    from common.services import outbox_deliver
     from inventory.services import reservations_expire_due
+    from tests.outbox import deliver
 
     later = timezone.now() + timedelta(days=1)
     expired = reservations_expire_due(now=later)
@@ -191,6 +191,6 @@ def expire(order: Order) -> Order:
     event = OutboxEvent.objects.get(
         topic="reservation.expired", payload__reservation_id=order.reservation_id
     )
-    assert outbox_deliver(event_id=event.pk)
+    assert deliver(event)
     order.refresh_from_db()
     return order

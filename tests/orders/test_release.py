@@ -8,12 +8,12 @@ import pytest
 
 from access.scope import SYSTEM
 from common.models import OutboxEvent
-from common.services import outbox_deliver
 from matching.models import Match, MatchStatus, PendingRematch, RunTrigger
 from matching.services.decisions import match_release
 from matching.services.runs import run_materials
 from orders.models import OrderStatus
 from tests.orders.conftest import PATHS, expire, from_match, order_in, take
+from tests.outbox import deliver
 
 World = dict[str, Any]
 
@@ -80,7 +80,7 @@ def test_the_release_asks_the_engine_for_a_rematch(deal: World) -> None:
     take(deal, from_match(deal), "cancel")
     PendingRematch.objects.all().delete()
     (event,) = released_events()
-    assert outbox_deliver(event_id=event.pk)
+    assert deliver(event)
     assert list(PendingRematch.objects.values_list("material_id", flat=True)) == [
         deal["material"].pk
     ]
@@ -118,7 +118,7 @@ def test_cancelled_between_the_sweep_and_the_handler_releases_once(deal: World) 
     take(deal, order, "cancel")
     # The expiry event then finds the order cancelled: nothing more to release.
     event = OutboxEvent.objects.get(topic="reservation.expired")
-    assert outbox_deliver(event_id=event.pk)
+    assert deliver(event)
     assert match_status(deal) == MatchStatus.RELEASED
     assert [e.payload["reason"] for e in released_events()] == ["cancelled"]
 

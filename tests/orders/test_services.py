@@ -14,7 +14,6 @@ from django.utils import timezone
 from access.scope import SYSTEM, resolve_scope
 from common.exceptions import Conflict, DomainError, NotPermitted
 from common.models import OutboxEvent
-from common.services import outbox_deliver
 from inventory.exceptions import (
     CapacityExceeded,
     IncompatibleStorage,
@@ -40,6 +39,7 @@ from orders.services import order_expire, order_from_match
 from tests import factories as f
 from tests.ledger import assert_ledger_balanced
 from tests.orders.conftest import World, expire, from_match, order_in, place, take
+from tests.outbox import deliver, redeliver
 
 pytestmark = pytest.mark.django_db
 
@@ -617,8 +617,7 @@ def test_an_unconfirmed_order_expires_through_the_outbox(deal: World) -> None:
     # Redelivered, the event changes nothing.
     assert order_expire(reservation_id=reservation_of(order).pk) is None
     event = OutboxEvent.objects.get(topic="reservation.expired")
-    OutboxEvent.objects.filter(pk=event.pk).update(dispatched_at=None)
-    assert outbox_deliver(event_id=event.pk)
+    assert redeliver(event)
     assert ordered(deal["listing"]) == 0
     assert OrderTransition.objects.filter(order=order).count() == 2
     assert OutboxEvent.objects.filter(topic="order.expired").count() == 1
@@ -669,7 +668,7 @@ def test_cancelling_between_the_sweep_and_the_handler(deal: World) -> None:
     assert ordered(deal["listing"]) == 0
     # The expiry event then finds the order closed.
     event = OutboxEvent.objects.get(topic="reservation.expired")
-    assert outbox_deliver(event_id=event.pk)
+    assert deliver(event)
     assert Order.objects.get(pk=order.pk).status == OrderStatus.CANCELLED
     assert ordered(deal["listing"]) == 0
 

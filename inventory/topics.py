@@ -1,0 +1,45 @@
+"""The inventory's outbox topics (common.events): stock, reservations and permits."""
+
+from typing import TypedDict
+
+from common.events import declare
+
+
+class StockChanged(TypedDict):
+    lot_ids: list[int]
+    material_ids: list[int]
+
+
+class ReservationExpired(TypedDict):
+    reservation_id: int
+    reference: str
+    material_ids: list[int]
+
+
+class PermitChanged(TypedDict):
+    permit_id: int
+    enterprise_id: int
+    kind: str
+    material_ids: list[int]
+
+
+STOCK_CHANGED = declare(
+    "stock.changed",
+    StockChanged,
+    "The quantities of these lots changed (receipt, issue, move, adjustment, reservation).",
+)
+RESERVATION_EXPIRED = declare(
+    "reservation.expired",
+    ReservationExpired,
+    "A reservation ran out before its order was confirmed; its quantity is free again.",
+    public=True,
+)
+PERMIT_CREATED = declare(
+    "permit.created",
+    PermitChanged,
+    "An enterprise recorded a permit to buy these controlled materials.",
+)
+PERMIT_UPDATED = declare("permit.updated", PermitChanged, "A permit's terms or materials changed.")
+PERMIT_DELETED = declare(
+    "permit.deleted", PermitChanged, "A permit was deleted; its materials need one again."
+)
