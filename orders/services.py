@@ -332,12 +332,14 @@ def _advance(
     ``enterprise``: whose trail, by default the actor's) with the fields it changed."""
     source = order.status
     before = snapshot(order, STEP_AUDIT_FIELDS)
-    changed = Order.objects.filter(pk=order.pk, status__in=step.sources).update(
-        status=step.target, updated_at=timezone.now(), **changes
-    )
+    values = {"status": step.target, "updated_at": timezone.now(), **changes}
+    changed = Order.objects.filter(pk=order.pk, status__in=step.sources).update(**values)
     if not changed:  # cannot happen under the row lock; the conditional UPDATE says so anyway
         raise InvalidTransition(_("The order changed meanwhile."))
-    order.refresh_from_db()
+    # The row is locked and these are plain values: the order is what was written, with
+    # no read back (its loaded relations kept).
+    for name, value in values.items():
+        setattr(order, name, value)
     _record(order=order, from_status=source, actor=actor, reason=reason)
     audit_record(
         actor=actor,
