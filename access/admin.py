@@ -19,16 +19,11 @@ so a demo login needs only ``is_staff``:
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from django.utils.translation import gettext_lazy as _
 
-from access.models import Membership, ParkRole
-from access.roles import ADMIN_ROLES
 from access.rules import has_standing, may_write
 from access.scope import Scope, request_scope
 from common.admin import REFUSAL_ATTR, ServiceRefused, form_with_refusal, is_staff_user
@@ -242,111 +237,3 @@ class TenantScopedInline(ScopedChoicesMixin, admin.TabularInline):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.has_change_permission(request, obj)
-
-
-# --- Who acts for which ------------------------------------------------------------------
-# An enterprise admin manages the memberships of its enterprise; park roles are given by
-# superusers only.
-
-
-class MembershipInviteForm(forms.ModelForm):
-    """An enterprise admin adds an existing login, by its username, to the enterprise.
-
-    Only logins without any standing qualify: no enterprise, no park role, no superuser.
-    The list of such logins is not shown, so enterprises cannot browse other users.
-    """
-
-    username = forms.CharField(label=_("username"), max_length=150)
-
-    class Meta:
-        model = Membership
-        fields = ("role",)
-
-    def clean_username(self) -> str:
-        username: str = self.cleaned_data["username"].strip()
-        user = (
-            get_user_model()
-            .objects.filter(
-                username=username,
-                is_active=True,
-                is_superuser=False,
-                membership__isnull=True,
-                park_roles__isnull=True,
-            )
-            .first()
-        )
-        if user is None:
-            raise forms.ValidationError(
-                _("No active login without an enterprise or park role has this username.")
-            )
-        self.instance.user = user
-        return username
-
-
-@admin.register(Membership)
-class MembershipAdmin(TenantScopedAdmin):
-    """Superusers manage every membership; an enterprise admin those of its enterprise
-    (except its own, so that it cannot lock itself out)."""
-
-    write_roles = ADMIN_ROLES
-    list_display = ("user", "enterprise", "role")
-    list_filter = ("role", ("enterprise", admin.RelatedOnlyFieldListFilter))
-    list_select_related = ("user", "enterprise")
-    search_fields = ("user__username", "user__first_name", "user__last_name", "user__email")
-    autocomplete_fields = ("user", "enterprise")
-
-    def scoped_queryset(self, scope: Scope) -> QuerySet[Membership]:
-        qs = Membership.objects.select_related("user", "enterprise")
-        if scope.is_superuser:
-            return qs
-        if scope.enterprise is not None and scope.has_role(*ADMIN_ROLES):
-            return qs.filter(enterprise_id=scope.enterprise.pk)
-        return qs.none()
-
-    def may_read(self, scope: Scope) -> bool:
-        return scope.is_superuser or scope.has_role(*ADMIN_ROLES)
-
-    def may_write_object(self, scope: Scope, obj: Membership) -> bool:
-        if scope.is_superuser:
-            return True
-        return obj.enterprise_id == scope.enterprise_id and obj.user_id != scope.user.pk
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        if request_scope(request).is_superuser:
-            return ("user", "enterprise", "role")
-        return ("username", "role") if obj is None else ("user", "role")
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        if obj is not None and not request_scope(request).is_superuser:
-            return ("user",)
-        return ()
-
-    def get_form(
-        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
-    ) -> Any:
-        if obj is None and not request_scope(request).is_superuser:
-            kwargs["form"] = MembershipInviteForm
-        return super().get_form(request, obj, change=change, **kwargs)
-
-    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
-        scope = request_scope(request)
-        if not change and not scope.is_superuser:
-            assert scope.enterprise is not None
-            obj.enterprise = scope.enterprise
-        super().save_model(request, obj, form, change)
-
-
-@admin.register(ParkRole)
-class ParkRoleAdmin(TenantScopedAdmin):
-    """Who operates or regulates which park: given by superusers only."""
-
-    readable_by = READ_SUPERUSER
-    list_display = ("user", "park", "role")
-    list_filter = ("role", ("park", admin.RelatedOnlyFieldListFilter))
-    list_select_related = ("user", "park")
-    search_fields = ("user__username", "park__code", "park__name_zh", "park__name_en")
-    autocomplete_fields = ("user", "park")
-
-    def scoped_queryset(self, scope: Scope) -> QuerySet[ParkRole]:
-        qs = ParkRole.objects.select_related("user", "park")
-        return qs if scope.is_superuser else qs.none()

@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model, ProtectedError, QuerySet, RestrictedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -189,6 +189,18 @@ def save_unique(
         if clash.exists():
             raise DomainError(message, field=field) from None
         raise
+
+
+def delete_unreferenced(obj: Model, *, field: str, message: str) -> None:
+    """Delete ``obj`` in a savepoint of the caller's transaction, or refuse with a
+    DomainError naming ``field`` when rows that keep history point at it (a PROTECT or
+    RESTRICT foreign key: the lots of a zone, the lots of a material). The savepoint keeps
+    the caller's transaction usable."""
+    try:
+        with transaction.atomic():
+            obj.delete()
+    except (ProtectedError, RestrictedError):
+        raise DomainError(message, field=field) from None
 
 
 def refuse_unchangeable(changes: dict[str, Any], changeable: tuple[str, ...]) -> None:

@@ -71,8 +71,10 @@ from inventory.services import (
     stock_adjust,
     stock_receive,
     warehouse_create,
+    warehouse_delete,
     warehouse_update,
     zone_create,
+    zone_delete,
     zone_update,
 )
 from inventory.units import MAX_QUANTITY_KG, Unit, UnitNotAccepted, to_kg
@@ -143,6 +145,7 @@ class MaterialAdmin(TenantScopedAdmin):
 
     readable_by = READ_STAFF
     form = MaterialForm
+    allow_delete = False  # a material leaves the catalogue by is_active; its lots keep it
     list_display = (
         "name_zh",
         "name_en",
@@ -356,13 +359,25 @@ class WarehouseAdmin(TenantScopedAdmin):
             return
         formset.save(commit=False)  # builds the instances; saves nothing
         for zone in formset.deleted_objects:
-            zone.delete()  # only an empty zone: its lots protect it
+            self.call_service(zone_delete, actor=request_scope(request), zone=zone)
         for zone, changed in formset.changed_objects:
             changes = {name: getattr(zone, name) for name in changed if name in ZONE_FIELDS}
             if changes:
                 self.call_service(zone_update, actor=request_scope(request), zone=zone, **changes)
         for zone in formset.new_objects:
             zone_create_from_form(self, request, zone)
+
+    def delete_model(self, request: HttpRequest, obj: Warehouse) -> None:
+        warehouse_delete(actor=request_scope(request), warehouse=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Warehouse]) -> None:
+        scope = request_scope(request)
+        self.run_for_each(
+            request,
+            queryset,
+            lambda warehouse: warehouse_delete(actor=scope, warehouse=warehouse),
+            done_message=gettext("%(count)d warehouse(s) deleted."),
+        )
 
     @admin.display(description=_("owner"), ordering="owner__name_zh")
     def owner_display(self, obj: Warehouse) -> str:
@@ -417,6 +432,18 @@ class StorageZoneAdmin(TenantScopedAdmin):
             return
         zone_create_from_form(self, request, obj)
         obj.refresh_from_db()
+
+    def delete_model(self, request: HttpRequest, obj: StorageZone) -> None:
+        zone_delete(actor=request_scope(request), zone=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[StorageZone]) -> None:
+        scope = request_scope(request)
+        self.run_for_each(
+            request,
+            queryset,
+            lambda zone: zone_delete(actor=scope, zone=zone),
+            done_message=gettext("%(count)d zone(s) deleted."),
+        )
 
     @admin.display(description=_("occupancy"))
     def occupancy(self, obj: StorageZone) -> str:

@@ -20,8 +20,10 @@ from inventory.services.catalogue import (
     material_create,
     material_update,
     warehouse_create,
+    warehouse_delete,
     warehouse_update,
     zone_create,
+    zone_delete,
     zone_update,
 )
 from inventory.services.permits import (
@@ -71,9 +73,11 @@ __all__ = [
     "stock_reserve",
     "stock_transfer",
     "warehouse_create",
+    "warehouse_delete",
     "warehouse_update",
     "zone_check_admission",
     "zone_create",
+    "zone_delete",
     "zone_may_store_for",
     "zone_update",
 ]

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
 from common.exceptions import DomainError
-from common.services import refuse_unchangeable, save_unique
+from common.services import delete_unreferenced, refuse_unchangeable, save_unique
 from common.validation import validate_row
 from inventory.admission import allowed_separation
 from inventory.controls import DRUG_PRECURSOR_CATEGORIES
@@ -283,6 +283,32 @@ def warehouse_update(*, actor: Scope, warehouse: Warehouse, **changes: Any) -> W
     return warehouse
 
 
+@transaction.atomic
+def warehouse_delete(*, actor: Scope, warehouse: Warehouse) -> None:
+    """Close a warehouse that never held stock, with its zones. Locks the warehouse's row
+    (the lock inflows take), so no receipt lands meanwhile; a warehouse with lots (even
+    empty ones: their ledger is history) is refused on ``warehouse``. One audit row,
+    ``warehouse.delete``, with what the warehouse was and the zones that went with it."""
+    _lock_warehouses(warehouse.pk)
+    warehouse = Warehouse.objects.select_related("owner").get(pk=warehouse.pk)
+    zones = sorted(warehouse.zones.values_list("code", flat=True))
+    audit_record(
+        actor=actor,
+        action="warehouse.delete",
+        target=warehouse,
+        changes=changes_between(snapshot(warehouse, WAREHOUSE_AUDIT_FIELDS), {}),
+        enterprise=warehouse.owner,
+        park=warehouse.park_id,
+        note=("zones: " + ", ".join(zones)) if zones else "",
+    )
+    delete_unreferenced(
+        warehouse,
+        field="warehouse",
+        message=_("Warehouse %(warehouse)s has held stock; its ledger keeps it.")
+        % {"warehouse": warehouse.code},
+    )
+
+
 def _check_zone(zone: StorageZone) -> None:
     if zone.capacity_kg is None or not 0 <= zone.capacity_kg <= MAX_QUANTITY_KG:
         raise DomainError(_("Must be between 0 and %s kg.") % MAX_QUANTITY_KG, field="capacity_kg")
@@ -427,6 +453,28 @@ def zone_update(*, actor: Scope, zone: StorageZone, **changes: Any) -> StorageZo
             park=zone.warehouse.park_id,
         )
     return zone
+
+
+@transaction.atomic
+def zone_delete(*, actor: Scope, zone: StorageZone) -> None:
+    """Remove a zone that never held stock. Locks its warehouse (the lock inflows take);
+    a zone with lots (even empty ones: their ledger is history) is refused on ``zone``.
+    One audit row, ``zone.delete``, with what the zone was."""
+    _lock_warehouses(zone.warehouse_id)
+    zone = StorageZone.objects.select_related("warehouse__owner").get(pk=zone.pk)
+    audit_record(
+        actor=actor,
+        action="zone.delete",
+        target=zone,
+        changes=changes_between(snapshot(zone, ZONE_AUDIT_FIELDS), {}),
+        enterprise=zone.warehouse.owner,
+        park=zone.warehouse.park_id,
+    )
+    delete_unreferenced(
+        zone,
+        field="zone",
+        message=_("Zone %(zone)s has held stock; its ledger keeps it.") % {"zone": zone},
+    )
 
 
 @transaction.atomic

@@ -50,6 +50,17 @@ AUDITED = frozenset(
         # tests/inventory/test_audit.py and tests/parks/test_audit.py
         "parks.services.enterprise_create",
         "parks.services.enterprise_update",
+        # tests/parks/test_access_audit.py (also through the admin)
+        "parks.services.park_create",
+        "parks.services.park_update",
+        "parks.services.membership_grant",
+        "parks.services.membership_update",
+        "parks.services.membership_revoke",
+        "parks.services.park_role_grant",
+        "parks.services.park_role_update",
+        "parks.services.park_role_revoke",
+        "inventory.services.catalogue.warehouse_delete",
+        "inventory.services.catalogue.zone_delete",
         "inventory.services.reservations.stock_reserve",
         "inventory.services.reservations.reservation_release",
         "inventory.services.reservations.reservation_hold",
@@ -156,3 +167,49 @@ def test_audited_services_call_audit_record() -> None:
         for call in delegates:
             assert call in source, (name, call)
             assert any(n.endswith("." + call.rstrip("(")) for n in AUDITED), (name, call)
+
+
+# --- Admin writes -----------------------------------------------------------------------------
+# The admin is a second door to the same rows: what it writes must go through the services
+# above, or it writes with no audit row. Django's own ModelAdmin.save_model/delete_model
+# save the row directly, so an admin of ours that lets anyone add, change or delete must
+# override them (and save_formset, when it edits rows inline). Admins of other projects'
+# models (logins, tokens, lockouts) are the platform's, for superusers; Django's LogEntry
+# records them.
+OUR_APPS = frozenset({*APPS, "access", "audit"})
+
+
+def _overrides(admin_class: type, name: str) -> bool:
+    from django.contrib.admin import ModelAdmin
+
+    return getattr(admin_class, name) is not getattr(ModelAdmin, name)
+
+
+def test_every_admin_write_goes_through_a_service() -> None:
+    from django.contrib import admin
+
+    from access.admin import TenantScopedAdmin, TenantScopedInline
+    from common.admin import PlatformAdmin
+
+    checked = 0
+    for model, model_admin in admin.site._registry.items():
+        if model._meta.app_label not in OUR_APPS:
+            continue
+        label = model._meta.label
+        if isinstance(model_admin, PlatformAdmin):
+            for name in ("has_add_permission", "has_change_permission", "has_delete_permission"):
+                assert getattr(type(model_admin), name) is getattr(PlatformAdmin, name), label
+            continue
+        assert isinstance(model_admin, TenantScopedAdmin), label
+        cls = type(model_admin)
+        writes = cls.allow_add or cls.allow_change
+        if writes:
+            assert _overrides(cls, "save_model"), f"{label}: the admin saves without a service"
+        if cls.allow_delete:
+            assert _overrides(cls, "delete_model"), f"{label}: deletes without a service"
+            assert _overrides(cls, "delete_queryset"), f"{label}: bulk-deletes without one"
+        inline_writes = [i for i in cls.inlines if issubclass(i, TenantScopedInline)]
+        if inline_writes and writes:
+            assert _overrides(cls, "save_formset"), f"{label}: inline rows saved directly"
+        checked += 1
+    assert checked >= 15  # the registry was read, not skipped
