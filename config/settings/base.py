@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "matching",
     "orders",
     "audit",
+    "notifications",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,1 @@
+"""Registers the notifications' outbox subscriber (filled in below)."""
