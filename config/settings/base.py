@@ -5,6 +5,7 @@ so a newcomer needs only Python. Production sets DATABASE_URL, CELERY_BROKER_URL
 SECRET_KEY and ALLOWED_HOSTS, and leaves DEBUG off.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -346,6 +347,33 @@ MATCHING_MERGE_MAX_MATERIALS = env.int("MATCHING_MERGE_MAX_MATERIALS", default=8
 # Orders (docs/architecture.md, "Orders"): how long a new order's reservation holds the
 # seller's stock unless the seller confirms it.
 ORDER_HOLD_MINUTES = env.int("ORDER_HOLD_MINUTES", default=120)
+
+# --- Webhooks ---------------------------------------------------------------------------
+# Partner systems' endpoints (notifications/webhooks/). An endpoint's host is resolved when
+# each attempt is sent, and refused if any address is private, loopback, link-local,
+# multicast, reserved, unspecified or CGNAT, unless it lies in one of these networks (CIDR;
+# none in production). The cloud metadata addresses are refused even there.
+WEBHOOK_ALLOWED_NETWORKS = [
+    str(ipaddress.ip_network(n, strict=False))
+    for n in env.list("WEBHOOK_ALLOWED_NETWORKS", default=[])
+]
+# Seconds: to connect, between two reads, between two writes, to get a pooled connection.
+WEBHOOK_TIMEOUT = {
+    "connect": env.float("WEBHOOK_TIMEOUT_CONNECT", default=3.0),
+    "read": env.float("WEBHOOK_TIMEOUT_READ", default=5.0),
+    "write": env.float("WEBHOOK_TIMEOUT_WRITE", default=5.0),
+    "pool": env.float("WEBHOOK_TIMEOUT_POOL", default=1.0),
+}
+# At most this much of an answer's body is read, and its beginning kept for the log.
+WEBHOOK_MAX_RESPONSE_BYTES = env.int("WEBHOOK_MAX_RESPONSE_BYTES", default=4096)
+WEBHOOK_RESPONSE_EXCERPT_BYTES = env.int("WEBHOOK_RESPONSE_EXCERPT_BYTES", default=1024)
+# The delays after attempt 1, 2, ... of a failing delivery (each +-20 %), as a comma list
+# in the environment: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (8 attempts, about 27.6 h).
+WEBHOOK_RETRY_SCHEDULE_SECONDS = env.list(
+    "WEBHOOK_RETRY_SCHEDULE_SECONDS",
+    cast=float,
+    default=[5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0],
+)
 
 # --- Security (production) --------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

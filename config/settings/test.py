@@ -33,3 +33,6 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
         **CELERY_BROKER_TRANSPORT_OPTIONS,  # noqa: F405
         "global_keyprefix": f"{os.environ['PYTEST_XDIST_WORKER']}:",
     }
+
+# Webhook tests send to servers of their own on this machine; nothing else private.
+WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.0/8", "::1/128"]
