@@ -21,6 +21,7 @@ import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Any, Literal, get_args, get_origin, get_type_hints, is_typeddict
 
@@ -155,6 +156,12 @@ def topic_named(name: str) -> Topic:
         raise ValueError(f"undeclared topic {name!r} (declare it in its app's topics.py)") from None
 
 
+def decimal_text(value: Decimal, places: int) -> str:
+    """A quantity or price as a payload carries it: its text with the column's ``places``
+    (``Decimal("1500")`` as ``"1500.000"`` for kilograms), whatever the caller held."""
+    return f"{value:.{places}f}"
+
+
 # --- Subscribers ---------------------------------------------------------------------------
 
 Handler = Callable[[OutboxEvent], None]
@@ -273,6 +280,30 @@ def event_emit(*, topic: Topic | str, payload: dict[str, Any]) -> OutboxEvent:
     return event
 
 
+def event_emit_many(*, topic: Topic | str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
+    """Write one event of a declared topic per payload in the current transaction (one bulk
+    INSERT), and fan them out after commit (one ``on_commit`` sending one ``outbox_fanout``
+    per event). Each payload is checked as ``event_emit`` checks it, all before any row is
+    written; an empty list writes nothing. A broker that cannot be reached after commit is
+    logged once and the sweep sends the events, as for ``event_emit``.
+    """
+    declared = topic if isinstance(topic, Topic) else topic_named(topic)
+    for payload in payloads:
+        refusal = declared.refusal(payload)
+        if refusal is not None:
+            raise TypeError(f"payload of {declared.name}: {refusal}")
+    if not payloads:
+        return []
+    events = OutboxEvent.objects.bulk_create(
+        [
+            OutboxEvent(topic=declared.name, version=declared.version, payload=payload)
+            for payload in payloads
+        ]
+    )
+    transaction.on_commit(partial(_fanout_many_after_commit, [e.pk for e in events]))
+    return events
+
+
 def _fanout_after_commit(event_id: int) -> None:
     from common.tasks import outbox_fanout
 
@@ -282,3 +313,22 @@ def _fanout_after_commit(event_id: int) -> None:
         logger.warning(
             "outbox event %s: not sent to the broker (%s); the sweep sends it", event_id, exc
         )
+
+
+def _fanout_many_after_commit(event_ids: list[int]) -> None:
+    """Send each event's fan-out; at the first broker error stop and leave the rest to the
+    sweep (each further send would wait for the broker's timeout again)."""
+    from common.tasks import outbox_fanout
+
+    for sent, event_id in enumerate(event_ids):
+        try:
+            outbox_fanout.delay(event_id)
+        except BROKER_ERRORS as exc:
+            logger.warning(
+                "outbox events %s..%s (%d): not sent to the broker (%s); the sweep sends them",
+                event_id,
+                event_ids[-1],
+                len(event_ids) - sent,
+                exc,
+            )
+            return

@@ -465,6 +465,9 @@ class Reservation(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     close_reason = models.CharField(_("close reason"), max_length=255, blank=True)
+    # When the warning sweep announced that the hold runs out soon (reservation.expiring):
+    # set once, so a reservation is warned of at most once.
+    expiry_warned_at = models.DateTimeField(_("expiry warned at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("reservation")

@@ -14,6 +14,13 @@ class ReservationExpired(TypedDict):
     reservation_id: int
     reference: str
     material_ids: list[int]
+    owner_id: int  # the lot's owner: the seller
+    holder_id: int  # who it was held for: the buyer
+    quantity_kg: str
+
+
+class ReservationExpiring(ReservationExpired):
+    expires_at: str  # ISO 8601
 
 
 class PermitChanged(TypedDict):
@@ -32,6 +39,13 @@ RESERVATION_EXPIRED = declare(
     "reservation.expired",
     ReservationExpired,
     "A reservation ran out before its order was confirmed; its quantity is free again.",
+    public=True,
+)
+RESERVATION_EXPIRING = declare(
+    "reservation.expiring",
+    ReservationExpiring,
+    "A held reservation runs out soon (RESERVATION_EXPIRY_WARNING_MINUTES ahead), unless its "
+    "order is confirmed.",
     public=True,
 )
 PERMIT_CREATED = declare(

@@ -6,9 +6,25 @@ from common.events import subscriber
 from common.models import OutboxEvent
 from marketplace.selectors import needed_materials
 from matching.services.triggers import rematch_request
+from matching.topics import (
+    MATCH_ACCEPTED,
+    MATCH_AGREED,
+    MATCH_DECLINED,
+    MATCH_ORDERED,
+    MATCH_RELEASED,
+)
+
+# The parties' decisions and orders change what a material's matches hold; the engine's own
+# topics (match.proposed|changed|withdrawn) do not: taking them, every run would ask for
+# another run of what it just matched.
+DECISION_TOPICS = (MATCH_ACCEPTED, MATCH_AGREED, MATCH_DECLINED, MATCH_ORDERED, MATCH_RELEASED)
 
 
-@subscriber("matching.rematch", topics=("listing.", "need.", "stock.", "match."), queue="matching")
+@subscriber(
+    "matching.rematch",
+    topics=("listing.", "need.", "stock.", *DECISION_TOPICS),
+    queue="matching",
+)
 def rematch_on_change(event: OutboxEvent) -> None:
     rematch_request(material_ids=event.payload.get("material_ids", []))
 

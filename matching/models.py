@@ -111,6 +111,9 @@ class MatchRun(models.Model):
     created = models.PositiveIntegerField(_("proposals created"), default=0)
     kept = models.PositiveIntegerField(_("proposals kept"), default=0)
     superseded = models.PositiveIntegerField(_("proposals superseded"), default=0)
+    # The parks of the sellers and buyers whose proposals the run created, changed or
+    # withdrew (added by each chunk under the run's lock; matching.run_finished says them).
+    park_ids = models.JSONField(_("parks concerned"), default=list, blank=True)
     read_seconds = models.FloatField(_("read time (s)"), default=0)
     solve_seconds = models.FloatField(_("solve time (s)"), default=0)
     write_seconds = models.FloatField(_("write time (s)"), default=0)

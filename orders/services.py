@@ -45,7 +45,7 @@ from access.roles import STOCK_ROLES, TRADING_ROLES
 from access.rules import BUYER, SELLER, party_side
 from access.scope import SYSTEM, Scope
 from audit.services import audit_record, changes_between, snapshot
-from common.events import event_emit
+from common.events import decimal_text, event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
 from inventory.controls import Controls, permit_refusal
 from inventory.exceptions import InsufficientStock, PermitRequired, ReservationNotHeld
@@ -283,9 +283,22 @@ def _clean_reason(reason: str) -> str:
 
 
 def _emit(order: Order) -> None:
+    """``order.<status>`` with the order's parties and terms (orders.topics.OrderStep),
+    from the values the step holds (no read)."""
     event_emit(
         topic=f"order.{order.status}",
-        payload={"order_id": order.pk, "material_ids": [order.material_id]},
+        payload={
+            "order_id": order.pk,
+            "material_ids": [order.material_id],
+            "seller_id": order.seller_id,
+            "buyer_id": order.buyer_id,
+            "material_id": order.material_id,
+            "quantity_kg": decimal_text(order.quantity_kg, 3),
+            "price_per_t": decimal_text(order.price_per_t, 2),
+            "total_yuan": decimal_text(order.total_yuan, 2),
+            "status": str(order.status),
+            "match_id": order.match_id,
+        },
     )
 
 

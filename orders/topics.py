@@ -7,8 +7,19 @@ from orders.models import OrderStatus
 
 
 class OrderStep(TypedDict):
+    """An order's step: the order, its parties and terms (decimal text, as stored) and the
+    status it moved to."""
+
     order_id: int
     material_ids: list[int]
+    seller_id: int
+    buyer_id: int
+    material_id: int
+    quantity_kg: str
+    price_per_t: str
+    total_yuan: str
+    status: str
+    match_id: int | None  # the match it was made from; None for a direct order
 
 
 _MEANING = {

@@ -316,6 +316,10 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-purge": {"task": "common.tasks.idempotency_purge", "schedule": 3600.0},
     "matching-sweep": {"task": "matching.tasks.matching_sweep", "schedule": 60.0},
     "reservations-expire": {"task": "inventory.tasks.reservations_expire", "schedule": 60.0},
+    "reservations-warn-expiring": {
+        "task": "inventory.tasks.reservations_warn_expiring",
+        "schedule": 60.0,
+    },
     "needs-expire": {"task": "marketplace.tasks.needs_expire", "schedule": 3600.0},
     "matching-full": {
         "task": "matching.tasks.matching_full",
@@ -347,6 +351,9 @@ MATCHING_MERGE_MAX_MATERIALS = env.int("MATCHING_MERGE_MAX_MATERIALS", default=8
 # Orders (docs/architecture.md, "Orders"): how long a new order's reservation holds the
 # seller's stock unless the seller confirms it.
 ORDER_HOLD_MINUTES = env.int("ORDER_HOLD_MINUTES", default=120)
+# Reservations (docs/architecture.md, "Events and tasks"): how long before a held
+# reservation runs out the warning sweep announces it (reservation.expiring).
+RESERVATION_EXPIRY_WARNING_MINUTES = env.int("RESERVATION_EXPIRY_WARNING_MINUTES", default=60)
 
 # --- Webhooks ---------------------------------------------------------------------------
 # Partner systems' endpoints (notifications/webhooks/). An endpoint's host is resolved when

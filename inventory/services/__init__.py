@@ -36,6 +36,7 @@ from inventory.services.reservations import (
     reservation_hold,
     reservation_release,
     reservations_expire_due,
+    reservations_warn_expiring,
     stock_reserve,
 )
 from inventory.services.stock import (
@@ -65,6 +66,7 @@ __all__ = [
     "reservation_hold",
     "reservation_release",
     "reservations_expire_due",
+    "reservations_warn_expiring",
     "stock_adjust",
     "stock_deliver",
     "stock_dispatch",

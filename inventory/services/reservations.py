@@ -18,9 +18,10 @@ reference's length: ``common.validation``) before the lot is touched.
 """
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 
 from access.scope import SYSTEM, Scope
 from audit.services import audit_record, changes_between, snapshot
-from common.events import event_emit
+from common.events import decimal_text, event_emit
 from common.exceptions import DomainError
 from common.validation import validate_values
 from inventory.exceptions import InsufficientStock
@@ -194,7 +195,8 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) ->
     transaction, never waited for or fought over. Then each lot's ``reserved_kg`` drops by
     its expired quantity, lot by lot in key order. Writes, in the transaction, one
     ``stock.changed`` for the lots and one ``reservation.expired`` per reservation
-    (``reservation_id``, ``reference``, ``material_ids``: the orders app expires the order);
+    (``reservation_id``, ``reference``, ``material_ids``, ``owner_id`` of the lot,
+    ``holder_id``, ``quantity_kg``: the orders app expires the order);
     all are delivered after commit. One audit row per reservation, ``reservation.expire``,
     by the system (no user; ``via`` says whether a task or a command ran the sweep).
     """
@@ -203,7 +205,15 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) ->
         Reservation.objects.select_for_update(skip_locked=True, of=("self",))
         .filter(status=ReservationStatus.HELD, expires_at__lt=now)
         .order_by("pk")
-        .values_list("pk", "lot_id", "quantity_kg", "reference", "lot__material_id")[:limit]
+        .values_list(
+            "pk",
+            "lot_id",
+            "quantity_kg",
+            "reference",
+            "lot__material_id",
+            "lot__owner_id",
+            "holder_id",
+        )[:limit]
     )
     if not due:
         return []
@@ -212,7 +222,7 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) ->
         status=ReservationStatus.EXPIRED, closed_at=timezone.now(), close_reason="expired"
     )
     per_lot: dict[int, Decimal] = defaultdict(Decimal)
-    for _pk, lot_id, quantity_kg, _reference, _material_id in due:
+    for _pk, lot_id, quantity_kg, *_rest in due:
         per_lot[lot_id] += quantity_kg
     for lot_id in sorted(per_lot):
         _unreserve(lot_id=lot_id, quantity_kg=per_lot[lot_id], on_hand_too=False)
@@ -220,13 +230,20 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) ->
         topic="stock.changed",
         payload={
             "lot_ids": sorted(per_lot),
-            "material_ids": sorted({material_id for *_rest, material_id in due}),
+            "material_ids": sorted({row[4] for row in due}),
         },
     )
-    for pk, _lot_id, _quantity_kg, reference, material_id in due:
+    for pk, _lot_id, quantity_kg, reference, material_id, owner_id, holder_id in due:
         event_emit(
             topic="reservation.expired",
-            payload={"reservation_id": pk, "reference": reference, "material_ids": [material_id]},
+            payload={
+                "reservation_id": pk,
+                "reference": reference,
+                "material_ids": [material_id],
+                "owner_id": owner_id,
+                "holder_id": holder_id,
+                "quantity_kg": decimal_text(quantity_kg, 3),
+            },
         )
     for reservation in Reservation.objects.filter(pk__in=ids).select_related("lot__owner"):
         audit_record(
@@ -239,3 +256,77 @@ def reservations_expire_due(*, now: datetime | None = None, limit: int = 500) ->
             enterprise=reservation.lot.owner,
         )
     return ids
+
+
+@transaction.atomic
+def reservations_warn_expiring(*, now: datetime | None = None, limit: int = 1000) -> int:
+    """Announce the held reservations that run out within
+    ``RESERVATION_EXPIRY_WARNING_MINUTES`` of ``now`` (and not before it: those are the
+    expiry sweep's), each once, at most ``limit`` of them (soonest first); returns how many.
+
+    Locks the candidates' rows with SKIP LOCKED (a row another transaction holds is left
+    for the next sweep), then marks them warned (``expiry_warned_at``) by one conditional
+    UPDATE on still held and not yet warned: two sweeps never warn of one reservation twice.
+    Writes one ``reservation.expiring`` per reservation warned of (``reservation_id``,
+    ``reference``, ``material_ids``, ``owner_id`` of the lot, ``holder_id``,
+    ``quantity_kg``, ``expires_at``), delivered after commit. One audit row per
+    reservation, ``reservation.warn``, by the system (no user), in the lot owner's trail,
+    as the expiry sweep writes its own.
+    """
+    now = now or timezone.now()
+    horizon = now + timedelta(minutes=settings.RESERVATION_EXPIRY_WARNING_MINUTES)
+    due = list(
+        Reservation.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            status=ReservationStatus.HELD,
+            expiry_warned_at__isnull=True,
+            expires_at__gt=now,
+            expires_at__lte=horizon,
+        )
+        .order_by("expires_at", "pk")
+        .values_list(
+            "pk",
+            "reference",
+            "lot__material_id",
+            "lot__owner_id",
+            "holder_id",
+            "quantity_kg",
+            "expires_at",
+        )[:limit]
+    )
+    if not due:
+        return 0
+    ids = [row[0] for row in due]
+    stamp = timezone.now()
+    marked = Reservation.objects.filter(
+        pk__in=ids, status=ReservationStatus.HELD, expiry_warned_at__isnull=True
+    ).update(expiry_warned_at=stamp)
+    if marked != len(ids):  # another sweep marked some first (SQLite reads without locks)
+        ours = set(
+            Reservation.objects.filter(pk__in=ids, expiry_warned_at=stamp).values_list(
+                "pk", flat=True
+            )
+        )
+        due = [row for row in due if row[0] in ours]
+    for pk, reference, material_id, owner_id, holder_id, quantity_kg, expires_at in due:
+        assert expires_at is not None  # filtered on
+        event_emit(
+            topic="reservation.expiring",
+            payload={
+                "reservation_id": pk,
+                "reference": reference,
+                "material_ids": [material_id],
+                "owner_id": owner_id,
+                "holder_id": holder_id,
+                "quantity_kg": decimal_text(quantity_kg, 3),
+                "expires_at": expires_at.isoformat(),
+            },
+        )
+        audit_record(
+            actor=SYSTEM,
+            action="reservation.warn",
+            target=Reservation(pk=pk),
+            changes={"expiry_warned_at": [None, stamp.isoformat()]},
+            enterprise=owner_id,
+        )
+    return len(due)

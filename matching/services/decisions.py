@@ -5,8 +5,9 @@ the listing, the lot behind it and the need may not be promised beyond what they
 (``matching.models.COMMITTED`` matches count, the engine offers only the rest). Status
 changes are conditional UPDATEs on the current status, so a decision raced by another
 decision or by the engine superseding the proposal is refused, never lost. Each decision
-writes an outbox event (``match.accepted``, ``match.agreed``, ``match.declined``) in its
-transaction; the rematch trigger subscribes to ``match.``.
+writes an outbox event (``match.accepted`` with the side that accepted, ``match.agreed``,
+``match.declined`` with the side and reason; each with the match's parties and terms) in
+its transaction; the rematch trigger subscribes to them.
 
 The orders app changes a match only through ``match_mark_ordered`` (an agreed match
 becomes an order) and ``match_release`` (that order ended without delivery).
@@ -29,7 +30,7 @@ from access.roles import TRADING_ROLES
 from access.rules import party_side
 from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
-from common.events import event_emit
+from common.events import decimal_text, event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
 from inventory.models import StockLot
 from marketplace.models import Listing, ListingStatus, Need, NeedStatus
@@ -129,11 +130,24 @@ def _seller_of(match: Match) -> Any:
     return Enterprise.objects.only("pk", "park_id").get(pk=match.seller_id)
 
 
+def match_terms(match: Match) -> dict[str, Any]:
+    """The payload of a public match event (matching.topics.MatchTerms): the proposal, its
+    parties and its terms."""
+    return {
+        "match_id": match.pk,
+        "material_ids": [match.material_id],
+        "seller_id": match.seller_id,
+        "buyer_id": match.buyer_id,
+        "listing_id": match.listing_id,
+        "need_id": match.need_id,
+        "material_id": match.material_id,
+        "quantity_kg": decimal_text(match.quantity_kg, 3),
+        "price_per_t": decimal_text(match.price_per_t, 2),
+    }
+
+
 def _emit(topic: str, match: Match, **extra: Any) -> None:
-    event_emit(
-        topic=topic,
-        payload={"match_id": match.pk, "material_ids": [match.material_id], **extra},
-    )
+    event_emit(topic=topic, payload={**match_terms(match), **extra})
 
 
 def _committed(matches: Any, **sums: Q) -> dict[str, Decimal]:
@@ -229,7 +243,10 @@ def match_accept(*, actor: Scope, match: Match) -> Match:
     if not changed:  # decided meanwhile (the engine superseded it, the other side declined)
         raise InvalidTransition(_("The match was decided meanwhile."))
     current.refresh_from_db()
-    _emit(f"match.{current.status}", current)
+    if current.status == MatchStatus.AGREED:
+        _emit("match.agreed", current)
+    else:
+        _emit("match.accepted", current, side=side)
     audit_record(
         actor=actor,
         action="match.accept",
@@ -263,7 +280,7 @@ def match_decline(*, actor: Scope, match: Match, reason: str = "") -> Match:
     if not changed:
         refusal = match_state_refusal(match=current, decision="decline", side=side)
         raise InvalidTransition(refusal or _("The match was decided meanwhile."))
-    _emit("match.declined", current, reason=reason)
+    _emit("match.declined", current, reason=reason, side=side)
     audit_record(
         actor=actor,
         action="match.decline",

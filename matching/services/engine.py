@@ -38,6 +38,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from common.events import decimal_text, event_emit_many
 from inventory.admission import may_store_together
 from inventory.hazards import HazardProfile
 from marketplace.models import Need, NeedStatus
@@ -55,6 +56,7 @@ from matching.loading import (
 from matching.minimums import Exclusions, solve_with_minimums
 from matching.models import Match, MatchRun, MatchStatus
 from matching.solver import Arc, Demand, Limits, Supply, solve_indexed
+from matching.topics import MATCH_CHANGED, MATCH_PROPOSED, MATCH_WITHDRAWN
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,8 @@ class Totals:
     created: int = 0
     kept: int = 0
     superseded: int = 0
+    # The sellers and buyers whose proposals the batch created, changed or withdrew.
+    enterprise_ids: set[int] = field(default_factory=set)
     read_seconds: float = 0.0
     solve_seconds: float = 0.0
     write_seconds: float = 0.0
@@ -319,6 +323,8 @@ _COLUMNS = (
 @dataclass
 class Changes:
     new_rows: list[tuple[Any, ...]] = field(default_factory=list)
+    # Aligned with new_rows: the proposal of the same pair the new row replaces, or None.
+    replaces: list[int | None] = field(default_factory=list)
     stale_ids: list[int] = field(default_factory=list)
     reworded: list[tuple[int, str, str, str]] = field(default_factory=list)
     kept: int = 0
@@ -398,6 +404,7 @@ def _diff(
             continue
         if old is not None:
             changes.stale_ids.append(old[0])
+        changes.replaces.append(old[0] if old is not None else None)
         changes.new_rows.append(
             (
                 s.listing_id,
@@ -435,12 +442,20 @@ def _decimal_text(units: int, places: int) -> str:
 _DECIMAL_COLUMNS = {"quantity_kg", "price_per_t", "transport_per_t", "distance_km", "total_yuan"}
 
 
-def _insert(rows: list[tuple[Any, ...]]) -> None:
-    """New proposals: COPY on PostgreSQL (10× faster than INSERT for 100k rows)."""
+def _insert(rows: list[tuple[Any, ...]]) -> list[int]:
+    """New proposals: COPY on PostgreSQL (10× faster than INSERT for 100k rows), with ids
+    taken from the table's sequence first (COPY returns none); their ids, in row order."""
     if not rows:
-        return
+        return []
     if connection.vendor == "postgresql":
         from psycopg import sql
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [Match._meta.db_table, len(rows)],
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
 
         # COPY bypasses the model: every other column gets its model default, as an INSERT
         # through the ORM would give it (a NOT NULL column without one would fail).
@@ -449,7 +464,7 @@ def _insert(rows: list[tuple[Any, ...]]) -> None:
             for f in Match._meta.concrete_fields
             if not f.primary_key and f.attname not in _COLUMNS
         ]
-        columns = [*_COLUMNS, *(column for column, _default in rest)]
+        columns = ["id", *_COLUMNS, *(column for column, _default in rest)]
         defaults = tuple(default for _column, default in rest)
         statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
             sql.Identifier(Match._meta.db_table), sql.SQL(", ").join(map(sql.Identifier, columns))
@@ -461,10 +476,10 @@ def _insert(rows: list[tuple[Any, ...]]) -> None:
             connection.cursor() as cursor,
             cursor.cursor.copy(statement) as copy,
         ):
-            for row in rows:
-                copy.write_row(row + defaults)
-        return
-    Match.objects.bulk_create(
+            for pk, row in zip(ids, rows, strict=True):
+                copy.write_row((pk, *row, *defaults))
+        return ids
+    created = Match.objects.bulk_create(
         [
             Match(
                 **{
@@ -476,6 +491,7 @@ def _insert(rows: list[tuple[Any, ...]]) -> None:
         ],
         batch_size=500,
     )
+    return [m.pk for m in created]
 
 
 def _changes(
@@ -490,15 +506,75 @@ def _changes(
     return changes
 
 
-def _write(changes: Changes) -> tuple[int, int, int]:
-    """Supersede what changed, insert what is new, reword what only reads differently.
-    (created, kept, superseded)"""
-    superseded = 0
-    if changes.stale_ids:
-        superseded = Match.objects.filter(
-            id__in=changes.stale_ids, status=MatchStatus.PROPOSED
-        ).update(status=MatchStatus.SUPERSEDED, superseded_at=timezone.now())
-    _insert(changes.new_rows)
+# The superseded proposals' parties and terms, as match.withdrawn carries them.
+_SUPERSEDED_RETURNING = (
+    "id, seller_id, buyer_id, listing_id, need_id, material_id, quantity_kg, price_per_t"
+)
+
+
+def _supersede(stale_ids: list[int]) -> list[tuple[Any, ...]]:
+    """Supersede the proposals ``stale_ids`` still proposed (one UPDATE; a proposal
+    accepted meanwhile is left), returning the rows superseded (``_SUPERSEDED_RETURNING``)."""
+    if not stale_ids:
+        return []
+    table = connection.ops.quote_name(Match._meta.db_table)
+    params: list[Any]
+    if connection.vendor == "postgresql":
+        where, params = "id = ANY(%s)", [stale_ids]
+    else:
+        where, params = f"id IN ({', '.join(['%s'] * len(stale_ids))})", list(stale_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, superseded_at = %s "  # noqa: S608 (names ours)
+            f"WHERE {where} AND status = %s RETURNING {_SUPERSEDED_RETURNING}",
+            [
+                MatchStatus.SUPERSEDED.value,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                *params,
+                MatchStatus.PROPOSED.value,
+            ],
+        )
+        return cursor.fetchall()
+
+
+def _terms(
+    match_id: int,
+    seller_id: int,
+    buyer_id: int,
+    listing_id: int,
+    need_id: int,
+    material_id: int,
+    quantity_kg: str,
+    price_per_t: str,
+) -> dict[str, Any]:
+    """A proposal event's payload (matching.topics.MatchTerms)."""
+    return {
+        "match_id": match_id,
+        "material_ids": [material_id],
+        "seller_id": seller_id,
+        "buyer_id": buyer_id,
+        "listing_id": listing_id,
+        "need_id": need_id,
+        "material_id": material_id,
+        "quantity_kg": quantity_kg,
+        "price_per_t": price_per_t,
+    }
+
+
+def _as_text(value: Any, places: int) -> str:
+    """A numeric column read raw as decimal text (PostgreSQL gives a Decimal; SQLite, whose
+    numeric columns keep the shortest form, an int or a float)."""
+    return decimal_text(value if isinstance(value, Decimal) else Decimal(str(value)), places)
+
+
+def _write(changes: Changes) -> tuple[int, int, int, set[int]]:
+    """Supersede what changed, insert what is new, reword what only reads differently, and
+    emit the proposals' events (``match.proposed`` for a pair newly proposed,
+    ``match.changed`` for one whose proposal this write replaced, ``match.withdrawn`` for a
+    superseded proposal nothing replaces; kept and reworded proposals emit nothing).
+    (created, kept, superseded, the enterprises whose proposals changed)"""
+    superseded_rows = _supersede(changes.stale_ids)
+    ids = _insert(changes.new_rows)
     if changes.reworded:
         Match.objects.bulk_update(
             [
@@ -508,7 +584,39 @@ def _write(changes: Changes) -> tuple[int, int, int]:
             ["explanation", "explanation_zh", "wording"],
             batch_size=1000,
         )
-    return len(changes.new_rows), changes.kept, superseded
+    superseded_ids = {row[0] for row in superseded_rows}
+    proposed: list[dict[str, Any]] = []
+    changed: list[dict[str, Any]] = []
+    enterprises: set[int] = set()
+    for pk, row, previous in zip(ids, changes.new_rows, changes.replaces, strict=True):
+        # listing, need, seller, buyer, material, ..., quantity_kg, price_per_t (_COLUMNS)
+        terms = _terms(pk, row[2], row[3], row[0], row[1], row[4], row[7], row[8])
+        enterprises.update((row[2], row[3]))
+        if previous is not None and previous in superseded_ids:
+            changed.append({**terms, "previous_match_id": previous})
+        else:
+            proposed.append(terms)
+    replaced = {previous for previous in changes.replaces if previous is not None}
+    withdrawn = []
+    for pk, seller, buyer, listing, need, material, quantity, price in superseded_rows:
+        if pk not in replaced:
+            withdrawn.append(
+                _terms(
+                    pk,
+                    seller,
+                    buyer,
+                    listing,
+                    need,
+                    material,
+                    _as_text(quantity, 3),
+                    _as_text(price, 2),
+                )
+            )
+            enterprises.update((seller, buyer))
+    event_emit_many(topic=MATCH_PROPOSED, payloads=proposed)
+    event_emit_many(topic=MATCH_CHANGED, payloads=changed)
+    event_emit_many(topic=MATCH_WITHDRAWN, payloads=withdrawn)
+    return len(changes.new_rows), changes.kept, len(superseded_rows), enterprises
 
 
 def _rematch_once(
@@ -530,10 +638,11 @@ def _rematch_once(
         solved_list = [solve(comp, today=today) for comp in data]
         changes = _changes(solved_list, infos=infos, run_id=run_id)
         t2 = time.perf_counter()
-        created, kept, superseded = _write(changes)
+        created, kept, superseded, enterprises = _write(changes)
     t3 = time.perf_counter()
     totals.read_seconds, totals.solve_seconds, totals.write_seconds = t1 - t0, t2 - t1, t3 - t2
     totals.created, totals.kept, totals.superseded = created, kept, superseded
+    totals.enterprise_ids = enterprises
     for solved in solved_list:
         totals.components += 1
         totals.listings += len(solved.comp.supplies)

@@ -29,10 +29,13 @@ from django.utils.translation import gettext as _
 
 from access.scope import SYSTEM, Scope
 from audit.services import audit_record, changes_between, snapshot
+from common.events import event_emit
 from common.exceptions import Conflict
 from matching.loading import Component, StoredHazards, component_of, components_all
 from matching.models import Match, MatchRun, PendingRematch, RunKind, RunStatus, RunTrigger
 from matching.services.engine import Totals, components_rematch, run_add
+from matching.topics import RUN_FINISHED
+from parks.models import Enterprise
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +66,9 @@ ANALYZE_AFTER_ROWS = 10_000
 
 
 def _close(run_id: int) -> None:
-    """Mark the run finished: done, or failed if some chunk recorded an error."""
+    """Mark the run finished: done, or failed if some chunk recorded an error; emits
+    ``matching.run_finished`` (its kind, trigger, counts, and the parks of the enterprises
+    whose proposals it created, changed or withdrew), delivered after commit."""
     run = MatchRun.objects.get(pk=run_id)
     if connection.vendor == "postgresql" and run.created + run.superseded >= ANALYZE_AFTER_ROWS:
         with transaction.atomic(), connection.cursor() as cursor:
@@ -74,6 +79,17 @@ def _close(run_id: int) -> None:
     run.status = RunStatus.FAILED if run.error else RunStatus.DONE
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "finished_at"])
+    event_emit(
+        topic=RUN_FINISHED,
+        payload={
+            "run_id": run.pk,
+            "kind": run.kind,
+            "trigger": run.trigger,
+            "park_ids": sorted(run.park_ids),
+            "created": run.created,
+            "superseded": run.superseded,
+        },
+    )
 
 
 # The stored hazards a full run has read, kept by the process for its next chunk of the
@@ -95,9 +111,16 @@ def run_chunk(*, run_id: int, components: Sequence[Component]) -> Totals:
     A failing chunk is logged and recorded in the run's ``error`` (the run then ends
     failed); it does not stop the other chunks, and the next run retries its components."""
     totals = Totals()
+    park_ids: set[int] = set()
     try:
         totals = components_rematch(components, run_id=run_id, stored=_stored_for(run_id))
         run_add(run_id, totals)
+        if totals.enterprise_ids:
+            park_ids = set(
+                Enterprise.objects.filter(pk__in=totals.enterprise_ids).values_list(
+                    "park_id", flat=True
+                )
+            )
     except Exception as exc:
         logger.exception("matching run %s: chunk failed", run_id)
         totals.errors.append(repr(exc))
@@ -105,9 +128,15 @@ def run_chunk(*, run_id: int, components: Sequence[Component]) -> Totals:
     finally:
         with transaction.atomic():
             run = MatchRun.objects.select_for_update().get(pk=run_id)
+            fields = []
             if run.pending_chunks:
                 run.pending_chunks -= 1
-                run.save(update_fields=["pending_chunks"])
+                fields.append("pending_chunks")
+            if not park_ids <= set(run.park_ids):
+                run.park_ids = sorted(park_ids | set(run.park_ids))
+                fields.append("park_ids")
+            if fields:
+                run.save(update_fields=fields)
             if run.pending_chunks == 0 and run.status == RunStatus.RUNNING:
                 _close(run_id)
         if run.pending_chunks == 0:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from common import events
-from common.events import RetryPolicy, declare, event_emit, subscriber
+from common.events import RetryPolicy, declare, event_emit, event_emit_many, subscriber
 from common.models import OutboxDelivery, OutboxEvent
 from common.services import outbox_delivery_run, outbox_event_fan_out
 from common.tasks import outbox_fanout, outbox_run, outbox_sweep
@@ -257,6 +257,49 @@ def test_an_unreachable_broker_leaves_the_event_to_the_sweep(
     OutboxEvent.objects.filter(pk=event.pk).update(created_at=timezone.now() - timedelta(hours=1))
     assert outbox_sweep() == 1
     assert handled(event) and got == ["stock.changed"]
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_many_events_each_reach_each_subscriber_once_after_commit(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    got: list[tuple[str, int]] = []
+    for name in ("test.one", "test.two"):
+        subscriber(name, topics=("test.",))(recorder(name, got))
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        written = event_emit_many(topic=PROBE, payloads=[{"n": n} for n in range(3)])
+        assert got == []  # nothing before commit
+    assert len(callbacks) == 1  # one callback for the batch
+    assert sorted(got) == sorted((name, e.pk) for name in ("test.one", "test.two") for e in written)
+    assert all(handled(e) for e in written)
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_many_events_with_the_broker_down_are_left_to_the_sweep(
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The first failed send stops the batch's sends (each would wait for the broker again):
+    one warning, the events saved, the sweep sends them."""
+    got: list[int] = []
+    subscriber("test.one", topics=(PROBE,))(lambda event: got.append(event.pk))
+    tries: list[int] = []
+
+    def broker_down(event_id: int) -> None:
+        tries.append(event_id)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:1. Connection refused.")
+
+    with monkeypatch.context() as down, caplog.at_level(logging.WARNING, logger="common.events"):
+        down.setattr(outbox_fanout, "delay", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            written = event_emit_many(topic=PROBE, payloads=[{"n": n} for n in range(3)])
+    assert len(tries) == 1
+    assert "(3): not sent to the broker" in caplog.text and "the sweep sends them" in caplog.text
+    assert not OutboxEvent.objects.filter(topic=PROBE.name, fanned_out_at__isnull=False).exists()
+    OutboxEvent.objects.update(created_at=timezone.now() - timedelta(hours=1))
+    assert outbox_sweep() == 3
+    assert sorted(got) == [e.pk for e in written]
 
 
 # --- PostgreSQL or SQLite with a broker: Redis and a real worker ----------------------------

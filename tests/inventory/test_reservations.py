@@ -229,7 +229,14 @@ def test_the_sweep_expires_only_due_held_reservations(world: dict[str, Any], lot
     assert quantities(lot) == (Decimal(100), Decimal(23))
     assert held_kg(lot) == Decimal(23)
     assert events("reservation.expired") == [
-        {"reservation_id": due.pk, "reference": "order:1", "material_ids": [lot.material_id]}
+        {
+            "reservation_id": due.pk,
+            "reference": "order:1",
+            "material_ids": [lot.material_id],
+            "owner_id": lot.owner_id,
+            "holder_id": due.holder_id,
+            "quantity_kg": "10.000",
+        }
     ]
     assert len(events("stock.changed")) == stock_events + 1
     assert events("stock.changed")[-1] == {

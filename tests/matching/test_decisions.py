@@ -71,6 +71,21 @@ def topics() -> list[str]:
     return list(OutboxEvent.objects.order_by("id").values_list("topic", flat=True))
 
 
+def terms(match: Match) -> dict[str, Any]:
+    """The parties and terms every public match event carries, as the test spells them."""
+    return {
+        "match_id": match.pk,
+        "material_ids": [match.material_id],
+        "seller_id": match.seller_id,
+        "buyer_id": match.buyer_id,
+        "listing_id": match.listing_id,
+        "need_id": match.need_id,
+        "material_id": match.material_id,
+        "quantity_kg": f"{match.quantity_kg:.3f}",
+        "price_per_t": f"{match.price_per_t:.2f}",
+    }
+
+
 def match_events() -> list[tuple[str, dict[str, Any]]]:
     return [
         (e.topic, e.payload)
@@ -88,8 +103,7 @@ def test_seller_accepts_first(deal: World) -> None:
     assert match.buyer_accepted_at is None
     assert match.decided_at is None
     assert match.decided_by is None
-    payload = {"match_id": match.pk, "material_ids": [deal["material"].pk]}
-    assert match_events() == [("match.accepted", payload)]
+    assert match_events() == [("match.accepted", {**terms(match), "side": "seller"})]
 
 
 def test_both_sides_accepting_agree_in_either_order(deal: World) -> None:
@@ -100,7 +114,10 @@ def test_both_sides_accepting_agree_in_either_order(deal: World) -> None:
     assert agreed.buyer_accepted_at == first.buyer_accepted_at
     assert agreed.seller_accepted_at is not None
     assert agreed.decided_at == agreed.seller_accepted_at
-    assert [topic for topic, _ in match_events()] == ["match.accepted", "match.agreed"]
+    assert match_events() == [
+        ("match.accepted", {**terms(agreed), "side": "buyer"}),
+        ("match.agreed", terms(agreed)),
+    ]
 
 
 @pytest.mark.parametrize("who", ["enterprise_admin", "trader"])
@@ -270,7 +287,7 @@ def test_seller_declines_a_proposal_with_a_reason(deal: World) -> None:
     assert match.decided_at is not None
     assert match.decided_by == deal["seller"]
     assert Match.objects.get(pk=match.pk).decline_reason == "drums only"
-    payload = {"match_id": match.pk, "material_ids": [deal["material"].pk], "reason": "drums only"}
+    payload = {**terms(match), "reason": "drums only", "side": "seller"}
     assert match_events() == [("match.declined", payload)]
 
 
@@ -280,7 +297,10 @@ def test_buyer_declines_after_the_sellers_acceptance(deal: World) -> None:
     assert match.status == MatchStatus.DECLINED
     assert match.seller_accepted_at is not None  # what happened stays recorded
     assert match.decided_by == deal["buyer"]
-    assert [topic for topic, _ in match_events()] == ["match.accepted", "match.declined"]
+    assert match_events() == [
+        ("match.accepted", {**terms(match), "side": "seller"}),
+        ("match.declined", {**terms(match), "reason": "", "side": "buyer"}),
+    ]
 
 
 @pytest.mark.parametrize("status", ["agreed", "declined", "superseded"])

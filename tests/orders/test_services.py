@@ -161,6 +161,37 @@ def test_an_agreed_match_becomes_a_reserved_order(deal: World) -> None:
     assert_ledger_balanced()
 
 
+def test_order_events_carry_the_parties_and_terms(deal: World) -> None:
+    """order.<status>: who the seller and buyer are, the terms as stored (decimal text),
+    the status moved to and the match it was made from (None for a direct order)."""
+    order = from_match(deal)
+    take(deal, order, "confirm")
+    events = list(
+        OutboxEvent.objects.filter(topic__startswith="order.")
+        .order_by("id")
+        .values_list("topic", "payload")
+    )
+    terms = {
+        "order_id": order.pk,
+        "material_ids": [order.material_id],
+        "seller_id": deal["seller"].pk,
+        "buyer_id": deal["buyer"].pk,
+        "material_id": order.material_id,
+        "quantity_kg": str(Order.objects.get(pk=order.pk).quantity_kg),
+        "price_per_t": str(Order.objects.get(pk=order.pk).price_per_t),
+        "total_yuan": str(Order.objects.get(pk=order.pk).total_yuan),
+        "match_id": deal["match"].pk,
+    }
+    assert events == [
+        ("order.reserved", {**terms, "status": "reserved"}),
+        ("order.confirmed", {**terms, "status": "confirmed"}),
+    ]
+    direct = place(deal, "7")
+    payload = OutboxEvent.objects.filter(topic="order.reserved").latest("id").payload
+    assert (payload["order_id"], payload["match_id"]) == (direct.pk, None)
+    assert payload["quantity_kg"] == "7.000"  # as stored, whatever the caller gave
+
+
 def test_the_seller_may_order_an_agreed_match_too(deal: World) -> None:
     order = order_from_match(actor=resolve_scope(deal["sellers"]["admin"]), match=deal["match"])
     assert order.buyer == deal["buyer"]

@@ -117,6 +117,14 @@ def test_every_step_from_every_status_by_every_actor(status: str, action: str, d
                 assert event.payload == {
                     "order_id": order.pk,
                     "material_ids": [order.material_id],
+                    "seller_id": order.seller_id,
+                    "buyer_id": order.buyer_id,
+                    "material_id": order.material_id,
+                    "quantity_kg": f"{order.quantity_kg:.3f}",
+                    "price_per_t": f"{order.price_per_t:.2f}",
+                    "total_yuan": f"{order.total_yuan:.2f}",
+                    "status": target,
+                    "match_id": order.match_id,
                 }
                 allowed_by.append(role)
                 transaction.set_rollback(True)  # the next actor starts from `status` again
