@@ -311,9 +311,11 @@ def test_burst_of_changes_is_coalesced_by_a_real_worker(world: World) -> None:
     m = Market(world)
     listing = m.offer("a1", kg="500", price="3000.00")
     need = m.need("b", kg="400")
-    app.control.purge()  # the setup's events (and earlier tests' tasks): not this test's
-    OutboxEvent.objects.filter(fanned_out_at=None).update(fanned_out_at=timezone.now())
     m.rematch()
+    # The setup's events (the first rematch's proposal and run too; the worker purges
+    # their sends, and earlier tests' tasks, when it starts): not this test's.
+    app.control.purge()
+    OutboxEvent.objects.filter(fanned_out_at=None).update(fanned_out_at=timezone.now())
     material = m.material.pk
 
     with real_worker():
