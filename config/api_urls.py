@@ -6,6 +6,7 @@ from audit.api import ROUTES as AUDIT_ROUTES
 from inventory.api import ROUTES as INVENTORY_ROUTES
 from marketplace.api import ROUTES as MARKETPLACE_ROUTES
 from matching.api import ROUTES as MATCHING_ROUTES
+from notifications.api import ROUTES as NOTIFICATIONS_ROUTES
 from orders.api import ROUTES as ORDERS_ROUTES
 from parks.api import ROUTES as PARKS_ROUTES
 
@@ -17,6 +18,7 @@ for prefix, viewset, basename in (
     *MATCHING_ROUTES,
     *ORDERS_ROUTES,
     *AUDIT_ROUTES,
+    *NOTIFICATIONS_ROUTES,
 ):
     router.register(prefix, viewset, basename=basename)
 

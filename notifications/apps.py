@@ -8,4 +8,4 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from notifications import subscribers  # noqa: F401 (registers the outbox subscriber)
+        from notifications import subscribers, topics  # noqa: F401 (registers them)

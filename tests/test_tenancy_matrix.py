@@ -13,6 +13,13 @@ Routes in ``PARK_STAFF_ROUTES`` hold no enterprise's data but figures about ever
 matching engine's runs): enterprises find nothing there (404), regulators of any park read,
 and nobody but park operators and superusers writes.
 
+Routes in ``USER_OBJECTS`` hold one login's own rows (its notifications): nobody else finds
+them, not even a regulator of the park or a superuser (404); everyone, a regulator or a
+viewer too, reads and marks their own inbox, which changes nothing of anyone else's.
+Routes in ``ADMIN_OBJECTS`` hold an enterprise's configuration (its webhook endpoints and
+their log): its admins only; other roles are refused (403), other enterprises find
+nothing (404), regulators never see them.
+
 The makers here are also the objects of ``tests/access/test_route_matrix.py``, which checks
 every action of every route for every role against the access declarations of its view.
 """
@@ -30,6 +37,9 @@ from audit.services import audit_record
 from config.api_urls import router
 from inventory.services import permit_create, stock_reserve
 from marketplace.services import listing_create, listing_publish, need_create
+from notifications.models import Notification
+from notifications.services.fanout import event_fan_out
+from notifications.services.webhooks import webhook_endpoint_create, webhook_test_send
 from orders.services import order_from_match
 from tests import factories as f
 
@@ -119,6 +129,30 @@ def _audit_entry(world: dict[str, Any], receive: Any) -> Any:
     )
 
 
+def _notification(world: dict[str, Any], receive: Any) -> Any:
+    """A notification of a1's trader (a proposal a1 sells in)."""
+    from tests.notifications.helpers import match_data, outbox_event
+
+    event_fan_out(event=outbox_event("match.proposed", match_data(world)))
+    return Notification.objects.get(user=world["users"]["trader"])
+
+
+def _webhook_endpoint(world: dict[str, Any], receive: Any) -> Any:
+    endpoint, _secret = webhook_endpoint_create(
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
+        enterprise=world["enterprises"]["a1"],
+        url="https://erp.a1.example.test/hooks",
+    )
+    return endpoint
+
+
+def _webhook_delivery(world: dict[str, Any], receive: Any) -> Any:
+    endpoint = _webhook_endpoint(world, receive)
+    return webhook_test_send(
+        actor=resolve_scope(world["users"]["enterprise_admin"]), endpoint=endpoint
+    )
+
+
 # Routes whose objects belong to one enterprise (a draft listing is private too).
 PRIVATE_OBJECTS: dict[str, Maker] = {
     "warehouse": lambda world, receive: world["zones"]["a1"].warehouse,
@@ -145,8 +179,23 @@ PARK_STAFF_ROUTES: dict[str, Maker] = {
 }
 
 
+# One login's own rows (its inbox): a1's trader's.
+USER_OBJECTS: dict[str, Maker] = {"notification": _notification}
+# An enterprise's configuration, its admins' only: a1's.
+ADMIN_OBJECTS: dict[str, Maker] = {
+    "webhook-endpoint": _webhook_endpoint,
+    "webhook-delivery": _webhook_delivery,
+}
+
+
 def maker(basename: str) -> Maker:
-    return {**PRIVATE_OBJECTS, **PUBLIC_ROUTES, **PARK_STAFF_ROUTES}[basename]
+    return {
+        **PRIVATE_OBJECTS,
+        **PUBLIC_ROUTES,
+        **PARK_STAFF_ROUTES,
+        **USER_OBJECTS,
+        **ADMIN_OBJECTS,
+    }[basename]
 
 
 def routes() -> list[tuple[str, str, Any]]:
@@ -178,9 +227,14 @@ def call(client: APIClient, method: str, url: str) -> Any:
 
 def test_every_route_is_covered() -> None:
     registered = {basename for basename, _, _ in routes()}
-    assert registered == set(PRIVATE_OBJECTS) | set(PUBLIC_ROUTES) | set(PARK_STAFF_ROUTES), (
-        "every API route needs an entry in the tenancy matrix"
+    covered = (
+        set(PRIVATE_OBJECTS)
+        | set(PUBLIC_ROUTES)
+        | set(PARK_STAFF_ROUTES)
+        | set(USER_OBJECTS)
+        | set(ADMIN_OBJECTS)
     )
+    assert registered == covered, "every API route needs an entry in the tenancy matrix"
 
 
 @pytest.mark.parametrize(("basename", "prefix", "viewset"), routes())
@@ -193,14 +247,14 @@ def test_other_enterprise_cannot_read_or_change(
     api_client: Any,
 ) -> None:
     # Park staff's routes are as private as can be to an enterprise: it sees none of them.
-    private = basename in PRIVATE_OBJECTS or basename in PARK_STAFF_ROUTES
+    private = basename not in PUBLIC_ROUTES
     obj = maker(basename)(world, receive)
     snapshot = type(obj)._default_manager.filter(pk=obj.pk).values().get()
     other = api_client(world["users"]["other_admin"])  # same park, another enterprise
     for method, url, is_write in endpoints(prefix, viewset, obj.pk):
         response = call(other, method, url)
         detail_url = f"/{obj.pk}/" in url
-        if method == "get" and not detail_url:
+        if method == "get" and url == f"/api/v1/{prefix}/":
             assert response.status_code == 200, url
             ids = {row["id"] for row in response.json()["results"]}
             assert (obj.pk in ids) != private, f"{url} lists another tenant's {basename}"
@@ -229,7 +283,16 @@ def test_regulators_read_only_their_parks_and_never_write(
     far_park = api_client(world["users"]["regulator_c"])
     snapshot = type(obj)._default_manager.filter(pk=obj.pk).values().get()
     for method, url, is_write in endpoints(prefix, viewset, obj.pk):
-        if is_write:
+        detail_url = f"/{obj.pk}/" in url
+        if basename in USER_OBJECTS:
+            # Another's inbox is not found; their own inbox is theirs to read and mark.
+            for client in (own_park, far_park):
+                status = call(client, method, url).status_code
+                if detail_url:
+                    assert status in (404, 405), (method, url, status)
+                else:  # reaches the view (a 400: the empty body is refused)
+                    assert status in (200, 400, 405), (method, url, status)
+        elif basename in ADMIN_OBJECTS or is_write:
             for client in (own_park, far_park):
                 status = call(client, method, url).status_code
                 assert status in (403, 405), (method, url, status)
@@ -254,8 +317,15 @@ def test_viewers_never_write_and_anonymous_is_refused(
     obj = maker(basename)(world, receive)
     viewer = api_client(world["users"]["viewer"])
     anonymous = api_client(None)
+    snapshot = type(obj)._default_manager.filter(pk=obj.pk).values().get()
     for method, url, is_write in endpoints(prefix, viewset, obj.pk):
         if is_write:
             status = call(viewer, method, url).status_code
-            assert status in (403, 405), (method, url, status)
+            if basename in USER_OBJECTS and f"/{obj.pk}/" not in url:
+                assert status in (200, 400, 405), (method, url, status)  # own inbox
+            elif basename in USER_OBJECTS:
+                assert status in (404, 405), (method, url, status)  # another's notification
+            else:
+                assert status in (403, 405), (method, url, status)
         assert call(anonymous, method, url).status_code == 401, (method, url)
+    assert type(obj)._default_manager.filter(pk=obj.pk).values().get() == snapshot

@@ -299,6 +299,7 @@ CELERY_TASK_ROUTES = {
     "common.tasks.outbox_sweep": {"queue": "outbox"},
     # outbox_run goes to each subscriber's own queue (common.events.subscriber)
     "matching.tasks.*": {"queue": "matching"},
+    "notifications.tasks.*": {"queue": "notifications"},
 }
 CELERY_TIMEZONE = TIME_ZONE
 # A worker keeps its database connection from task to task, as a web process does from
@@ -325,6 +326,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "matching.tasks.matching_full",
         "schedule": env.float("MATCHING_FULL_EVERY_SECONDS", default=3600.0),
     },
+    "webhooks-sweep": {
+        "task": "notifications.tasks.webhooks_sweep",
+        "schedule": env.float("WEBHOOK_SWEEP_EVERY_SECONDS", default=5.0),
+    },
+    "mails-sweep": {"task": "notifications.tasks.mails_sweep", "schedule": 60.0},
 }
 
 # --- Domain settings --------------------------------------------------------------------
@@ -422,3 +428,30 @@ LOGGING = {
         "axes.apps": {"level": "WARNING"},
     },
 }
+
+# --- Notifications (docs/notifications.md) ------------------------------------------------
+# Where links in e-mails point, and who sends them. EMAIL_URL selects the backend:
+# "consolemail://" (the default: mails are printed) or "smtp+tls://user:pw@host:587".
+PARKSHARE_BASE_URL = env.str("PARKSHARE_BASE_URL", default="http://127.0.0.1:8000")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ParkShare <noreply@parkshare.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email.get("EMAIL_HOST") or "localhost"
+EMAIL_PORT = _email.get("EMAIL_PORT") or 25
+EMAIL_HOST_USER = _email.get("EMAIL_HOST_USER") or ""
+EMAIL_HOST_PASSWORD = _email.get("EMAIL_HOST_PASSWORD") or ""
+EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS"))
+EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# A new delivery is due this long after its fan-out: its first send claims it by that due
+# time, and the sweep sends it then only if that send was lost.
+NOTIFY_SEND_GRACE_SECONDS = env.float("NOTIFY_SEND_GRACE_SECONDS", default=30.0)
+# How long a webhook batch being sent is left to its task before the sweep takes it over
+# (more than a batch of requests at their timeouts may take).
+WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=120.0)
+# Deliveries per task sent by the sweep, and requests a task makes at once.
+WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=20)
+WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=8)
+# An endpoint that failed every attempt for this long is disabled and its admins told.
+WEBHOOK_DISABLE_AFTER_HOURS = env.float("WEBHOOK_DISABLE_AFTER_HOURS", default=72.0)

@@ -17,7 +17,7 @@ from typing import Any
 
 from access.scope import Scope
 
-APPS = ("common", "parks", "inventory", "marketplace", "matching", "orders")
+APPS = ("common", "parks", "inventory", "marketplace", "matching", "orders", "notifications")
 
 # Each with a test of its one audit row (tests/marketplace/test_audit.py).
 AUDITED = frozenset(
@@ -80,6 +80,13 @@ AUDITED = frozenset(
         "inventory.services.permits.permit_create",
         "inventory.services.permits.permit_update",
         "inventory.services.permits.permit_delete",
+        # tests/notifications/test_webhooks_api.py and test_webhook_delivery.py
+        "notifications.services.webhooks.webhook_endpoint_create",
+        "notifications.services.webhooks.webhook_endpoint_update",
+        "notifications.services.webhooks.webhook_endpoint_delete",
+        "notifications.services.webhooks.webhook_secret_rotate",
+        "notifications.services.webhooks.webhook_test_send",
+        "notifications.services.webhooks.webhook_redeliver",
     }
 )
 # Audited through the service they hand the write to, which records the row: name -> the
@@ -93,6 +100,17 @@ READS_ONLY = frozenset(
     {
         # Which side of a match the actor is on (matching/test_audit.py).
         "matching.services.decisions.match_side",
+    }
+)
+# Change only the actor's own rows (what they have read, what they want to hear, in which
+# language): the trail is of what one person does to data others rely on, and these are
+# nobody else's (tests/notifications/test_inbox_services.py: no row, nobody else's changed).
+OWN_ROWS = frozenset(
+    {
+        "notifications.services.inbox.notification_mark_read",
+        "notifications.services.inbox.notifications_mark_all_read",
+        "notifications.services.inbox.preferences_set",
+        "notifications.services.inbox.mail_settings_set",
     }
 )
 PENDING: frozenset[str] = frozenset()
@@ -139,7 +157,7 @@ def test_every_service_takes_the_callers_scope() -> None:
 
 def test_every_write_service_is_audited_or_named_pending() -> None:
     found = set(services_taking_an_actor())
-    lists = (AUDITED, frozenset(DELEGATED), READS_ONLY, PENDING)
+    lists = (AUDITED, frozenset(DELEGATED), READS_ONLY, OWN_ROWS, PENDING)
     assert sum(len(names) for names in lists) == len(frozenset().union(*lists)), "listed twice"
     listed = frozenset().union(*lists)
     assert found - listed == set(), "a write service with no audit row"

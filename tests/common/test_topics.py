@@ -202,6 +202,7 @@ def test_the_public_catalogue() -> None:
         "need.expired",
         "reservation.expiring",
         "reservation.expired",
+        "webhook.endpoint_disabled",
         *(f"order.{status}" for status in OrderStatus),
     }
     assert topic_named("stock.changed").public is False
