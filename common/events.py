@@ -283,9 +283,10 @@ def event_emit(*, topic: Topic | str, payload: dict[str, Any]) -> OutboxEvent:
 def event_emit_many(*, topic: Topic | str, payloads: list[dict[str, Any]]) -> list[OutboxEvent]:
     """Write one event of a declared topic per payload in the current transaction (one bulk
     INSERT), and fan them out after commit (one ``on_commit`` sending one ``outbox_fanout``
-    per event). Each payload is checked as ``event_emit`` checks it, all before any row is
-    written; an empty list writes nothing. A broker that cannot be reached after commit is
-    logged once and the sweep sends the events, as for ``event_emit``.
+    per OUTBOX_FANOUT_BATCH events). Each payload is checked as ``event_emit`` checks it,
+    all before any row is written; an empty list writes nothing. A broker that cannot be
+    reached after commit is logged once and the sweep sends the events, as for
+    ``event_emit``.
     """
     declared = topic if isinstance(topic, Topic) else topic_named(topic)
     for payload in payloads:
@@ -316,19 +317,23 @@ def _fanout_after_commit(event_id: int) -> None:
 
 
 def _fanout_many_after_commit(event_ids: list[int]) -> None:
-    """Send each event's fan-out; at the first broker error stop and leave the rest to the
-    sweep (each further send would wait for the broker's timeout again)."""
+    """Send the events' fan-out in batches; at the first broker error stop and leave the
+    rest to the sweep (each further send would wait for the broker's timeout again)."""
+    from django.conf import settings
+
     from common.tasks import outbox_fanout
 
-    for sent, event_id in enumerate(event_ids):
+    size = settings.OUTBOX_FANOUT_BATCH
+    for start in range(0, len(event_ids), size):
+        batch = event_ids[start : start + size]
         try:
-            outbox_fanout.delay(event_id)
+            outbox_fanout.delay(batch if len(batch) > 1 else batch[0])
         except BROKER_ERRORS as exc:
             logger.warning(
                 "outbox events %s..%s (%d): not sent to the broker (%s); the sweep sends them",
-                event_id,
+                batch[0],
                 event_ids[-1],
-                len(event_ids) - sent,
+                len(event_ids) - start,
                 exc,
             )
             return

@@ -2,7 +2,7 @@
 of a row with a unique key that every app's services share."""
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -42,38 +42,44 @@ def _sends(rows: Iterable[tuple[int, int, str]]) -> list[DeliverySend]:
 
 
 def outbox_event_fan_out(*, event_id: int) -> list[DeliverySend]:
-    """Create the deliveries of one event not yet fanned out, one per subscriber taking its
-    topic, and mark it fanned out; returns the pending deliveries to send.
+    """``outbox_events_fan_out`` of one event."""
+    return outbox_events_fan_out(event_ids=[event_id])
 
-    Locks the event row (skipping it if another worker holds it: that one fans it out);
+
+def outbox_events_fan_out(*, event_ids: Sequence[int]) -> list[DeliverySend]:
+    """Create the deliveries of the events not yet fanned out among ``event_ids``, one per
+    subscriber taking each one's topic, and mark them fanned out, in one transaction (one
+    bulk INSERT whatever the number of events); returns the pending deliveries to send.
+
+    Locks the event rows (skipping those another worker holds: that one fans them out);
     an event already fanned out gets nothing. The deliveries are created with a lease
     (``due_at`` = now + OUTBOX_LEASE_SECONDS): the caller sends them after commit, and the
     sweep sends them again only if that send is lost.
     """
     with transaction.atomic():
-        event = (
+        events = list(
             OutboxEvent.objects.select_for_update(skip_locked=True)
-            .filter(pk=event_id, fanned_out_at__isnull=True)
-            .only("pk", "topic")
-            .first()
+            .filter(pk__in=list(event_ids), fanned_out_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "topic")
         )
-        if event is None:
+        if not events:
             return []
         now = timezone.now()
-        subs = subscribers_for(event.topic)
-        if subs:
-            OutboxDelivery.objects.bulk_create(
-                [
-                    OutboxDelivery(event_id=event.pk, subscriber=s.name, due_at=now + _lease())
-                    for s in subs
-                ],
-                ignore_conflicts=True,
-            )
-        OutboxEvent.objects.filter(pk=event.pk).update(fanned_out_at=now)
-        if not subs:
+        due = now + _lease()
+        rows = [
+            OutboxDelivery(event_id=pk, subscriber=s.name, due_at=due)
+            for pk, topic in events
+            for s in subscribers_for(topic)
+        ]
+        if rows:
+            OutboxDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+        pks = [pk for pk, _topic in events]
+        OutboxEvent.objects.filter(pk__in=pks).update(fanned_out_at=now)
+        if not rows:
             return []
         return _sends(
-            OutboxDelivery.objects.filter(event_id=event.pk, status=DeliveryStatus.PENDING)
+            OutboxDelivery.objects.filter(event_id__in=pks, status=DeliveryStatus.PENDING)
             .order_by("id")
             .values_list("pk", "attempts", "subscriber")
         )

@@ -1,11 +1,15 @@
 """Thin Celery tasks of the platform layer: take ids, call a service.
 
-The outbox: ``outbox_fanout`` (one per event, after its commit) creates the event's
-deliveries and sends one ``outbox_run`` per delivery to its subscriber's queue;
-``outbox_sweep`` (beat) does what a lost or failed send left undone.
+The outbox: ``outbox_fanout`` (after the commit of one event, or of a batch of events
+written together) creates their deliveries and sends them to each subscriber's queue: one
+``outbox_run`` for a single delivery, one ``outbox_run_many`` per OUTBOX_RUN_BATCH of a
+queue's deliveries otherwise (a full rematch writes thousands of events at once: one task
+each would cost more than the work). ``outbox_sweep`` (beat) does what a lost or failed
+send left undone.
 """
 
 import logging
+from collections import defaultdict
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -18,7 +22,7 @@ from common.services import (
     DeliverySend,
     outbox_deliveries_claim_due,
     outbox_delivery_run,
-    outbox_event_fan_out,
+    outbox_events_fan_out,
     outbox_events_unfanned,
 )
 
@@ -26,25 +30,37 @@ logger = logging.getLogger(__name__)
 
 
 def deliveries_send(sends: Iterable[DeliverySend]) -> None:
-    """Send each delivery's run to its subscriber's queue (in eager mode: run it now). A
-    broker error is logged: the delivery's lease runs out and the sweep sends it."""
+    """Send the deliveries' runs to their subscribers' queues (in eager mode: run them now),
+    batched per queue. A broker error is logged: the deliveries' lease runs out and the
+    sweep sends them."""
+    by_queue: dict[str, list[DeliverySend]] = defaultdict(list)
     for send in sends:
-        try:
-            outbox_run.apply_async((send.delivery_id, send.attempt), queue=send.queue)
-        except BROKER_ERRORS as exc:
-            logger.warning(
-                "outbox delivery %s: not sent to the broker (%s); the sweep sends it",
-                send.delivery_id,
-                exc,
-            )
-            return
+        by_queue[send.queue].append(send)
+    size = settings.OUTBOX_RUN_BATCH
+    for queue, queued in by_queue.items():
+        for start in range(0, len(queued), size):
+            batch = queued[start : start + size]
+            try:
+                if len(batch) == 1:
+                    outbox_run.apply_async((batch[0].delivery_id, batch[0].attempt), queue=queue)
+                else:
+                    pairs = [[s.delivery_id, s.attempt] for s in batch]
+                    outbox_run_many.apply_async((pairs,), queue=queue)
+            except BROKER_ERRORS as exc:
+                logger.warning(
+                    "outbox deliveries %s..: not sent to the broker (%s); the sweep sends them",
+                    batch[0].delivery_id,
+                    exc,
+                )
+                return
 
 
 @shared_task(name="common.tasks.outbox_fanout")
-def outbox_fanout(event_id: int) -> int:
-    """One delivery per subscriber of the event, each sent once the fan-out committed (the
-    service's own transaction: tasks run in autocommit)."""
-    sends = outbox_event_fan_out(event_id=event_id)
+def outbox_fanout(event_ids: int | list[int]) -> int:
+    """One delivery per subscriber of the event (or of each event of a batch), sent once
+    the fan-out committed (its own transaction: tasks run in autocommit)."""
+    ids = [event_ids] if isinstance(event_ids, int) else event_ids
+    sends = outbox_events_fan_out(event_ids=ids)
     deliveries_send(sends)
     return len(sends)
 
@@ -55,6 +71,16 @@ def outbox_run(delivery_id: int, attempt: int) -> bool | None:
     return outbox_delivery_run(delivery_id=delivery_id, attempt=attempt)
 
 
+@shared_task(name="common.tasks.outbox_run_many")
+def outbox_run_many(pairs: list[list[int]]) -> int:
+    """Run a batch of deliveries of one queue, each on its own as ``outbox_run`` does (its
+    own transaction and lock; a duplicate is a no-op); returns how many were done."""
+    done = 0
+    for delivery_id, attempt in pairs:
+        done += bool(outbox_delivery_run(delivery_id=delivery_id, attempt=attempt))
+    return done
+
+
 @shared_task(name="common.tasks.outbox_sweep")
 def outbox_sweep() -> int:
     """Fan out the events whose after-commit fan-out was lost, and send the deliveries that
@@ -62,8 +88,9 @@ def outbox_sweep() -> int:
     unfanned = outbox_events_unfanned(
         older_than=timedelta(seconds=settings.OUTBOX_FANOUT_GRACE_SECONDS)
     )
-    for event_id in unfanned:
-        outbox_fanout(event_id)  # here, not queued: the sweep runs on the outbox queue
+    size = settings.OUTBOX_FANOUT_BATCH
+    for start in range(0, len(unfanned), size):
+        outbox_fanout(unfanned[start : start + size])  # here: the sweep runs on the outbox queue
     due = outbox_deliveries_claim_due()
     deliveries_send(due)
     return len(unfanned) + len(due)

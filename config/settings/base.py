@@ -296,6 +296,7 @@ CELERY_TASK_QUEUES = tuple(
 CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 CELERY_TASK_ROUTES = {
     "common.tasks.outbox_fanout": {"queue": "outbox"},
+    # outbox_run and outbox_run_many go to each subscriber's own queue
     "common.tasks.outbox_sweep": {"queue": "outbox"},
     # outbox_run goes to each subscriber's own queue (common.events.subscriber)
     "matching.tasks.*": {"queue": "matching"},
@@ -339,6 +340,10 @@ CELERY_BEAT_SCHEDULE = {
 # its task before the sweep sends it again (more than a task may run).
 OUTBOX_FANOUT_GRACE_SECONDS = env.float("OUTBOX_FANOUT_GRACE_SECONDS", default=30.0)
 OUTBOX_LEASE_SECONDS = env.float("OUTBOX_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60.0)
+# Events fanned out per task when written together (a rematch's proposals), and deliveries
+# of one queue run per task: thousands of one-row tasks would cost more than their work.
+OUTBOX_FANOUT_BATCH = env.int("OUTBOX_FANOUT_BATCH", default=500)
+OUTBOX_RUN_BATCH = env.int("OUTBOX_RUN_BATCH", default=50)
 # Minimum distance between two classes whose segregation code is 1 ("away from").
 SEGREGATION_AWAY_FROM_M = env.float("SEGREGATION_AWAY_FROM_M", default=3.0)
 # Matching engine (docs/matching.md): how long a changed material waits for more changes

@@ -405,3 +405,42 @@ def test_celery_is_configured_for_at_least_once() -> None:
     assert conf.broker_transport_options["socket_connect_timeout"] <= 2
     beat = conf.beat_schedule["outbox-sweep"]
     assert beat["task"] == "common.tasks.outbox_sweep" and beat["schedule"] <= 60
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_events_written_together_are_fanned_out_and_run_in_batches(
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    settings: Any,
+) -> None:
+    """A rematch writes thousands of events at once: one fan-out task per
+    OUTBOX_FANOUT_BATCH events and one run task per OUTBOX_RUN_BATCH deliveries of a
+    queue, each delivery still run (and retried) on its own."""
+    from common import tasks
+
+    settings.OUTBOX_FANOUT_BATCH = 4
+    settings.OUTBOX_RUN_BATCH = 3
+    got: list[int] = []
+    subscriber("test.one", topics=(PROBE,))(lambda event: got.append(event.pk))
+    fanouts: list[Any] = []
+    runs: list[int] = []
+    real_fanout, real_many, real_one = (
+        outbox_fanout.delay,
+        tasks.outbox_run_many.apply_async,
+        outbox_run.apply_async,
+    )
+    monkeypatch.setattr(outbox_fanout, "delay", lambda ids: fanouts.append(ids) or real_fanout(ids))
+    monkeypatch.setattr(
+        tasks.outbox_run_many,
+        "apply_async",
+        lambda args, **kw: runs.append(len(args[0])) or real_many(args, **kw),
+    )
+    monkeypatch.setattr(
+        outbox_run, "apply_async", lambda args, **kw: runs.append(1) or real_one(args, **kw)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        written = event_emit_many(topic=PROBE, payloads=[{"n": n} for n in range(10)])
+    assert [len(batch) if isinstance(batch, list) else 1 for batch in fanouts] == [4, 4, 2]
+    assert runs == [3, 1, 3, 1, 2]  # per fan-out task: its deliveries in runs of 3
+    assert sorted(got) == sorted(e.pk for e in written)
+    assert all(handled(e) for e in written)
