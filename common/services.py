@@ -172,6 +172,31 @@ def outbox_deliveries_claim_due(*, limit: int = 1000) -> list[DeliverySend]:
     return _sends(rows)
 
 
+def outbox_drain(*, subscribers: Sequence[str], limit: int = 100_000) -> int:
+    """Fan out every event not yet fanned out and run the pending deliveries of
+    ``subscribers`` now, in this process, whatever their due time; returns the deliveries
+    run. For a command that must show the effects of its own events before it returns (the
+    demo's seed: its proposals in the traders' notifications), with or without workers:
+    deliveries are idempotent, a worker that took one first makes this run a no-op for
+    it. Other subscribers' deliveries are left to their workers."""
+    unfanned = list(
+        OutboxEvent.objects.filter(fanned_out_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    for start in range(0, len(unfanned), 500):
+        outbox_events_fan_out(event_ids=unfanned[start : start + 500])
+    ran = 0
+    pending = (
+        OutboxDelivery.objects.filter(status=DeliveryStatus.PENDING, subscriber__in=subscribers)
+        .order_by("id")
+        .values_list("pk", "attempts")[:limit]
+    )
+    for pk, attempts in list(pending):
+        ran += outbox_delivery_run(delivery_id=pk, attempt=attempts) is not None
+    return ran
+
+
 def save_unique(
     obj: Model,
     *,

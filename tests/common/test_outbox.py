@@ -429,15 +429,22 @@ def test_events_written_together_are_fanned_out_and_run_in_batches(
         tasks.outbox_run_many.apply_async,
         outbox_run.apply_async,
     )
-    monkeypatch.setattr(outbox_fanout, "delay", lambda ids: fanouts.append(ids) or real_fanout(ids))
-    monkeypatch.setattr(
-        tasks.outbox_run_many,
-        "apply_async",
-        lambda args, **kw: runs.append(len(args[0])) or real_many(args, **kw),
-    )
-    monkeypatch.setattr(
-        outbox_run, "apply_async", lambda args, **kw: runs.append(1) or real_one(args, **kw)
-    )
+
+    def fanout(ids: Any) -> Any:
+        fanouts.append(ids)
+        return real_fanout(ids)
+
+    def run_many(args: Any, **kw: Any) -> Any:
+        runs.append(len(args[0]))
+        return real_many(args, **kw)
+
+    def run_one(args: Any, **kw: Any) -> Any:
+        runs.append(1)
+        return real_one(args, **kw)
+
+    monkeypatch.setattr(outbox_fanout, "delay", fanout)
+    monkeypatch.setattr(tasks.outbox_run_many, "apply_async", run_many)
+    monkeypatch.setattr(outbox_run, "apply_async", run_one)
     with django_capture_on_commit_callbacks(execute=True):
         written = event_emit_many(topic=PROBE, payloads=[{"n": n} for n in range(10)])
     assert [len(batch) if isinstance(batch, list) else 1 for batch in fanouts] == [4, 4, 2]

@@ -367,3 +367,22 @@ def test_every_demo_proposal_is_admitted_and_the_quantity_is_optimal(
     matched = to_grams(matched_kg())
     assert matched > 0
     assert matched == independent_optimum(timezone.localdate(), with_conflicts=True)
+
+
+def test_a_trader_finds_the_demos_proposals_among_unread_notifications(
+    seeded: dict[str, Any],
+) -> None:
+    """After the seed (and so after `make run`), zh01.trader, the README's example, has
+    unread notifications of the demo's proposals, heard from the matching run's events."""
+    from django.contrib.auth import get_user_model
+
+    from notifications.models import Notification
+
+    trader = get_user_model().objects.get(username="zh01.trader")
+    unread = Notification.objects.filter(user=trader, read_at__isnull=True)
+    assert unread.filter(type="match.proposed").exists()
+    assert all(
+        n.data["seller_id"] == trader.membership.enterprise_id
+        or n.data["buyer_id"] == trader.membership.enterprise_id
+        for n in unread.filter(type="match.proposed")
+    )

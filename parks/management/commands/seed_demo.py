@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
+from common.services import outbox_drain
 from matching.models import MatchRun, RunTrigger
 from matching.services.runs import run_full
 from matching.services.triggers import rematches_deferred
@@ -96,6 +97,10 @@ class Command(BaseCommand):
         run = None
         if any(report.created.values()) or not MatchRun.objects.exists():
             run = run_full(trigger=RunTrigger.COMMAND)
+        # The world's events (its proposals, orders, runs) notified now, so that a trader
+        # who logs in finds them among their notifications, with or without workers.
+        with _quiet_task_log(verbosity):
+            outbox_drain(subscribers=("notifications",))
         elapsed = time.perf_counter() - started
         if options["accounts_json"]:
             path = Path(options["accounts_json"])
