@@ -193,21 +193,42 @@ def _client_new() -> httpx.Client:
     )
 
 
-def client() -> httpx.Client:
-    """The process's client, created on first use."""
+def client(tls_name: str | None = None) -> httpx.Client:
+    """The process's client, created on first use; for HTTPS, one client per server name.
+
+    Requests go to the checked address (``https://203.0.113.5/``), so a pool keys its
+    connections by address: two names served from one address would share a TLS connection
+    whose certificate was checked for the first name only. A client per name keeps every
+    kept-alive HTTPS connection to the name it was verified for (at most
+    ``TLS_CLIENTS`` names are kept; the least recently used is let go)."""
     global _client
-    if _client is None:
-        with _client_lock:
-            if _client is None:
-                _client = _client_new()
-    return _client
+    if tls_name is None:
+        if _client is None:
+            with _client_lock:
+                if _client is None:
+                    _client = _client_new()
+        return _client
+    with _client_lock:
+        found = _tls_clients.pop(tls_name, None)
+        if found is None:
+            found = _client_new()
+        _tls_clients[tls_name] = found  # most recently used last
+        while len(_tls_clients) > TLS_CLIENTS:
+            _tls_clients.pop(next(iter(_tls_clients)))  # its connections close when freed
+        return found
+
+
+#: HTTPS clients kept, one per server name (see client()).
+TLS_CLIENTS = 256
+_tls_clients: dict[str, httpx.Client] = {}
 
 
 def _forget_client_after_fork() -> None:
     # Not closed: its sockets are the parent's too. A lock held by another thread of the
     # parent at the fork would never be released in the child: take a new one.
-    global _client, _client_lock
+    global _client, _client_lock, _tls_clients
     _client = None
+    _tls_clients = {}
     _client_lock = threading.Lock()
 
 
@@ -332,8 +353,9 @@ def deliver(
     request_headers["host"] = target.host_header
     request_headers["accept-encoding"] = "identity"
     try:
+        http = client(target.host if target.scheme == "https" else None)
         response = _send_first_reachable(
-            client(), target, addresses, body=body, headers=request_headers, timeout=timeout
+            http, target, addresses, body=body, headers=request_headers, timeout=timeout
         )
     except Exception as exc:
         if not isinstance(exc, httpx.HTTPError | OSError):

@@ -501,3 +501,14 @@ def test_https_sends_the_name_for_sni_and_verifies_the_certificate(
     assert names == ["hooks.partner.example"]
     assert outcome.status_code is None
     assert outcome.error.startswith("TLS certificate not accepted: self-signed certificate")
+
+
+def test_https_connections_are_kept_per_server_name() -> None:
+    """Two names on one address never share a kept-alive TLS connection: the certificate
+    was checked for one name only."""
+    assert transport.client("a.example.test") is transport.client("a.example.test")
+    assert transport.client("a.example.test") is not transport.client("b.example.test")
+    assert transport.client("a.example.test") is not transport.client()
+    for n in range(transport.TLS_CLIENTS + 5):
+        transport.client(f"n{n}.example.test")
+    assert len(transport._tls_clients) == transport.TLS_CLIENTS
