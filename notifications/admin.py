@@ -5,6 +5,7 @@ delivery log, managed by its admins through notifications.services."""
 from typing import Any
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext
@@ -123,6 +124,7 @@ class WebhookEndpointAdmin(TenantScopedAdmin):
     fields = ("url", "description", "event_types", "enabled", "failing_since", "disabled_reason")
     readonly_fields = ("failing_since", "disabled_reason")
     actions = ("send_test", "rotate_secret")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[WebhookEndpoint]:
         return webhook_endpoint_list(scope=scope)
