@@ -10,8 +10,10 @@ sends what a lost send left.
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
@@ -134,9 +136,9 @@ def event_fan_out(*, event: OutboxEvent) -> FanOut:
             ).values_list("pk", flat=True)
         )
         if ids:
-            transaction.on_commit(lambda: _send_webhooks(ids, token))
+            transaction.on_commit(partial(_send_webhooks, ids, token))
     if immediate:
-        transaction.on_commit(lambda: _send_mails(immediate))
+        transaction.on_commit(partial(_send_mails, immediate))
     return result
 
 
@@ -146,8 +148,6 @@ def _mail_deliveries_add(*, event: OutboxEvent, user_ids: list[int], now: dateti
     Returns the users to mail at once."""
     if not user_ids:
         return []
-    from django.contrib.auth import get_user_model
-
     with_address = list(
         get_user_model()
         .objects.filter(pk__in=user_ids)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -199,7 +200,7 @@ def webhook_test_send(*, actor: Scope, endpoint: WebhookEndpoint) -> WebhookDeli
         note=f"delivery {delivery.pk}",
         enterprise=endpoint.enterprise_id,
     )
-    transaction.on_commit(lambda: _enqueue([delivery.pk], token))
+    transaction.on_commit(partial(_enqueue, [delivery.pk], token))
     return delivery
 
 
@@ -220,7 +221,7 @@ def webhook_redeliver(*, actor: Scope, delivery: WebhookDelivery) -> WebhookDeli
         changes={"status": [before, DeliveryState.PENDING]},
         enterprise=delivery.endpoint.enterprise_id,
     )
-    transaction.on_commit(lambda: _enqueue([delivery.pk], token))
+    transaction.on_commit(partial(_enqueue, [delivery.pk], token))
     return delivery
 
 
