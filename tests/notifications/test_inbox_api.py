@@ -140,3 +140,15 @@ def test_the_catalogue_lists_every_type_with_the_schema_of_its_data(
     schema = confirmed["data_schema"]
     assert schema["properties"]["seller_id"] == {"type": "integer"}
     assert "order_id" in schema["required"]
+
+
+def test_the_unread_count_is_one_query_after_authentication(
+    inbox: dict[str, Any], api_client: Any, django_assert_num_queries: Any
+) -> None:
+    """Cheap enough to poll: the token's lookup (with the user and membership) and one
+    count over the partial index of the user's unread rows."""
+    client = api_client(inbox["users"]["trader"])
+    client.get(URL + "unread-count/")
+    with django_assert_num_queries(2) as captured:
+        assert client.get(URL + "unread-count/").json() == {"unread": 3}
+    assert "read_at" in captured.captured_queries[-1]["sql"]
