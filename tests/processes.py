@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -126,20 +126,24 @@ class Worker:
         queues: str = "default,outbox,notifications",
         beat: bool = True,
         name: str = "w",
+        pool: str = "prefork",
+        python: Sequence[str] = (),
     ) -> None:
         self.env = dict(env)
         self.concurrency = concurrency
         self.queues = queues
         self.beat = beat
         self.name = name
+        self.pool = pool
+        self.python = list(python)  # options of the interpreter (e.g. -m cProfile -o FILE)
         self.dir = Path(tempfile.mkdtemp(prefix=f"parkshare-worker-{name}-"))
         self.log_path = self.dir / "worker.log"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, wait: float = 60.0) -> "Worker":
         command = [
-            sys.executable, "-m", "celery", "-A", "config", "worker",
-            "-Q", self.queues, "--concurrency", str(self.concurrency), "--pool", "prefork",
+            sys.executable, *self.python, "-m", "celery", "-A", "config", "worker",
+            "-Q", self.queues, "--concurrency", str(self.concurrency), "--pool", self.pool,
             "--loglevel", "INFO", "-n", f"{self.name}-{os.getpid()}-{time.monotonic_ns()}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
