@@ -34,9 +34,10 @@ Measured:
   webhook-ids answered 2xx more than once, and those received after their success was
   recorded (must be 0).
 
-``--profile`` runs the throughput phase once with one worker running its tasks in its main
-process (``--pool solo``) under cProfile (var/bench-notify-worker.prof; ``python -m
-pstats``).
+``--receiver-delay-ms`` makes the receiver answer each request that much later (a partner's
+endpoint is rarely 1 ms away). ``--profile`` runs the throughput phase once with one
+worker running its tasks in its main process (``--pool solo``) under cProfile
+(var/bench-notify-worker.prof; ``python -m pstats``).
 Results are written to var/bench-notify.json.
 """
 
@@ -68,9 +69,10 @@ PROFILE_PATH = BASE_DIR / "var" / "bench-notify-worker.prof"
 # --- the receiver (a process of its own) -----------------------------------------------
 
 
-async def _serve(port: int) -> None:
-    """A minimal HTTP/1.1 server: every POST answered 200 at once, its webhook-id and time
-    of receipt kept; ``GET /records`` returns them (and ``?reset`` forgets them)."""
+async def _serve(port: int, delay: float) -> None:
+    """A minimal HTTP/1.1 server: every POST answered 200 (after ``delay`` seconds), its
+    webhook-id and time of receipt kept; ``GET /records`` returns them (and ``?reset``
+    forgets them)."""
     records: list[tuple[str, float]] = []
     ok = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}"
 
@@ -90,6 +92,8 @@ async def _serve(port: int) -> None:
                 if length:
                     await reader.readexactly(length)
                 if method == "POST":
+                    if delay:
+                        await asyncio.sleep(delay)
                     records.append((headers.get("webhook-id", ""), at))
                     writer.write(ok)
                 else:
@@ -113,13 +117,20 @@ async def _serve(port: int) -> None:
 
 
 class ReceiverProcess:
-    def __init__(self) -> None:
+    def __init__(self, *, delay_ms: int = 0) -> None:
         from tests.processes import free_port
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.process = subprocess.Popen(  # noqa: S603
-            [sys.executable, str(Path(__file__).resolve()), "--receiver", str(self.port)]
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--receiver",
+                str(self.port),
+                "--receiver-delay-ms",
+                str(delay_ms),
+            ]
         )
         import httpx
 
@@ -427,10 +438,13 @@ def main() -> None:
     parser.add_argument("--only", choices=["throughput", "latency", "crash"], action="append")
     parser.add_argument("--workers", type=int, action="append", help="throughput: 1 and/or 2")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--receiver-delay-ms", type=int, default=0, help="the receiver answers after this long"
+    )
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args()
     if args.receiver:
-        asyncio.run(_serve(args.receiver))
+        asyncio.run(_serve(args.receiver, args.receiver_delay_ms / 1000))
         return
 
     if not os.environ.get("CELERY_BROKER_URL", "").startswith("redis://"):
@@ -452,7 +466,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "command": " ".join(sys.argv),
     }
-    receiver = ReceiverProcess()
+    receiver = ReceiverProcess(delay_ms=args.receiver_delay_ms)
     try:
         world = build(receiver.url)
         if args.profile:

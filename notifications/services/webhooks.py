@@ -8,8 +8,10 @@ Sending (``webhook_deliveries_send``) claims deliveries by a compare-and-set on 
 time: a send carries the ``due_at`` the deliveries had when it was sent (the token), and
 only the first claim with that token moves ``due_at`` on to the end of a lease and sends;
 a duplicate send (a task delivered twice, the sweep re-sending) finds the token changed
-and does nothing. The HTTP requests run outside any transaction; their results are then
-written with the same compare-and-set on the lease, one attempt row each. A 2xx ends the
+and does nothing. A send also takes along, up to ``WEBHOOK_BATCH``, deliveries still
+waiting for their first send (``_waiting_first_sends``), so that a burst goes out in
+batches. The HTTP requests run outside any transaction; their results are then written
+with the same compare-and-set on the lease, one attempt row each. A 2xx ends the
 delivery (succeeded, never sent again); anything else schedules the next attempt on the
 retry schedule (notifications.webhooks.schedule), or fails the delivery after the last.
 An endpoint failing every attempt for ``WEBHOOK_DISABLE_AFTER_HOURS`` is disabled and its
