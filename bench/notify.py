@@ -34,6 +34,7 @@ Measured:
   webhook-ids answered 2xx more than once, and those received after their success was
   recorded (must be 0).
 
+``--concurrency`` sets the pool processes of each worker in the throughput phase (1).
 ``--receiver-delay-ms`` makes the receiver answer each request that much later (a partner's
 endpoint is rarely 1 ms away). ``--profile`` runs the throughput phase once with one
 worker running its tasks in its main process (``--pool solo``) under cProfile
@@ -291,7 +292,9 @@ CRASH_SWEEPS: dict[str, str | float] = {
 class Pool:
     """``n`` worker processes (prefork, one child each), beat in the first."""
 
-    def __init__(self, n: int, *, sweeps: dict[str, str | float], profile: bool = False):
+    def __init__(
+        self, n: int, *, sweeps: dict[str, str | float], profile: bool = False, concurrency: int = 1
+    ):
         from django.db import connection
 
         from tests.processes import Worker, database_url, worker_env
@@ -313,7 +316,7 @@ class Pool:
         self.workers = [
             Worker(
                 env=env,
-                concurrency=1,
+                concurrency=concurrency,
                 beat=(i == 0),
                 name=f"bench{i}",
                 pool="solo" if profile else "prefork",
@@ -335,7 +338,7 @@ class Pool:
 def throughput(world: dict[str, Any], receiver: ReceiverProcess, *, n: int, args: Any) -> float:
     reset_tables()
     receiver.records(reset=True)
-    pool = Pool(n, sweeps=PRODUCTION_SWEEPS, profile=args.profile)
+    pool = Pool(n, sweeps=PRODUCTION_SWEEPS, profile=args.profile, concurrency=args.concurrency)
     try:
         began = emit_many(world, count=args.events, per_tx=args.per_tx)
         ended = wait_succeeded(args.events, timeout=600)
@@ -438,6 +441,9 @@ def main() -> None:
     parser.add_argument("--only", choices=["throughput", "latency", "crash"], action="append")
     parser.add_argument("--workers", type=int, action="append", help="throughput: 1 and/or 2")
     parser.add_argument("--profile", action="store_true")
+    parser.add_argument(
+        "--concurrency", type=int, default=1, help="throughput: pool processes per worker"
+    )
     parser.add_argument(
         "--receiver-delay-ms", type=int, default=0, help="the receiver answers after this long"
     )
