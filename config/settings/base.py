@@ -455,7 +455,8 @@ NOTIFY_SEND_GRACE_SECONDS = env.float("NOTIFY_SEND_GRACE_SECONDS", default=30.0)
 # How long a webhook batch being sent is left to its task before the sweep takes it over
 # (more than a batch of requests at their timeouts may take).
 WEBHOOK_LEASE_SECONDS = env.float("WEBHOOK_LEASE_SECONDS", default=120.0)
-# Deliveries per task sent by the sweep, and requests a task makes at once.
+# Deliveries per task (a sweep's batch; a send fills its batch with deliveries still waiting
+# for their first send), and requests a task makes at once.
 WEBHOOK_BATCH = env.int("WEBHOOK_BATCH", default=20)
 WEBHOOK_SEND_THREADS = env.int("WEBHOOK_SEND_THREADS", default=8)
 # An endpoint that failed every attempt for this long is disabled and its admins told.

@@ -126,7 +126,12 @@ def event_fan_out(*, event: OutboxEvent) -> FanOut:
     endpoints = endpoints_for(kind, data)
     if endpoints:
         WebhookDelivery.objects.bulk_create(
-            [WebhookDelivery(endpoint=e, event=event, due_at=token) for e in endpoints],
+            # Due at the token exactly its creation + NOTIFY_SEND_GRACE_SECONDS: how any
+            # send tells a delivery still waiting for its first send (webhooks._claim).
+            [
+                WebhookDelivery(endpoint=e, event=event, due_at=token, created_at=now)
+                for e in endpoints
+            ],
             ignore_conflicts=True,
         )
         result.webhooks = len(endpoints)

@@ -8,8 +8,10 @@ Sending (``webhook_deliveries_send``) claims deliveries by a compare-and-set on 
 time: a send carries the ``due_at`` the deliveries had when it was sent (the token), and
 only the first claim with that token moves ``due_at`` on to the end of a lease and sends;
 a duplicate send (a task delivered twice, the sweep re-sending) finds the token changed
-and does nothing. The HTTP requests run outside any transaction; their results are then
-written with the same compare-and-set on the lease, one attempt row each. A 2xx ends the
+and does nothing. A send also takes along, up to ``WEBHOOK_BATCH``, deliveries still
+waiting for their first send (``_waiting_first_sends``), so that a burst goes out in
+batches. The HTTP requests run outside any transaction; their results are then written
+with the same compare-and-set on the lease, one attempt row each. A 2xx ends the
 delivery (succeeded, never sent again); anything else schedules the next attempt on the
 retry schedule (notifications.webhooks.schedule), or fails the delivery after the last.
 An endpoint failing every attempt for ``WEBHOOK_DISABLE_AFTER_HOURS`` is disabled and its
@@ -27,7 +29,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -247,9 +249,32 @@ def _lease() -> timedelta:
     return timedelta(seconds=settings.WEBHOOK_LEASE_SECONDS)
 
 
+def _waiting_first_sends(now: datetime, *, exclude: Sequence[int]) -> QuerySet[WebhookDelivery]:
+    """Deliveries that the fan-out wrote and that no send has claimed yet, oldest first,
+    locked (``SKIP LOCKED``): still due at the token the fan-out gave them, exactly their
+    creation + NOTIFY_SEND_GRACE_SECONDS. A lease (claimed + WEBHOOK_LEASE_SECONDS), a
+    retry's time or a sweep's token is never that, so nothing in flight or failed is taken.
+    Their own sends, later, find their token changed and do nothing."""
+    grace = timedelta(seconds=settings.NOTIFY_SEND_GRACE_SECONDS)
+    return (
+        WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+        .filter(
+            status=DeliveryState.PENDING,
+            attempts=0,
+            due_at__gt=now,
+            due_at=F("created_at") + grace,
+        )
+        .exclude(pk__in=exclude)
+        .select_related("endpoint", "event")
+        .order_by("pk")
+    )
+
+
 def _claim(ids: Sequence[int], token: datetime) -> list[Claimed]:
-    """Claim the pending deliveries among ``ids`` still due at ``token``: move their due
-    time to the end of a lease. Everything needed to send is read here."""
+    """Claim the pending deliveries among ``ids`` still due at ``token``, and as many others
+    waiting for their first send as fill a batch (WEBHOOK_BATCH): in a burst one send takes
+    the deliveries of many events, whose own sends then find nothing to do. Claiming moves
+    their due time to the end of a lease. Everything needed to send is read here."""
     now = timezone.now()
     lease = now + _lease()
     with transaction.atomic():
@@ -259,6 +284,9 @@ def _claim(ids: Sequence[int], token: datetime) -> list[Claimed]:
             .select_related("endpoint", "event")
             .order_by("pk")
         )
+        room = settings.WEBHOOK_BATCH - len(rows)
+        if room > 0:
+            rows += _waiting_first_sends(now, exclude=ids)[:room]
         if not rows:
             return []
         WebhookDelivery.objects.filter(pk__in=[d.pk for d in rows]).update(due_at=lease)

@@ -199,3 +199,32 @@ def test_a_success_clears_the_failure_record(world: dict[str, Any]) -> None:
     assert endpoint.failing_since is None
     body = orjson.loads(receiver.received[-1].body)
     assert body["type"] == "order.reserved"
+
+
+def test_a_send_takes_along_the_deliveries_waiting_for_their_first_send(
+    world: dict[str, Any],
+) -> None:
+    with receiving() as receiver:
+        receiver.script.append(500)
+        endpoint, _secret = endpoint_for(world, receiver.url)
+        for order_id in (1, 2, 3, 4):
+            data = order_data(world, "reserved", order_id=order_id)
+            event_fan_out(event=outbox_event("order.reserved", data))
+            if order_id == 1:  # fails once: its retry is due later
+                assert send_pending(WebhookDelivery.objects.get(endpoint=endpoint)) == 0
+        first, second, third, fourth = WebhookDelivery.objects.order_by("pk")
+        # The fourth is in another send's lease.
+        in_a_lease = timezone.now() + timedelta(minutes=2)
+        WebhookDelivery.objects.filter(pk=fourth.pk).update(due_at=in_a_lease)
+        # The second's send takes the third along, neither the retry nor the leased one.
+        assert send_pending(second) == 2
+        assert sorted(r.headers["webhook-id"] for r in receiver.received[1:]) == sorted(
+            [second.webhook_id, third.webhook_id]
+        )
+        # The third's own send, later, finds nothing to do: no request.
+        assert webhook_deliveries_send(ids=[third.pk], token=third.due_at) == 0
+    assert len(receiver.received) == 3
+    first.refresh_from_db()
+    fourth.refresh_from_db()
+    assert (first.status, first.attempts) == (DeliveryState.PENDING, 1)
+    assert (fourth.status, fourth.attempts) == (DeliveryState.PENDING, 0)
