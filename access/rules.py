@@ -10,7 +10,9 @@ services alike.
 * :func:`people_concerned`: who must hear of an event (the notifications' audience).
 """
 
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -97,36 +99,74 @@ def people_of(*, enterprise_id: int, roles: frozenset[str]) -> QuerySet[Membersh
     )
 
 
+@dataclass(frozen=True)
+class Audience:
+    """Who must hear of one event: each enterprise with the roles of its staff who hear,
+    and the park staff in ``park_roles`` of ``park_ids``."""
+
+    enterprises: tuple[tuple[int, frozenset[str]], ...] = ()
+    park_ids: tuple[int, ...] = ()
+    park_roles: frozenset[str] = frozenset()
+
+
 def people_concerned(
     *,
     enterprises: Iterable[tuple[int, frozenset[str]]],
     park_ids: Iterable[int] = (),
     park_roles: frozenset[str] = frozenset(),
 ) -> list[tuple[int, int | None]]:
-    """Who must hear of an event: the active staff of each enterprise in its roles, and the
-    active holders of ``park_roles`` in ``park_ids``; ``(user id, enterprise id)`` pairs
-    (None for park staff), each user once (an enterprise's staff before park staff), in
-    user id order within each. Two queries at most, whatever the number of enterprises."""
-    staff = Q()
-    for enterprise_id, roles in enterprises:
-        staff |= Q(enterprise_id=enterprise_id, role__in=roles)
-    found: dict[int, int | None] = {}
-    if staff:
-        members = (
-            Membership.objects.filter(staff, user__is_active=True)
+    """Who must hear of an event: :func:`people_concerned_many` of one audience."""
+    audience = Audience(tuple(enterprises), tuple(park_ids), park_roles)
+    return people_concerned_many([audience])[0]
+
+
+def people_concerned_many(audiences: Sequence[Audience]) -> list[list[tuple[int, int | None]]]:
+    """For each audience, who must hear of its event: the active staff of each enterprise
+    in its roles, and the active holders of its park roles in its parks; ``(user id,
+    enterprise id)`` pairs (None for park staff), each user once (an enterprise's staff
+    before park staff), in user id order within each. Two queries at most, whatever the
+    number of audiences (a batch of events is read at once)."""
+    enterprise_ids = {e for a in audiences for e, _roles in a.enterprises}
+    roles = {r for a in audiences for _e, rs in a.enterprises for r in rs}
+    staff: dict[int, list[tuple[int, str]]] = defaultdict(list)  # enterprise -> (user, role)
+    if enterprise_ids and roles:
+        rows = (
+            Membership.objects.filter(
+                enterprise_id__in=enterprise_ids, role__in=roles, user__is_active=True
+            )
             .order_by("user_id")
-            .values_list("user_id", "enterprise_id")
+            .values_list("enterprise_id", "user_id", "role")
         )
-        for user_id, enterprise_id in members:
-            found.setdefault(user_id, enterprise_id)
-    parks = list(park_ids)
-    if parks and park_roles:
-        park_staff = (
-            ParkRole.objects.filter(park_id__in=parks, role__in=park_roles, user__is_active=True)
+        for enterprise_id, user_id, role in rows:
+            staff[enterprise_id].append((user_id, role))
+    park_ids = {p for a in audiences for p in a.park_ids if a.park_roles}
+    park_roles = {r for a in audiences for r in a.park_roles}
+    park_staff: dict[int, list[tuple[int, str]]] = defaultdict(list)  # park -> (user, role)
+    if park_ids and park_roles:
+        held = (
+            ParkRole.objects.filter(park_id__in=park_ids, role__in=park_roles, user__is_active=True)
             .order_by("user_id")
-            .values_list("user_id", flat=True)
-            .distinct()
+            .values_list("park_id", "user_id", "role")
         )
-        for staff_id in park_staff:
-            found.setdefault(staff_id, None)
-    return list(found.items())
+        for park_id, user_id, role in held:
+            park_staff[park_id].append((user_id, role))
+    out: list[list[tuple[int, int | None]]] = []
+    for audience in audiences:
+        members: dict[int, int] = {}
+        for enterprise_id, wanted in audience.enterprises:
+            for user_id, role in staff.get(enterprise_id, ()):
+                if role in wanted:
+                    members.setdefault(user_id, enterprise_id)
+        found: dict[int, int | None] = dict(sorted(members.items()))
+        park_users = sorted(
+            {
+                user_id
+                for park_id in audience.park_ids
+                for user_id, role in park_staff.get(park_id, ())
+                if role in audience.park_roles
+            }
+        )
+        for user_id in park_users:
+            found.setdefault(user_id, None)
+        out.append(list(found.items()))
+    return out

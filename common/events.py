@@ -165,6 +165,7 @@ def decimal_text(value: Decimal, places: int) -> str:
 # --- Subscribers ---------------------------------------------------------------------------
 
 Handler = Callable[[OutboxEvent], None]
+BatchHandler = Callable[[list[OutboxEvent]], None]
 
 
 @dataclass(frozen=True)
@@ -193,13 +194,19 @@ DEFAULT_RETRY = RetryPolicy()
 @dataclass(frozen=True)
 class Subscriber:
     """A named consumer of events: its handler runs once per event of the topics it takes
-    (a Topic or its name exactly, a prefix ending with "."), on its Celery queue."""
+    (a Topic or its name exactly, a prefix ending with "."), on its Celery queue.
+
+    ``batch``, if given, takes several of its events at once (a list, in event order) and
+    must do exactly what ``handler`` would do for each: deliveries sent together then run
+    in one transaction (common.services.outbox_deliveries_run), and one that fails falls
+    back to one at a time, so a bad event fails alone."""
 
     name: str
     topics: tuple[str, ...]
     handler: Handler
     queue: str = "outbox"
     retry: RetryPolicy = DEFAULT_RETRY
+    batch: BatchHandler | None = None
 
     def takes(self, topic: str) -> bool:
         return any(topic.startswith(t) if t.endswith(".") else topic == t for t in self.topics)
@@ -214,6 +221,7 @@ def subscriber(
     topics: tuple[Topic | str, ...],
     queue: str = "outbox",
     retry: RetryPolicy = DEFAULT_RETRY,
+    batch: BatchHandler | None = None,
 ) -> Callable[[Handler], Handler]:
     """Register the decorated handler as the subscriber ``name`` (a stable name: its
     deliveries are stored under it)."""
@@ -226,6 +234,7 @@ def subscriber(
                 handler=handler,
                 queue=queue,
                 retry=retry,
+                batch=batch,
             )
         )
         return handler

@@ -21,6 +21,7 @@ from common.idempotency import idempotency_keys_purge
 from common.services import (
     DeliverySend,
     outbox_deliveries_claim_due,
+    outbox_deliveries_run,
     outbox_delivery_run,
     outbox_events_fan_out,
     outbox_events_unfanned,
@@ -73,12 +74,10 @@ def outbox_run(delivery_id: int, attempt: int) -> bool | None:
 
 @shared_task(name="common.tasks.outbox_run_many")
 def outbox_run_many(pairs: list[list[int]]) -> int:
-    """Run a batch of deliveries of one queue, each on its own as ``outbox_run`` does (its
-    own transaction and lock; a duplicate is a no-op); returns how many were done."""
-    done = 0
-    for delivery_id, attempt in pairs:
-        done += bool(outbox_delivery_run(delivery_id=delivery_id, attempt=attempt))
-    return done
+    """Run a batch of deliveries of one queue (common.services.outbox_deliveries_run: a
+    subscriber with a batch handler takes its share at once, the others one by one; a
+    duplicate is a no-op); returns how many were done."""
+    return outbox_deliveries_run(pairs=[(d, a) for d, a in pairs])
 
 
 @shared_task(name="common.tasks.outbox_sweep")

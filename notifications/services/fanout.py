@@ -1,13 +1,15 @@
 """From one outbox event to the rows of every channel, in the subscriber's transaction.
 
-Called by the ``notifications`` outbox subscriber (notifications.subscribers), once per
-event, at least once: every row is unique on (event, user) or (event, endpoint) and
-inserted with ``ignore_conflicts``, so a second run writes nothing more. The webhook
+Called by the ``notifications`` outbox subscriber (notifications.subscribers), for one
+event or a batch of them, at least once: every row is unique on (event, user) or (event,
+endpoint) and inserted with ``ignore_conflicts``, so a second run writes nothing more. The webhook
 deliveries and immediate mails are sent after commit (notifications.tasks); the sweep
 sends what a lost send left.
 """
 
 import logging
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -17,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from access.rules import people_concerned
+from access.rules import Audience, people_concerned_many
 from common.events import BROKER_ERRORS
 from common.models import OutboxEvent
 from notifications.catalogue import EventType, event_type
@@ -45,42 +47,75 @@ class FanOut:
     users: list[int] = field(default_factory=list)
 
 
-def audience(kind: EventType, data: dict[str, object]) -> list[tuple[int, int | None]]:
-    """``(user id, enterprise id)`` of everyone who must hear of an event of ``kind`` with
-    ``data``: the one rule (access.rules.people_concerned) applied to the catalogue's
-    parties and park staff."""
+def audience_of(kind: EventType, data: dict[str, object]) -> Audience:
+    """The catalogue's parties and park staff of an event of ``kind`` with ``data``."""
     parties = []
     for party in kind.parties:
         value = data.get(party.key)
         if isinstance(value, int):
             parties.append((value, party.roles))
-    return people_concerned(
-        enterprises=parties, park_ids=kind.park_ids(data), park_roles=kind.park_roles
-    )
+    return Audience(tuple(parties), tuple(kind.park_ids(data)), kind.park_roles)
+
+
+def audience(kind: EventType, data: dict[str, object]) -> list[tuple[int, int | None]]:
+    """``(user id, enterprise id)`` of everyone who must hear of an event of ``kind`` with
+    ``data``: the one rule (access.rules.people_concerned_many) applied to the catalogue's
+    parties and park staff."""
+    return people_concerned_many([audience_of(kind, data)])[0]
 
 
 def channel_choices(kind: EventType, user_ids: list[int]) -> dict[int, dict[str, bool]]:
     """Each user's choice per channel for ``kind``: their Preference rows, else the
     catalogue's defaults. One query."""
+    return _choices([kind], user_ids)[kind.topic]
+
+
+def _choices(kinds: list[EventType], user_ids: list[int]) -> dict[str, dict[int, dict[str, bool]]]:
+    """Per type, each user's choice per channel (their Preference rows, else the
+    catalogue's defaults). One query for every type and user."""
     choices = {
-        uid: {Channel.IN_APP.value: kind.in_app, Channel.EMAIL.value: kind.email}
-        for uid in user_ids
+        kind.topic: {
+            uid: {Channel.IN_APP.value: kind.in_app, Channel.EMAIL.value: kind.email}
+            for uid in user_ids
+        }
+        for kind in kinds
     }
-    rows = Preference.objects.filter(user_id__in=user_ids, type=kind.topic).values_list(
-        "user_id", "channel", "enabled"
-    )
-    for user_id, channel, enabled in rows:
-        choices[user_id][channel] = enabled
+    if user_ids:
+        rows = Preference.objects.filter(
+            user_id__in=user_ids, type__in=[k.topic for k in kinds]
+        ).values_list("type", "user_id", "channel", "enabled")
+        for kind_name, user_id, channel, enabled in rows:
+            choices[kind_name][user_id][channel] = enabled
     return choices
 
 
 def endpoints_for(kind: EventType, data: dict[str, object]) -> list[WebhookEndpoint]:
     """The enabled endpoints of the enterprises the event names that take its type."""
-    enterprise_ids = kind.enterprise_ids(data)
-    if not enterprise_ids:
-        return []
-    endpoints = WebhookEndpoint.objects.filter(enterprise_id__in=enterprise_ids, enabled=True)
-    return [e for e in endpoints if not e.event_types or kind.topic in e.event_types]
+    return _endpoints_of([(kind, data)])[0]
+
+
+def _endpoints_of(
+    events: list[tuple[EventType, dict[str, object]]],
+) -> list[list[WebhookEndpoint]]:
+    """For each event, the enabled endpoints of the enterprises it names that take its
+    type. One query for every event."""
+    wanted = [kind.enterprise_ids(data) for kind, data in events]
+    enterprise_ids = {e for ids in wanted for e in ids}
+    by_enterprise: dict[int, list[WebhookEndpoint]] = defaultdict(list)
+    if enterprise_ids:
+        for endpoint in WebhookEndpoint.objects.filter(
+            enterprise_id__in=enterprise_ids, enabled=True
+        ).order_by("id"):
+            by_enterprise[endpoint.enterprise_id].append(endpoint)
+    return [
+        [
+            e
+            for enterprise_id in ids
+            for e in by_enterprise.get(enterprise_id, ())
+            if not e.event_types or kind.topic in e.event_types
+        ]
+        for (kind, _data), ids in zip(events, wanted, strict=True)
+    ]
 
 
 def _lease_token(now: datetime) -> datetime:
@@ -90,70 +125,92 @@ def _lease_token(now: datetime) -> datetime:
 
 
 def event_fan_out(*, event: OutboxEvent) -> FanOut:
-    """Write the in-app notifications, mail deliveries and webhook deliveries of ``event``
-    (nothing for a topic outside the catalogue); send the webhooks and immediate mails
-    after commit."""
-    result = FanOut()
-    kind = event_type(event.topic)
-    if kind is None:
-        return result
-    data = event.payload
+    """``events_fan_out`` of one event."""
+    return events_fan_out(events=[event])[0]
+
+
+def events_fan_out(*, events: Sequence[OutboxEvent]) -> list[FanOut]:
+    """Write the in-app notifications, mail deliveries and webhook deliveries of
+    ``events`` (nothing for a topic outside the catalogue), reading what decides them once
+    for the whole batch (audiences, choices, addresses, endpoints: a fixed number of
+    queries); send the webhooks and immediate mails after commit."""
+    results = [FanOut() for _ in events]
+    known = [
+        (i, event, kind)
+        for i, event in enumerate(events)
+        if (kind := event_type(event.topic)) is not None
+    ]
+    if not known:
+        return results
     now = timezone.now()
-    people = audience(kind, data)
-    user_ids = [user_id for user_id, _enterprise in people]
-    result.users = user_ids
-    choices = channel_choices(kind, user_ids)
-    in_app = [uid for uid in user_ids if choices[uid][Channel.IN_APP]]
-    if in_app:
-        Notification.objects.bulk_create(
-            [
-                Notification(
-                    user_id=uid,
-                    event=event,
-                    type=kind.topic,
-                    data=data,
-                    occurred_at=event.created_at,
-                )
-                for uid in in_app
-            ],
-            ignore_conflicts=True,
-        )
-        result.in_app = len(in_app)
-    mail_users = [uid for uid in user_ids if choices[uid][Channel.EMAIL]]
-    immediate = _mail_deliveries_add(event=event, user_ids=mail_users, now=now)
-    result.mails = len(mail_users)
+    people = people_concerned_many([audience_of(kind, event.payload) for _i, event, kind in known])
+    all_users = sorted({uid for found in people for uid, _enterprise in found})
+    kinds = list({kind.topic: kind for _i, _e, kind in known}.values())
+    choices = _choices(kinds, all_users)
+    notifications: list[Notification] = []
+    mails: list[tuple[OutboxEvent, list[int]]] = []
+    for (i, event, kind), found in zip(known, people, strict=True):
+        user_ids = [uid for uid, _enterprise in found]
+        results[i].users = user_ids
+        chosen = choices[kind.topic]
+        in_app = [uid for uid in user_ids if chosen[uid][Channel.IN_APP]]
+        notifications += [
+            Notification(
+                user_id=uid,
+                event=event,
+                type=kind.topic,
+                data=event.payload,
+                occurred_at=event.created_at,
+            )
+            for uid in in_app
+        ]
+        results[i].in_app = len(in_app)
+        mail_users = [uid for uid in user_ids if chosen[uid][Channel.EMAIL]]
+        if mail_users:
+            mails.append((event, mail_users))
+        results[i].mails = len(mail_users)
+    if notifications:
+        Notification.objects.bulk_create(notifications, ignore_conflicts=True, batch_size=1000)
+    immediate = _mail_deliveries_add(mails=mails, now=now)
     token = _lease_token(now)
-    endpoints = endpoints_for(kind, data)
-    if endpoints:
-        WebhookDelivery.objects.bulk_create(
-            # Due at the token exactly its creation + NOTIFY_SEND_GRACE_SECONDS: how any
-            # send tells a delivery still waiting for its first send (webhooks._claim).
-            [
-                WebhookDelivery(endpoint=e, event=event, due_at=token, created_at=now)
-                for e in endpoints
-            ],
-            ignore_conflicts=True,
-        )
-        result.webhooks = len(endpoints)
+    deliveries = []
+    for (i, event, _kind), endpoints in zip(
+        known, _endpoints_of([(kind, event.payload) for _i, event, kind in known]), strict=True
+    ):
+        # Due at the token exactly: its creation + NOTIFY_SEND_GRACE_SECONDS, how any send
+        # tells a delivery still waiting for its first send (webhooks._claim).
+        deliveries += [
+            WebhookDelivery(endpoint=e, event=event, due_at=token, created_at=now)
+            for e in endpoints
+        ]
+        results[i].webhooks = len(endpoints)
+    if deliveries:
+        WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True, batch_size=1000)
         ids = list(
             WebhookDelivery.objects.filter(
-                event=event, status=DeliveryState.PENDING, due_at=token
-            ).values_list("pk", flat=True)
+                event__in=[event for _i, event, _kind in known],
+                status=DeliveryState.PENDING,
+                due_at=token,
+            )
+            .order_by("id")
+            .values_list("pk", flat=True)
         )
-        if ids:
-            transaction.on_commit(partial(_send_webhooks, ids, token))
+        size = settings.WEBHOOK_BATCH
+        for start in range(0, len(ids), size):
+            transaction.on_commit(partial(_send_webhooks, ids[start : start + size], token))
     if immediate:
         transaction.on_commit(partial(_send_mails, immediate))
-    return result
+    return results
 
 
-def _mail_deliveries_add(*, event: OutboxEvent, user_ids: list[int], now: datetime) -> list[int]:
-    """One mail delivery per user with an address: due now for users who take each mail
-    at once, at their pending digest's time (or in ``digest_minutes``) for the others.
-    Returns the users to mail at once."""
+def _mail_deliveries_add(*, mails: list[tuple[OutboxEvent, list[int]]], now: datetime) -> list[int]:
+    """One mail delivery per event and user with an address: due now for users who take
+    each mail at once, at their pending digest's time (or in ``digest_minutes``) for the
+    others. Returns the users to mail at once."""
+    user_ids = {uid for _event, users in mails for uid in users}
     if not user_ids:
         return []
-    with_address = list(
+    with_address = set(
         get_user_model()
         .objects.filter(pk__in=user_ids)
         .exclude(email="")
@@ -166,24 +223,30 @@ def _mail_deliveries_add(*, event: OutboxEvent, user_ids: list[int], now: dateti
             "user_id", "digest_minutes"
         )
     )
-    pending_digest = dict(
-        MailDelivery.objects.filter(
-            user_id__in=list(digest), status=DeliveryState.PENDING, due_at__gt=now
-        )
-        .order_by("user_id", "due_at")
-        .values_list("user_id", "due_at")
-    )
+    pending_digest: dict[int, datetime] = {}
+    if digest:
+        for uid, due in (
+            MailDelivery.objects.filter(
+                user_id__in=list(digest), status=DeliveryState.PENDING, due_at__gt=now
+            )
+            .order_by("user_id", "due_at")
+            .values_list("user_id", "due_at")
+        ):
+            pending_digest.setdefault(uid, due)
     rows = []
-    immediate = []
-    for uid in with_address:
-        if uid in digest:
-            due = pending_digest.get(uid) or now + timedelta(minutes=digest[uid])
-        else:
-            due = now
-            immediate.append(uid)
-        rows.append(MailDelivery(user_id=uid, event=event, due_at=due))
-    MailDelivery.objects.bulk_create(rows, ignore_conflicts=True)
-    return immediate
+    immediate: set[int] = set()
+    for event, users in mails:
+        for uid in users:
+            if uid not in with_address:
+                continue
+            if uid in digest:
+                due = pending_digest.setdefault(uid, now + timedelta(minutes=digest[uid]))
+            else:
+                due = now
+                immediate.add(uid)
+            rows.append(MailDelivery(user_id=uid, event=event, due_at=due))
+    MailDelivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=1000)
+    return sorted(immediate)
 
 
 def _send_webhooks(ids: list[int], token: datetime) -> None:

@@ -451,3 +451,39 @@ def test_events_written_together_are_fanned_out_and_run_in_batches(
     assert runs == [3, 1, 3, 1, 2]  # per fan-out task: its deliveries in runs of 3
     assert sorted(got) == sorted(e.pk for e in written)
     assert all(handled(e) for e in written)
+
+
+@pytest.mark.usefixtures("eager_tasks")
+def test_a_batch_handler_takes_its_events_at_once_and_a_bad_one_fails_alone(
+    django_capture_on_commit_callbacks: Any, settings: Any
+) -> None:
+    """Deliveries sent together run in one transaction through the subscriber's batch
+    handler; if it raises, each runs alone through the single handler, so the bad event
+    fails and is retried on its own and the others are done."""
+    settings.OUTBOX_RUN_BATCH = 50
+    batches: list[list[int]] = []
+    singles: list[int] = []
+
+    def one(event: OutboxEvent) -> None:
+        if event.payload["n"] == 3:
+            raise ValueError("poison")
+        singles.append(event.payload["n"])
+
+    def many(events_: list[OutboxEvent]) -> None:
+        batches.append([e.payload["n"] for e in events_])
+        if any(e.payload["n"] == 3 for e in events_):
+            raise ValueError("poison in the batch")
+
+    subscriber("test.batched", topics=(PROBE,), batch=many)(one)
+    with django_capture_on_commit_callbacks(execute=True):
+        good = event_emit_many(topic=PROBE, payloads=[{"n": n} for n in (1, 2)])
+    assert batches == [[1, 2]] and singles == []  # one batch, no single runs
+    assert all(handled(e) for e in good)
+    assert set(OutboxDelivery.objects.values_list("attempts", flat=True)) == {1}
+    with django_capture_on_commit_callbacks(execute=True):
+        mixed = event_emit_many(topic=PROBE, payloads=[{"n": n} for n in (3, 4, 5)])
+    assert batches[-1] == [3, 4, 5]
+    assert singles == [4, 5]  # the fallback, one by one
+    poison = delivery(mixed[0], "test.batched")
+    assert poison.status == "pending" and poison.attempts == 1 and "poison" in poison.last_error
+    assert handled(mixed[1]) and handled(mixed[2])

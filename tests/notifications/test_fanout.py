@@ -139,3 +139,33 @@ def test_a_topic_outside_the_catalogue_becomes_nothing(world: dict[str, Any]) ->
     event = outbox_event("stock.changed", {"lot_ids": [1], "material_ids": [1]})
     assert event_fan_out(event=event).users == []
     assert not Notification.objects.exists()
+
+
+def test_a_batch_is_fanned_out_in_a_fixed_number_of_queries(
+    world: dict[str, Any], django_assert_max_num_queries: Any
+) -> None:
+    """A rematch's proposals arrive by the hundred: the audiences, choices, addresses and
+    endpoints are read once for the batch, and each kind of row written in one INSERT."""
+    from notifications.services.fanout import events_fan_out
+
+    for user in world["users"].values():
+        user.email = f"{user.username}@example.test"
+        user.save(update_fields=["email"])
+    WebhookEndpoint.objects.create(enterprise=world["enterprises"]["a1"], url="https://a1.test/")
+    few = [outbox_event("match.agreed", match_data(world, match_id=n)) for n in range(3)]
+    many = [outbox_event("match.agreed", match_data(world, match_id=n)) for n in range(60)]
+    with django_assert_max_num_queries(12) as small:
+        events_fan_out(events=few)
+    with django_assert_max_num_queries(12) as large:
+        results = events_fan_out(events=many)
+
+    def reads(captured: Any) -> int:
+        return sum(q["sql"].startswith("SELECT") for q in captured.captured_queries)
+
+    # The reads do not grow with the batch (SQLite splits a large INSERT by its limit on
+    # bound parameters; PostgreSQL writes each kind of row in one statement).
+    assert reads(large) == reads(small)
+    assert sum(r.in_app for r in results) == 60 * 3
+    assert Notification.objects.filter(event__in=many).count() == 60 * 3
+    assert MailDelivery.objects.filter(event__in=many).count() == 60 * 3
+    assert WebhookDelivery.objects.filter(event__in=many).count() == 60
