@@ -21,7 +21,7 @@ enterprise's admins told (``webhook.endpoint_disabled``).
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -331,15 +331,23 @@ def webhook_deliveries_send(*, ids: Sequence[int], token: datetime) -> int:
     batch = _claim(ids, token)
     if not batch:
         return 0
+    # Each result is written as soon as its answer is in (its own short transaction), not
+    # after the whole batch: a worker killed meanwhile sends again only the requests that
+    # had no answer yet, or whose answer came in the last instant before the kill.
+    succeeded = 0
     if len(batch) == 1 or settings.WEBHOOK_SEND_THREADS <= 1:
         for claimed in batch:
             claimed.outcome = _send(claimed)
-    else:
-        workers = min(settings.WEBHOOK_SEND_THREADS, len(batch))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for claimed, outcome in zip(batch, pool.map(_send, batch), strict=True):
-                claimed.outcome = outcome
-    return _record(batch)
+            succeeded += _record([claimed])
+        return succeeded
+    workers = min(settings.WEBHOOK_SEND_THREADS, len(batch))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(_send, claimed): claimed for claimed in batch}
+        for future in as_completed(futures):
+            claimed = futures[future]
+            claimed.outcome = future.result()
+            succeeded += _record([claimed])
+    return succeeded
 
 
 def _record(batch: list[Claimed]) -> int:
