@@ -148,15 +148,15 @@ class NotificationViewSet(ScopedReadOnlyViewSet):
     )
     @action(
         detail=False,
-        methods=["get", "put"],
+        methods=["get", "patch"],
         url_path="preferences",
         pagination_class=None,
         filter_backends=[],
     )
     def preferences(self, request: Request) -> Response:
         """The caller's choice per event type and channel (``default``: the catalogue's).
-        PUT ``{"choices": [{"type", "channel", "enabled"}, ...]}`` sets some of them."""
-        if request.method == "PUT":
+        PATCH ``{"choices": [{"type", "channel", "enabled"}, ...]}`` sets some of them."""
+        if request.method == "PATCH":
             serializer = PreferencesUpdateSerializer(data=request.data)
             serializer.is_valid(raise_exception=True)
             preferences_set(actor=self.scope, choices=serializer.validated_data["choices"])

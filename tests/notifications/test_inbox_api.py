@@ -98,7 +98,7 @@ def test_preferences_default_then_chosen(world: dict[str, Any], api_client: Any)
         "enabled": True,
         "default": True,
     }
-    response = client.put(
+    response = client.patch(
         URL + "preferences/",
         {"choices": [{"type": "match.agreed", "channel": "email", "enabled": False}]},
         format="json",
@@ -123,7 +123,7 @@ def test_bad_choices_are_refused_naming_the_field(
     world: dict[str, Any], api_client: Any, choice: dict[str, Any], field: str
 ) -> None:
     client = api_client(world["users"]["trader"])
-    response = client.put(URL + "preferences/", {"choices": [choice]}, format="json")
+    response = client.patch(URL + "preferences/", {"choices": [choice]}, format="json")
     assert response.status_code == 400
     assert field in str(response.json())
     assert not Preference.objects.exists()
@@ -152,3 +152,11 @@ def test_the_unread_count_is_one_query_after_authentication(
     with django_assert_num_queries(2) as captured:
         assert client.get(URL + "unread-count/").json() == {"unread": 3}
     assert "read_at" in captured.captured_queries[-1]["sql"]
+
+
+def test_options_on_the_preferences_answers_without_an_object(
+    world: dict[str, Any], api_client: Any
+) -> None:
+    """An OPTIONS of a list-level action that writes must not look for a detail object."""
+    response = api_client(world["users"]["trader"]).options(URL + "preferences/")
+    assert response.status_code == 200
