@@ -51,15 +51,27 @@ class Park(models.Model):
         return f"{self.name_zh} ({self.code})"
 
 
+class EnterpriseKind(models.TextChoices):
+    COMPANY = "company", _("company")
+    #: The owner of a joint stockpile's stock (pools.Pool.holder): no legal person of its
+    #: own, no staff; its pool's operator acts for it.
+    POOL = "pool", _("joint stockpile")
+
+
 class Enterprise(models.Model):
-    """A company in a park (企业): the tenant of ParkShare."""
+    """A company in a park (企业): the tenant of ParkShare. A joint stockpile's stock is
+    owned by an enterprise of kind ``pool`` (its pool's holder), so that the ledger, the
+    transfers and the orders that move a company's stock move a pool's alike."""
 
     uscc = models.CharField(
         _("USCC"),
         max_length=18,
-        unique=True,
+        blank=True,
         validators=[validate_uscc],
         help_text=_("Unified social credit code, 18 characters with check character."),
+    )
+    kind = models.CharField(
+        _("kind"), max_length=8, choices=EnterpriseKind.choices, default=EnterpriseKind.COMPANY
     )
     park = models.ForeignKey(
         Park, on_delete=models.PROTECT, related_name="enterprises", verbose_name=_("park")
@@ -83,6 +95,16 @@ class Enterprise(models.Model):
         verbose_name = _("enterprise")
         verbose_name_plural = _("enterprises")
         ordering = ["name_zh", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uscc"], condition=~models.Q(uscc=""), name="enterprise_uscc_unique"
+            ),
+            # A company has its USCC; only a pool's holder has none.
+            models.CheckConstraint(
+                condition=models.Q(kind="pool") | ~models.Q(uscc=""),
+                name="enterprise_company_has_uscc",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name_zh

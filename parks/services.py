@@ -24,9 +24,10 @@ from django.utils.translation import gettext as _
 from access.models import Membership, ParkRole
 from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
+from common.exceptions import DomainError
 from common.services import refuse_unchangeable, save_unique
 from common.validation import validate_row
-from parks.models import Enterprise, Park
+from parks.models import Enterprise, EnterpriseKind, Park
 
 # What may change about an enterprise once registered. Who may change which of them (an
 # enterprise admin not its USCC, park or activation) is the caller's to decide.
@@ -133,6 +134,8 @@ def enterprise_create(
     """Register an enterprise in a park. Locks nothing (a new row); a USCC registered
     meanwhile is refused on ``uscc``. One audit row, ``enterprise.create``, with every
     detail."""
+    if not uscc:
+        raise DomainError(_("A company is registered with its USCC."), field="uscc")
     enterprise = Enterprise(
         park=park,
         uscc=uscc,
@@ -169,6 +172,8 @@ def enterprise_update(*, actor: Scope, enterprise: Enterprise, **changes: Any) -
     )
     if not changes:
         return enterprise
+    if "uscc" in changes and not changes["uscc"] and enterprise.kind == EnterpriseKind.COMPANY:
+        raise DomainError(_("A company is registered with its USCC."), field="uscc")
     before = snapshot(enterprise, changes)
     for name, value in changes.items():
         setattr(enterprise, name, value)

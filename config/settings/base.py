@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "matching",
     "orders",
     "audit",
+    "pools",
     "notifications",
 ]
 

@@ -17,7 +17,16 @@ from typing import Any
 
 from access.scope import Scope
 
-APPS = ("common", "parks", "inventory", "marketplace", "matching", "orders", "notifications")
+APPS = (
+    "common",
+    "parks",
+    "inventory",
+    "marketplace",
+    "matching",
+    "orders",
+    "pools",
+    "notifications",
+)
 
 # Each with a test of its one audit row (tests/marketplace/test_audit.py).
 AUDITED = frozenset(
@@ -80,6 +89,13 @@ AUDITED = frozenset(
         "inventory.services.permits.permit_create",
         "inventory.services.permits.permit_update",
         "inventory.services.permits.permit_delete",
+        # tests/pools/test_services.py
+        "pools.services.pool_create",
+        "pools.services.membership_request",
+        "pools.services.membership_decide",
+        "pools.services.pool_contribute",
+        "pools.services.pool_draw",
+        "pools.services.draw_decide",
         # tests/notifications/test_webhooks_api.py and test_webhook_delivery.py
         "notifications.services.webhooks.webhook_endpoint_create",
         "notifications.services.webhooks.webhook_endpoint_update",

@@ -82,3 +82,38 @@ def test_seed_demo_refuses_a_catalogue_entry_with_a_wrong_cas(
     monkeypatch.setattr(demo_world, "CATALOGUE", [broken, *CATALOGUE])
     with refused_on("cas", Park, Material, Enterprise):
         call_command("seed_demo", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_a_company_needs_its_uscc_and_only_a_pool_holder_goes_without(world: Any) -> None:
+    from django.db import IntegrityError, transaction
+
+    from access.scope import resolve_scope
+    from common.exceptions import DomainError
+    from parks.models import Enterprise, EnterpriseKind
+    from parks.services import enterprise_create, enterprise_update
+
+    root = resolve_scope(world["users"]["superuser"])
+    with pytest.raises(DomainError) as missing:
+        enterprise_create(
+            actor=root,
+            park=world["parks"]["a"],
+            uscc="",
+            name_zh="无码",
+            latitude=Decimal(30),
+            longitude=Decimal(121),
+        )
+    assert missing.value.field == "uscc"
+    with pytest.raises(DomainError) as cleared:
+        enterprise_update(actor=root, enterprise=world["enterprises"]["a1"], uscc="")
+    assert cleared.value.field == "uscc"
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Enterprise.objects.create(park=world["parks"]["a"], name_zh="x", latitude=30, longitude=121)
+    for n in range(2):  # pool holders: no USCC, and not unique on the empty one
+        Enterprise.objects.create(
+            park=world["parks"]["a"],
+            name_zh=f"联储池 {n}",
+            latitude=30,
+            longitude=121,
+            kind=EnterpriseKind.POOL,
+        )

@@ -1,0 +1,537 @@
+"""Every write of the joint stockpiles, each in one transaction with its audit row.
+
+Stock moves through the inventory's services only: a contribution reserves the member's
+stock for the pool's holder and transfers it in place (a shared warehouse: the goods stay,
+their owner changes), a draw does the same the other way, first expiry first out. Each is
+therefore a ledger movement of ``inventory.services`` with its own audit rows, and the
+pool's rows (Contribution, Draw and its lines, Obligation) record what they meant for the
+pool.
+
+Locks: every write that changes what a pool holds or owes locks the pool's row first
+(``_lock``), so two draws of the last units are decided one after the other and never
+grant more than the pool holds.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from access.scope import Scope
+from audit.services import audit_record, changes_between, snapshot
+from common.exceptions import Conflict, DomainError, NotPermitted
+from common.validation import validate_row
+from inventory.models import Material, StockLot, StorageZone
+from inventory.services import stock_reserve, stock_transfer, zone_check_admission
+from parks.models import Enterprise, EnterpriseKind, Park
+from pools.models import (
+    Contribution,
+    ContributionSource,
+    Draw,
+    DrawLine,
+    DrawSeverity,
+    DrawStatus,
+    MembershipRequest,
+    MemberStatus,
+    Obligation,
+    Pool,
+    PoolMember,
+    ReplenishRule,
+    RequestKind,
+    RequestStatus,
+)
+from pools.rules import may_act_as_member, may_operate
+from pools.split import split_grams
+
+POOL_FIELDS = (
+    "code",
+    "name",
+    "material",
+    "target_kg",
+    "lead",
+    "max_price_per_t",
+    "holding_rate_per_t_month",
+    "storage_fee_per_month",
+    "replenish_rule",
+    "replenish_days",
+    "rotation_lead_days",
+)
+
+
+def _lock(pool: Pool) -> Pool:
+    return Pool.objects.select_for_update(of=("self",)).select_related("holder").get(pk=pool.pk)
+
+
+def pool_materials(pool: Pool) -> list[int]:
+    """The material and its accepted substitutes."""
+    return [pool.material_id, *pool.substitutes.values_list("pk", flat=True)]
+
+
+def pool_held_lots(pool: Pool) -> Any:
+    """The pool's lots with stock free to draw, first expiry first (no expiry last)."""
+    return (
+        StockLot.objects.filter(
+            owner_id=pool.holder_id,
+            zone__in=pool.zones.all(),
+            on_hand_kg__gt=F("reserved_kg"),
+        )
+        .select_related("zone__warehouse", "material", "owner")
+        .order_by(F("expires_on").asc(nulls_last=True), "pk")
+    )
+
+
+def pool_held_kg(pool: Pool) -> Decimal:
+    """What the pool holds now (on hand in its zones), in kg."""
+    total = StockLot.objects.filter(owner_id=pool.holder_id, zone__in=pool.zones.all()).aggregate(
+        kg=Coalesce(Sum("on_hand_kg"), Decimal(0))
+    )["kg"]
+    return Decimal(total)
+
+
+# --- The pool ------------------------------------------------------------------------------
+
+
+def _check_zones(park: Park, material: Material, zones: list[StorageZone]) -> None:
+    if not zones:
+        raise DomainError(_("A pool keeps its stock in at least one zone."), field="zones")
+    for zone in zones:
+        warehouse = zone.warehouse
+        if warehouse.owner_id is not None or warehouse.park_id != park.pk:
+            raise DomainError(
+                _("Zone %(zone)s is not in a shared warehouse of this park.") % {"zone": zone},
+                field="zones",
+            )
+        try:
+            zone_check_admission(zone=zone, material=material, quantity_kg=Decimal(0))
+        except DomainError as exc:
+            raise DomainError(exc.message, field="zones") from None
+
+
+@transaction.atomic
+def pool_create(
+    *,
+    actor: Scope,
+    park: Park,
+    code: str,
+    name: str,
+    material: Material,
+    target_kg: Decimal,
+    zones: list[StorageZone],
+    lead: Enterprise | None = None,
+    substitutes: list[Material] | None = None,
+    **terms: Any,
+) -> Pool:
+    """Open a pool in ``park``: its holder (the owner of its stock) is created with it.
+    The zones must be in the park's shared warehouses and licensed for the material; a
+    lead enterprise must be of the park. One audit row, ``pool.create``."""
+    if lead is not None and lead.park_id != park.pk:
+        raise DomainError(_("The lead enterprise is of another park."), field="lead")
+    if target_kg is None or target_kg <= 0:
+        raise DomainError(_("Must be more than 0 kg."), field="target_kg")
+    _check_zones(park, material, zones)
+    first = zones[0].warehouse
+    holder = Enterprise.objects.create(
+        kind=EnterpriseKind.POOL,
+        park=park,
+        name_zh=f"联储池 · {name}",
+        name_en=f"Joint stockpile: {name}",
+        latitude=first.latitude,
+        longitude=first.longitude,
+    )
+    pool = Pool(
+        park=park,
+        code=code,
+        name=name,
+        material=material,
+        target_kg=target_kg,
+        lead=lead,
+        holder=holder,
+        **terms,
+    )
+    validate_row(pool)
+    if Pool.objects.filter(park=park, code=code).exists():
+        raise DomainError(_("This park already has a pool with this code."), field="code")
+    pool.save()
+    pool.zones.set(zones)
+    if substitutes:
+        pool.substitutes.set(substitutes)
+    audit_record(
+        actor=actor,
+        action="pool.create",
+        target=pool,
+        changes=changes_between({}, snapshot(pool, POOL_FIELDS)),
+        enterprise=lead,
+        park=park,
+    )
+    return pool
+
+
+# --- Membership ------------------------------------------------------------------------------
+
+
+def _commitment(value: Decimal | None, *, field: str = "commitment_kg") -> Decimal:
+    if value is None or value <= 0:
+        raise DomainError(_("Must be more than 0 kg."), field=field)
+    if value != value.quantize(Decimal("0.001")):
+        raise DomainError(_("At most three decimal places (grams)."), field=field)
+    return value
+
+
+@transaction.atomic
+def membership_request(
+    *,
+    actor: Scope,
+    pool: Pool,
+    kind: str,
+    commitment_kg: Decimal | None = None,
+    reason: str = "",
+) -> MembershipRequest:
+    """The actor's enterprise asks to join the pool (with a commitment), change its
+    commitment, or leave; the operator decides (``membership_decide``). One open request
+    per enterprise and pool. One audit row, ``pool_request.create``."""
+    if not may_act_as_member(actor):
+        raise NotPermitted(_("An enterprise's staff ask for their enterprise."))
+    enterprise = actor.enterprise
+    assert enterprise is not None
+    if enterprise.park_id != pool.park_id:
+        raise DomainError(_("Only enterprises of the pool's park take part."), field="pool")
+    member = PoolMember.objects.filter(
+        pool=pool, enterprise=enterprise, status=MemberStatus.ACTIVE
+    ).first()
+    if kind == RequestKind.JOIN:
+        if member is not None:
+            raise Conflict(_("Your enterprise is a member already."), field="kind")
+        commitment_kg = _commitment(commitment_kg)
+    elif kind == RequestKind.CHANGE:
+        if member is None:
+            raise Conflict(_("Your enterprise is not a member."), field="kind")
+        commitment_kg = _commitment(commitment_kg)
+    elif kind == RequestKind.LEAVE:
+        if member is None:
+            raise Conflict(_("Your enterprise is not a member."), field="kind")
+        commitment_kg = None
+    else:
+        raise DomainError(_("join, change or leave."), field="kind")
+    if MembershipRequest.objects.filter(
+        pool=pool, enterprise=enterprise, status=RequestStatus.PENDING
+    ).exists():
+        raise Conflict(_("Your enterprise has a request waiting already."), field="kind")
+    request = MembershipRequest.objects.create(
+        pool=pool,
+        enterprise=enterprise,
+        kind=kind,
+        commitment_kg=commitment_kg,
+        reason=reason[:500],
+        requested_by=actor.user,
+    )
+    audit_record(
+        actor=actor,
+        action="pool_request.create",
+        target=request,
+        changes={"kind": [None, kind], "commitment_kg": [None, str(commitment_kg)]},
+        park=pool.park_id,
+    )
+    return request
+
+
+@transaction.atomic
+def membership_decide(
+    *, actor: Scope, request: MembershipRequest, approve: bool, note: str = ""
+) -> MembershipRequest:
+    """The operator approves or rejects a pending request. Approving a join or a change
+    keeps the commitments within the target (refused on ``commitment_kg``); a leave ends
+    the membership (its open obligations stay). Locks the pool. One audit row,
+    ``pool_request.approve`` or ``.reject``."""
+    pool = _lock(request.pool)
+    if not may_operate(actor, pool):
+        raise NotPermitted(_("Only the pool's operator decides."))
+    request = MembershipRequest.objects.select_for_update().get(pk=request.pk)
+    if request.status != RequestStatus.PENDING:
+        raise Conflict(_("This request was decided already."), field="status")
+    if approve:
+        _apply(pool, request)
+    request.status = RequestStatus.APPROVED if approve else RequestStatus.REJECTED
+    request.decided_by = actor.user
+    request.decided_at = timezone.now()
+    request.decision_note = note[:500]
+    request.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    audit_record(
+        actor=actor,
+        action="pool_request.approve" if approve else "pool_request.reject",
+        target=request,
+        changes={"status": [RequestStatus.PENDING, request.status]},
+        enterprise=request.enterprise_id,
+        note=note[:200],
+    )
+    return request
+
+
+def _apply(pool: Pool, request: MembershipRequest) -> None:
+    member = PoolMember.objects.filter(pool=pool, enterprise_id=request.enterprise_id).first()
+    if request.kind == RequestKind.LEAVE:
+        assert member is not None
+        member.status, member.left_at = MemberStatus.LEFT, timezone.now()
+        member.save(update_fields=["status", "left_at"])
+        return
+    assert request.commitment_kg is not None
+    others = (
+        PoolMember.objects.filter(pool=pool, status=MemberStatus.ACTIVE)
+        .exclude(enterprise_id=request.enterprise_id)
+        .aggregate(kg=Coalesce(Sum("commitment_kg"), Decimal(0)))["kg"]
+    )
+    if others + request.commitment_kg > pool.target_kg:
+        raise DomainError(
+            _("The commitments would exceed the pool's target of %(target)s kg.")
+            % {"target": pool.target_kg},
+            field="commitment_kg",
+        )
+    if member is None:
+        PoolMember.objects.create(
+            pool=pool, enterprise_id=request.enterprise_id, commitment_kg=request.commitment_kg
+        )
+    else:
+        member.commitment_kg = request.commitment_kg
+        member.status, member.left_at = MemberStatus.ACTIVE, None
+        member.save(update_fields=["commitment_kg", "status", "left_at"])
+
+
+# --- Contributions ---------------------------------------------------------------------------
+
+
+def _active_member(actor: Scope, pool: Pool) -> PoolMember:
+    if not may_act_as_member(actor):
+        raise NotPermitted(_("An enterprise's staff act for their enterprise."))
+    assert actor.enterprise is not None
+    member = PoolMember.objects.filter(
+        pool=pool, enterprise_id=actor.enterprise.pk, status=MemberStatus.ACTIVE
+    ).first()
+    if member is None:
+        raise NotPermitted(_("Your enterprise is not a member of this pool."))
+    return member
+
+
+def _meet_obligations(member: PoolMember, quantity_kg: Decimal) -> None:
+    """A contribution meets the member's open obligations, the earliest due first."""
+    left = quantity_kg
+    for obligation in (
+        Obligation.objects.select_for_update()
+        .filter(member=member, met_at__isnull=True)
+        .order_by("due_on", "id")
+    ):
+        if left <= 0:
+            break
+        take = min(left, obligation.quantity_kg - obligation.met_kg)
+        obligation.met_kg += take
+        left -= take
+        if obligation.met_kg == obligation.quantity_kg:
+            obligation.met_at = timezone.now()
+        obligation.save(update_fields=["met_kg", "met_at"])
+
+
+@transaction.atomic
+def pool_contribute(
+    *, actor: Scope, pool: Pool, lot: StockLot, quantity_kg: Decimal
+) -> Contribution:
+    """A member puts ``quantity_kg`` of its own stock lying in one of the pool's zones
+    into the pool: reserved for the holder and transferred in place (the goods stay, their
+    owner changes: two ledger movements). Credited to the member; meets its open
+    obligations, the earliest due first. Locks the pool, then the inventory's locks. One
+    audit row, ``pool.contribute`` (beside the inventory's own)."""
+    pool = _lock(pool)
+    member = _active_member(actor, pool)
+    quantity_kg = _commitment(quantity_kg, field="quantity")
+    lot = StockLot.objects.select_related("zone__warehouse").get(pk=lot.pk)
+    if lot.owner_id != member.enterprise_id:
+        raise DomainError(_("Not a lot of your enterprise."), field="lot")
+    if lot.material_id not in pool_materials(pool):
+        raise DomainError(_("The pool does not keep this material."), field="lot")
+    if not pool.zones.filter(pk=lot.zone_id).exists():
+        raise DomainError(_("Bring the goods into one of the pool's zones first."), field="lot")
+    reservation = stock_reserve(
+        actor=actor,
+        lot=lot,
+        holder=pool.holder,
+        quantity_kg=quantity_kg,
+        expires_at=None,
+        reference=f"pool:{pool.pk}",
+    )
+    pooled = stock_transfer(actor=actor, reservation=reservation, new_owner=pool.holder)
+    contribution = Contribution.objects.create(
+        pool=pool,
+        member=member,
+        quantity_kg=quantity_kg,
+        lot=pooled,
+        source=ContributionSource.TRANSFER,
+        reference=f"lot:{lot.pk}",
+        created_by=actor.user,
+    )
+    _meet_obligations(member, quantity_kg)
+    audit_record(
+        actor=actor,
+        action="pool.contribute",
+        target=contribution,
+        changes={"quantity_kg": [None, str(quantity_kg)], "lot": [None, pooled.pk]},
+        park=pool.park_id,
+    )
+    return contribution
+
+
+# --- Draws and replenishment ----------------------------------------------------------------
+
+
+def _grant(actor: Scope, pool: Pool, draw: Draw, quantity_kg: Decimal) -> Decimal:
+    """Move up to ``quantity_kg`` from the pool to the drawer, first expiry first out;
+    the pool is locked. Returns what was granted."""
+    left = quantity_kg
+    drawer = draw.member.enterprise
+    for lot in pool_held_lots(pool):
+        if left <= 0:
+            break
+        take = min(left, lot.on_hand_kg - lot.reserved_kg)
+        reservation = stock_reserve(
+            actor=actor,
+            lot=lot,
+            holder=drawer,
+            quantity_kg=take,
+            expires_at=None,
+            reference=f"draw:{draw.pk}",
+        )
+        to_lot = stock_transfer(actor=actor, reservation=reservation, new_owner=drawer)
+        DrawLine.objects.create(draw=draw, lot=lot, to_lot=to_lot, quantity_kg=take)
+        left -= take
+    return quantity_kg - left
+
+
+def _obligations(pool: Pool, draw: Draw) -> None:
+    """Split what ``draw`` took among the members by the pool's rule, due in
+    ``replenish_days``."""
+    if draw.granted_kg <= 0:
+        return
+    members = {m.pk: m for m in PoolMember.objects.filter(pool=pool, status=MemberStatus.ACTIVE)}
+    if pool.replenish_rule == ReplenishRule.DRAWER or not members:
+        weights = {draw.member_id: Decimal(1)}
+    elif pool.replenish_rule == ReplenishRule.EQUAL:
+        weights = {pk: Decimal(1) for pk in members}
+    else:
+        weights = {pk: m.commitment_kg for pk, m in members.items()}
+        if sum(weights.values()) <= 0:
+            weights = {draw.member_id: Decimal(1)}
+    due_on = timezone.localdate() + timedelta(days=pool.replenish_days)
+    Obligation.objects.bulk_create(
+        [
+            Obligation(pool=pool, draw=draw, member_id=pk, quantity_kg=share, due_on=due_on)
+            for pk, share in split_grams(draw.granted_kg, weights).items()
+            if share > 0
+        ]
+    )
+
+
+@transaction.atomic
+def pool_draw(
+    *, actor: Scope, pool: Pool, quantity_kg: Decimal, severity: str, reason: str
+) -> Draw:
+    """A member asks for ``quantity_kg`` of the pool's stock. An emergency is granted at
+    once, up to what the pool holds, first expiry first out, the stock moving to the
+    member through the ledger in this transaction, and its replenishment split among the
+    members; any other severity waits for the operator (``draw_decide``). Locks the pool:
+    two draws of the last units are decided one after the other. One audit row,
+    ``pool.draw``."""
+    pool = _lock(pool)
+    member = _active_member(actor, pool)
+    quantity_kg = _commitment(quantity_kg, field="quantity")
+    if severity not in DrawSeverity.values:
+        raise DomainError(_("emergency, urgent or routine."), field="severity")
+    if not reason.strip():
+        raise DomainError(_("Say why."), field="reason")
+    draw = Draw.objects.create(
+        pool=pool,
+        member=member,
+        requested_kg=quantity_kg,
+        severity=severity,
+        reason=reason[:500],
+        requested_by=actor.user,
+    )
+    if severity == DrawSeverity.EMERGENCY:
+        draw.granted_kg = _grant(actor, pool, draw, quantity_kg)
+        draw.status = DrawStatus.GRANTED
+        draw.decided_at = timezone.now()
+        draw.note = _("Emergency: granted at once.")
+        draw.save(update_fields=["granted_kg", "status", "decided_at", "note"])
+        _obligations(pool, draw)
+    audit_record(
+        actor=actor,
+        action="pool.draw",
+        target=draw,
+        changes={
+            "requested_kg": [None, str(quantity_kg)],
+            "granted_kg": [None, str(draw.granted_kg)],
+            "status": [None, draw.status],
+        },
+        park=pool.park_id,
+        note=reason[:200],
+    )
+    return draw
+
+
+@transaction.atomic
+def draw_decide(
+    *, actor: Scope, draw: Draw, approve: bool, quantity_kg: Decimal | None = None, note: str = ""
+) -> Draw:
+    """The operator grants a pending draw (all it asked, or ``quantity_kg`` of it, within
+    what the pool holds) or rejects it. Locks the pool. One audit row, ``pool_draw.grant``
+    or ``.reject``."""
+    pool = _lock(draw.pool)
+    if not may_operate(actor, pool):
+        raise NotPermitted(_("Only the pool's operator decides."))
+    draw = Draw.objects.select_for_update().select_related("member__enterprise").get(pk=draw.pk)
+    if draw.status != DrawStatus.PENDING:
+        raise Conflict(_("This draw was decided already."), field="status")
+    if approve:
+        wanted = draw.requested_kg if quantity_kg is None else quantity_kg
+        if not Decimal(0) < wanted <= draw.requested_kg:
+            raise DomainError(_("More than 0 and at most what was asked."), field="quantity")
+        draw.granted_kg = _grant(actor, pool, draw, wanted)
+        draw.status = DrawStatus.GRANTED
+    else:
+        draw.status = DrawStatus.REJECTED
+    draw.decided_by, draw.decided_at, draw.note = actor.user, timezone.now(), note[:500]
+    draw.save(update_fields=["granted_kg", "status", "decided_by", "decided_at", "note"])
+    if approve:
+        _obligations(pool, draw)
+    audit_record(
+        actor=actor,
+        action="pool_draw.grant" if approve else "pool_draw.reject",
+        target=draw,
+        changes={
+            "status": [DrawStatus.PENDING, draw.status],
+            "granted_kg": [None, str(draw.granted_kg)],
+        },
+        enterprise=draw.member.enterprise_id,
+        note=note[:200],
+    )
+    return draw
+
+
+def obligations_overdue(*, pool: Pool | None = None, today: Any = None) -> Any:
+    """Open obligations past their deadline."""
+    today = today or timezone.localdate()
+    qs = Obligation.objects.filter(met_at__isnull=True, due_on__lt=today)
+    return qs.filter(pool=pool) if pool is not None else qs
+
+
+__all__ = [
+    "Q",
+    "draw_decide",
+    "membership_decide",
+    "membership_request",
+    "obligations_overdue",
+    "pool_contribute",
+    "pool_create",
+    "pool_draw",
+    "pool_held_kg",
+]
