@@ -9,7 +9,7 @@ hear of events about a park. A webhook endpoint of an enterprise receives the ev
 name its enterprise in one of the audience's keys. Who is concerned is never the event's
 author alone: both parties of a match or an order hear of every step, whoever took it.
 
-The pool and safety events of the next capabilities add their entries here.
+The safety events of the next capability add their entries here.
 """
 
 from dataclasses import dataclass, field
@@ -94,6 +94,7 @@ PROPOSALS = _("Proposals")
 ORDERS = _("Orders")
 STOCK = _("Reservations and needs")
 PARK = _("Park")
+POOLS = _("Joint stockpiles")
 ACCOUNT = _("Webhooks")
 
 BOTH_DEALERS = (Party("seller_id", DEALERS), Party("buyer_id", DEALERS))
@@ -219,6 +220,46 @@ _TYPES: tuple[EventType, ...] = (
         park_key="park_ids",
         park_roles=frozenset({ParkRoleKind.OPERATOR}),
         group=PARK,
+    ),
+    # Joint stockpiles (pools/topics.py). A pool's operator is its lead enterprise's staff
+    # (lead_id) or, for a pool without a lead, the park's operators (park_ids = [park]).
+    EventType(
+        "pool.shortfall",
+        _("Pool #%(pool_id)s below its target: %(held_kg)s of %(target_kg)s kg held"),
+        (Party("lead_id", DEALERS),),
+        park_key="park_ids",
+        park_roles=frozenset({ParkRoleKind.OPERATOR}),
+        group=POOLS,
+    ),
+    EventType(
+        "pool.draw_granted",
+        _("Draw #%(draw_id)s from pool #%(pool_id)s granted: %(granted_kg)s kg (%(severity)s)"),
+        (Party("enterprise_id", DEALERS),),
+        park_key="park_ids",
+        park_roles=frozenset({ParkRoleKind.OPERATOR}),
+        email=True,
+        group=POOLS,
+    ),
+    EventType(
+        "pool.obligation_due",
+        _("Pool #%(pool_id)s: %(quantity_kg)s kg to replenish by %(due_on)s (%(met_kg)s kg met)"),
+        (Party("enterprise_id", DEALERS),),
+        group=POOLS,
+    ),
+    EventType(
+        "pool.obligation_overdue",
+        _("Pool #%(pool_id)s: replenishment of %(quantity_kg)s kg overdue since %(due_on)s"),
+        (Party("enterprise_id", DEALERS),),
+        email=True,
+        group=POOLS,
+    ),
+    EventType(
+        "pool.lot_expiring",
+        _("Pool #%(pool_id)s: lot %(lot_id)s (%(on_hand_kg)s kg) expires on %(expires_on)s"),
+        (Party("lead_id", DEALERS_AND_KEEPERS),),
+        park_key="park_ids",
+        park_roles=frozenset({ParkRoleKind.OPERATOR}),
+        group=POOLS,
     ),
     # The enterprise's own webhook endpoints.
     EventType(

@@ -6,3 +6,7 @@ class PoolsConfig(AppConfig):
     name = "pools"
     verbose_name = _("Joint stockpiles")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Declares the app's outbox topics (common.events).
+        from pools import topics  # noqa: F401

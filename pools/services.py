@@ -16,6 +16,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
@@ -24,7 +25,9 @@ from django.utils.translation import gettext as _
 
 from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
+from common.events import decimal_text, event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
+from common.models import OutboxEvent
 from common.validation import validate_row
 from inventory.models import Material, StockLot, StorageZone
 from inventory.services import stock_reserve, stock_transfer, zone_check_admission
@@ -440,7 +443,8 @@ def pool_draw(
     member through the ledger in this transaction, and its replenishment split among the
     members; any other severity waits for the operator (``draw_decide``). Locks the pool:
     two draws of the last units are decided one after the other. One audit row,
-    ``pool.draw``."""
+    ``pool.draw``; a granted draw writes ``pool.draw_granted``, and ``pool.shortfall`` if
+    the pool is left below its target (outbox, delivered after commit)."""
     pool = _lock(pool)
     member = _active_member(actor, pool)
     quantity_kg = _commitment(quantity_kg, field="quantity")
@@ -463,6 +467,7 @@ def pool_draw(
         draw.note = _("Emergency: granted at once.")
         draw.save(update_fields=["granted_kg", "status", "decided_at", "note"])
         _obligations(pool, draw)
+        _emit_granted(pool, draw)
     audit_record(
         actor=actor,
         action="pool.draw",
@@ -484,7 +489,8 @@ def draw_decide(
 ) -> Draw:
     """The operator grants a pending draw (all it asked, or ``quantity_kg`` of it, within
     what the pool holds) or rejects it. Locks the pool. One audit row, ``pool_draw.grant``
-    or ``.reject``."""
+    or ``.reject``; a grant writes ``pool.draw_granted``, and ``pool.shortfall`` if the
+    pool is left below its target (outbox, delivered after commit)."""
     pool = _lock(draw.pool)
     if not may_operate(actor, pool):
         raise NotPermitted(_("Only the pool's operator decides."))
@@ -503,6 +509,7 @@ def draw_decide(
     draw.save(update_fields=["granted_kg", "status", "decided_by", "decided_at", "note"])
     if approve:
         _obligations(pool, draw)
+        _emit_granted(pool, draw)
     audit_record(
         actor=actor,
         action="pool_draw.grant" if approve else "pool_draw.reject",
@@ -524,6 +531,147 @@ def obligations_overdue(*, pool: Pool | None = None, today: Any = None) -> Any:
     return qs.filter(pool=pool) if pool is not None else qs
 
 
+# --- Events and the daily sweep ------------------------------------------------------------
+
+
+def _operated_by(pool: Pool) -> dict[str, Any]:
+    """Who runs the pool, as the payloads name it: its lead, or the park's operators."""
+    return {"lead_id": pool.lead_id, "park_ids": [] if pool.lead_id else [pool.park_id]}
+
+
+def _emit_shortfall(pool: Pool, held_kg: Decimal) -> None:
+    event_emit(
+        topic="pool.shortfall",
+        payload={
+            "pool_id": pool.pk,
+            "park_id": pool.park_id,
+            "material_ids": [pool.material_id],
+            **_operated_by(pool),
+            "held_kg": decimal_text(held_kg, 3),
+            "target_kg": decimal_text(pool.target_kg, 3),
+        },
+    )
+
+
+def _emit_granted(pool: Pool, draw: Draw) -> None:
+    """A granted draw (``pool_draw``'s emergency, ``draw_decide``'s grant), in its
+    transaction: ``pool.draw_granted`` to the drawer and the park's operators, and
+    ``pool.shortfall`` to the operator if the pool is left below its target."""
+    event_emit(
+        topic="pool.draw_granted",
+        payload={
+            "pool_id": pool.pk,
+            "park_id": pool.park_id,
+            "material_ids": [pool.material_id],
+            "draw_id": draw.pk,
+            "enterprise_id": draw.member.enterprise_id,
+            "requested_kg": decimal_text(draw.requested_kg, 3),
+            "granted_kg": decimal_text(draw.granted_kg, 3),
+            "severity": draw.severity,
+            "park_ids": [pool.park_id],
+        },
+    )
+    held = pool_held_kg(pool)
+    if held < pool.target_kg:
+        _emit_shortfall(pool, held)
+
+
+def _announced(topic: str, key: str, ids: list[int]) -> set[int]:
+    """Which of ``ids`` an event of ``topic`` already named under ``key`` (the outbox keeps
+    its events): what a once-only warning has said already."""
+    if not ids:
+        return set()
+    lookup = {f"payload__{key}__in": ids}
+    return set(
+        OutboxEvent.objects.filter(topic=topic, **lookup).values_list(f"payload__{key}", flat=True)
+    )
+
+
+def _obligation_payload(obligation: Obligation) -> dict[str, Any]:
+    return {
+        "pool_id": obligation.pool_id,
+        "park_id": obligation.pool.park_id,
+        "material_ids": [obligation.pool.material_id],
+        "obligation_id": obligation.pk,
+        "draw_id": obligation.draw_id,
+        "enterprise_id": obligation.member.enterprise_id,
+        "quantity_kg": decimal_text(obligation.quantity_kg, 3),
+        "met_kg": decimal_text(obligation.met_kg, 3),
+        "due_on": obligation.due_on.isoformat(),
+    }
+
+
+@transaction.atomic
+def pools_sweep(*, today: Any = None) -> dict[str, int]:
+    """The daily look at every active pool (beat, ``pools-sweep``), by the system: writes
+
+    - ``pool.obligation_overdue`` for each open obligation past its date, on every sweep
+      while it is (a daily reminder: the sweep runs once a day; a second run the same day
+      repeats it);
+    - ``pool.obligation_due`` once per open obligation due within
+      ``POOL_OBLIGATION_DUE_DAYS`` (today included);
+    - ``pool.lot_expiring`` once per pooled lot with stock within the pool's
+      ``rotation_lead_days`` of its expiry (or past it);
+    - ``pool.shortfall`` for each pool holding less than its target, on every sweep.
+
+    "Once" is kept without a column of its own: an event of that topic naming that
+    obligation or lot in the outbox (which keeps its events) has said it already. Changes
+    nothing else and locks nothing (it only reads, then writes events; two sweeps at once
+    could both announce a new warning). Returns how many events of each topic it wrote.
+    """
+    today = today or timezone.localdate()
+    counts = dict.fromkeys(("obligation_overdue", "obligation_due", "lot_expiring", "shortfall"), 0)
+    open_obligations = Obligation.objects.filter(
+        met_at__isnull=True, pool__is_active=True
+    ).select_related("pool", "member")
+    for obligation in open_obligations.filter(due_on__lt=today).order_by("due_on", "pk"):
+        event_emit(topic="pool.obligation_overdue", payload=_obligation_payload(obligation))
+        counts["obligation_overdue"] += 1
+    due_soon = list(
+        open_obligations.filter(
+            due_on__gte=today,
+            due_on__lte=today + timedelta(days=settings.POOL_OBLIGATION_DUE_DAYS),
+        ).order_by("due_on", "pk")
+    )
+    told = _announced("pool.obligation_due", "obligation_id", [o.pk for o in due_soon])
+    for obligation in due_soon:
+        if obligation.pk not in told:
+            event_emit(topic="pool.obligation_due", payload=_obligation_payload(obligation))
+            counts["obligation_due"] += 1
+    for pool in Pool.objects.filter(is_active=True).order_by("pk"):
+        expiring = list(
+            StockLot.objects.filter(
+                owner_id=pool.holder_id,
+                zone__in=pool.zones.all(),
+                on_hand_kg__gt=0,
+                expires_on__lte=today + timedelta(days=pool.rotation_lead_days),
+            ).order_by("expires_on", "pk")
+        )
+        told = _announced("pool.lot_expiring", "lot_id", [lot.pk for lot in expiring])
+        for lot in expiring:
+            if lot.pk in told:
+                continue
+            assert lot.expires_on is not None  # filtered on
+            event_emit(
+                topic="pool.lot_expiring",
+                payload={
+                    "pool_id": pool.pk,
+                    "park_id": pool.park_id,
+                    "material_ids": [lot.material_id],
+                    **_operated_by(pool),
+                    "lot_id": lot.pk,
+                    "expires_on": lot.expires_on.isoformat(),
+                    "on_hand_kg": decimal_text(lot.on_hand_kg, 3),
+                },
+            )
+            counts["lot_expiring"] += 1
+        held = pool_held_kg(pool)
+        if held < pool.target_kg:
+            _emit_shortfall(pool, held)
+            counts["shortfall"] += 1
+    return counts
+
+
 __all__ = [
     "Q",
     "draw_decide",
@@ -534,4 +682,5 @@ __all__ = [
     "pool_create",
     "pool_draw",
     "pool_held_kg",
+    "pools_sweep",
 ]

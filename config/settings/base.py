@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Queue
@@ -333,6 +334,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("WEBHOOK_SWEEP_EVERY_SECONDS", default=5.0),
     },
     "mails-sweep": {"task": "notifications.tasks.mails_sweep", "schedule": 60.0},
+    # Once a day at POOLS_SWEEP_HOUR (CELERY_TIMEZONE): a crontab, so that a restarted beat
+    # does not run it again the same day (its overdue reminders are one per run).
+    "pools-sweep": {
+        "task": "pools.tasks.pools_sweep",
+        "schedule": crontab(minute=0, hour=env.int("POOLS_SWEEP_HOUR", default=7)),
+    },
 }
 
 # --- Domain settings --------------------------------------------------------------------
@@ -366,6 +373,9 @@ ORDER_HOLD_MINUTES = env.int("ORDER_HOLD_MINUTES", default=120)
 # Reservations (docs/architecture.md, "Events and tasks"): how long before a held
 # reservation runs out the warning sweep announces it (reservation.expiring).
 RESERVATION_EXPIRY_WARNING_MINUTES = env.int("RESERVATION_EXPIRY_WARNING_MINUTES", default=60)
+# Joint stockpiles (docs/stockpiling.md): how many days before its date the daily sweep
+# announces a replenishment obligation not yet met (pool.obligation_due).
+POOL_OBLIGATION_DUE_DAYS = env.int("POOL_OBLIGATION_DUE_DAYS", default=3)
 
 # --- Webhooks ---------------------------------------------------------------------------
 # Partner systems' endpoints (notifications/webhooks/). An endpoint's host is resolved when

@@ -203,6 +203,11 @@ def test_the_public_catalogue() -> None:
         "reservation.expiring",
         "reservation.expired",
         "webhook.endpoint_disabled",
+        "pool.shortfall",
+        "pool.draw_granted",
+        "pool.obligation_due",
+        "pool.obligation_overdue",
+        "pool.lot_expiring",
         *(f"order.{status}" for status in OrderStatus),
     }
     assert topic_named("stock.changed").public is False
