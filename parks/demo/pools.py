@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from access.scope import Scope, resolve_scope
 from inventory.models import Material, StorageZone
 from inventory.services import stock_receive
-from parks.models import Enterprise, Park
+from parks.models import Park
 from pools.models import Pool, RequestKind
 from pools.services import (
     membership_decide,
@@ -118,7 +118,7 @@ def _build(spec: PoolSpec, *, park: Park, today: date) -> None:
         material=material,
         target_kg=Decimal(spec.target_t * 1000),
         zones=[zone],
-        lead=Enterprise.objects.get(pk=operator.enterprise_id) if spec.lead else None,
+        lead=operator.enterprise if spec.lead else None,
         max_price_per_t=Decimal("1500.00"),
         holding_rate_per_t_month=Decimal("35.00"),
         storage_fee_per_month=Decimal("800.00"),
