@@ -146,11 +146,14 @@ def pools_joinable(*, scope: Scope) -> QuerySet[Pool]:
     return qs.filter(_visible(scope))
 
 
+def pool_member_list(*, scope: Scope) -> QuerySet[PoolMember]:
+    """The members (active and past, names and commitments) of the pools ``scope`` reads."""
+    return PoolMember.objects.filter(_visible(scope, "pool__")).select_related("pool", "enterprise")
+
+
 def member_list(*, scope: Scope, pool: Pool) -> QuerySet[PoolMember]:
-    """The members of a pool ``scope`` reads (names and commitments, active and past)."""
-    if not pool_list(scope=scope).filter(pk=pool.pk).exists():
-        return PoolMember.objects.none()
-    return PoolMember.objects.filter(pool=pool).select_related("enterprise").order_by("id")
+    """The members of one pool ``scope`` reads, in joining order."""
+    return pool_member_list(scope=scope).filter(pool=pool).order_by("id")
 
 
 def _own_or_all(scope: Scope, *, enterprise_field: str) -> Q:
