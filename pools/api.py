@@ -218,14 +218,15 @@ class PoolViewSet(  # type: ignore[misc]
         )
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
-        return {
+        classes: dict[str, type[BaseSerializer[Any]]] = {
             "create": PoolCreateSerializer,
             "request_membership": MembershipRequestInputSerializer,
             "contribute": ContributeSerializer,
             "draw": DrawInputSerializer,
             "members": PoolMemberSerializer,
             "statement": StatementSerializer,
-        }.get(self.action or "", PoolSerializer)
+        }
+        return classes.get(self.action or "", PoolSerializer)
 
     def _render(self, pool: Pool, code: int = status.HTTP_200_OK) -> Response:
         fresh = self.scoped_queryset(self.scope).get(pk=pool.pk)

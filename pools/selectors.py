@@ -43,7 +43,7 @@ from pools.models import (
     PoolMember,
 )
 
-KG = DecimalField(max_digits=20, decimal_places=3)
+KG: "DecimalField[Any, Any]" = DecimalField(max_digits=20, decimal_places=3)
 
 
 def _operated(scope: Scope) -> Q:
