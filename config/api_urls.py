@@ -9,6 +9,7 @@ from matching.api import ROUTES as MATCHING_ROUTES
 from notifications.api import ROUTES as NOTIFICATIONS_ROUTES
 from orders.api import ROUTES as ORDERS_ROUTES
 from parks.api import ROUTES as PARKS_ROUTES
+from pools.api import ROUTES as POOLS_ROUTES
 
 router = DefaultRouter()
 for prefix, viewset, basename in (
@@ -19,6 +20,7 @@ for prefix, viewset, basename in (
     *ORDERS_ROUTES,
     *AUDIT_ROUTES,
     *NOTIFICATIONS_ROUTES,
+    *POOLS_ROUTES,
 ):
     router.register(prefix, viewset, basename=basename)
 

@@ -91,10 +91,11 @@ class EnterpriseAdmin(TenantScopedAdmin):
         return may_change(scope, owner_id=obj.pk)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # A pool's holder is made with its pool (pools.services), never here.
         if request_scope(request).is_superuser:
-            return ("created_at",)
+            return ("kind", "created_at")
         # Identity, park and activation are the platform's to decide.
-        return ("uscc", "park", "is_active", "created_at")
+        return ("uscc", "kind", "park", "is_active", "created_at")
 
     def save_model(self, request: HttpRequest, obj: Enterprise, form: Any, change: bool) -> None:
         if change:

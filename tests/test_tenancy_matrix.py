@@ -41,6 +41,14 @@ from notifications.models import Notification
 from notifications.services.fanout import event_fan_out
 from notifications.services.webhooks import webhook_endpoint_create, webhook_test_send
 from orders.services import order_from_match
+from pools.models import RequestKind
+from pools.services import (
+    membership_decide,
+    membership_request,
+    pool_contribute,
+    pool_create,
+    pool_draw,
+)
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +161,80 @@ def _webhook_delivery(world: dict[str, Any], receive: Any) -> Any:
     )
 
 
+def _pool(world: dict[str, Any], receive: Any) -> Any:
+    """A pool of park A run by its operators, a1 its one member (a2 is not)."""
+    operator = resolve_scope(world["users"]["park_operator"])
+    pool = pool_create(
+        actor=operator,
+        park=world["parks"]["a"],
+        code="naoh",
+        name="烧碱联储",
+        material=world["material"],
+        target_kg=Decimal(10000),
+        zones=[world["zones"]["shared"]],
+    )
+    request = membership_request(
+        actor=resolve_scope(world["users"]["trader"]),
+        pool=pool,
+        kind=RequestKind.JOIN,
+        commitment_kg=Decimal(6000),
+    )
+    membership_decide(actor=operator, request=request, approve=True)
+    return pool
+
+
+def _pool_request(world: dict[str, Any], receive: Any) -> Any:
+    """a1's pending request to change its commitment in the pool."""
+    pool = _pool(world, receive)
+    return membership_request(
+        actor=resolve_scope(world["users"]["trader"]),
+        pool=pool,
+        kind=RequestKind.CHANGE,
+        commitment_kg=Decimal(5000),
+    )
+
+
+def _pool_contribution(world: dict[str, Any], receive: Any) -> Any:
+    pool = _pool(world, receive)
+    lot = receive(
+        zone=world["zones"]["shared"],
+        material=world["material"],
+        quantity="1000",
+        owner=world["enterprises"]["a1"],
+    )
+    return pool_contribute(
+        actor=resolve_scope(world["users"]["trader"]),
+        pool=pool,
+        lot=lot,
+        quantity_kg=Decimal(500),
+    )
+
+
+def _pool_draw(world: dict[str, Any], receive: Any) -> Any:
+    """a1's pending (routine) draw on the pool it stocked."""
+    contribution = _pool_contribution(world, receive)
+    return pool_draw(
+        actor=resolve_scope(world["users"]["trader"]),
+        pool=contribution.pool,
+        quantity_kg=Decimal(100),
+        severity="routine",
+        reason="a batch",
+    )
+
+
+def _pool_obligation(world: dict[str, Any], receive: Any) -> Any:
+    """a1's obligation to refill its emergency draw."""
+    contribution = _pool_contribution(world, receive)
+    draw = pool_draw(
+        actor=resolve_scope(world["users"]["trader"]),
+        pool=contribution.pool,
+        quantity_kg=Decimal(100),
+        severity="emergency",
+        reason="a leak",
+    )
+    return draw.obligations.get()
+
+
 # Routes whose objects belong to one enterprise (a draft listing is private too).
 PRIVATE_OBJECTS: dict[str, Maker] = {
     "warehouse": lambda world, receive: world["zones"]["a1"].warehouse,
@@ -166,7 +248,16 @@ PRIVATE_OBJECTS: dict[str, Maker] = {
     "order": _order,
     "permit": _permit,
     "audit-entry": _audit_entry,
+    "pool": _pool,
+    "pool-request": _pool_request,
+    "pool-draw": _pool_draw,
+    "pool-obligation": _pool_obligation,
+    "pool-contribution": _pool_contribution,
 }
+# Actions another enterprise of the object's park reaches though it cannot read the object:
+# asking to join a pool (its operator gives a candidate the pool's id). The empty body of
+# the matrix is refused (400); another park's enterprises still find nothing (404).
+PARK_WIDE_ACTIONS: dict[str, frozenset[str]] = {"pool": frozenset({"request"})}
 # Directories every user reads; only writes are restricted.
 PUBLIC_ROUTES: dict[str, Maker] = {
     "park": lambda world, receive: world["parks"]["a"],
@@ -258,6 +349,12 @@ def test_other_enterprise_cannot_read_or_change(
             assert response.status_code == 200, url
             ids = {row["id"] for row in response.json()["results"]}
             assert (obj.pk in ids) != private, f"{url} lists another tenant's {basename}"
+        elif (
+            private
+            and detail_url
+            and url.rstrip("/").rsplit("/", 1)[-1] in (PARK_WIDE_ACTIONS.get(basename, frozenset()))
+        ):
+            assert response.status_code == 400, (method, url, response.status_code)
         elif private and detail_url:
             allowed: tuple[int, ...] = (404, 405)
             if is_write and basename in PARK_STAFF_ROUTES:

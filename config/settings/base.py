@@ -238,6 +238,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "OrderStatusEnum": "orders.models.OrderStatus",
         "PermitKindEnum": "inventory.controls.PermitKind",
+        "PoolRequestKindEnum": "pools.models.RequestKind",
         "RunKindEnum": "matching.models.RunKind",
     },
 }

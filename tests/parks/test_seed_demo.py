@@ -120,7 +120,8 @@ def test_parks(seeded: dict[str, Any]) -> None:
 
 
 def test_enterprises_have_valid_usccs_and_sit_near_their_park(seeded: dict[str, Any]) -> None:
-    enterprises = list(Enterprise.objects.select_related("park"))
+    # The companies; a joint stockpile's holder is no legal person (no USCC).
+    enterprises = list(Enterprise.objects.filter(kind="company").select_related("park"))
     assert len(enterprises) >= 40
     for enterprise in enterprises:
         assert is_valid_uscc(enterprise.uscc), enterprise.uscc
@@ -160,8 +161,9 @@ def test_materials_carry_their_control_flags(seeded: dict[str, Any]) -> None:
 
 def test_demo_buyers_hold_the_permits_their_needs_ask_for(seeded: dict[str, Any]) -> None:
     today = timezone.localdate()
-    enterprises = list(Enterprise.objects.all())
-    permits = permits_of([e.pk for e in enterprises], valid_on=today)
+    # The companies: a pool's holder buys only the pool's (uncontrolled) material.
+    enterprises = list(Enterprise.objects.filter(kind="company"))
+    permits = permits_of([e.pk for e in Enterprise.objects.all()], valid_on=today)
     licences = {PermitKind.SAFETY_PRODUCTION_LICENCE, PermitKind.BUSINESS_LICENCE}
     for enterprise in enterprises:
         assert any(p.kind in licences for p in permits[enterprise.pk]), enterprise.name_en
@@ -213,13 +215,15 @@ def test_lots_agree_with_their_ledger(seeded: dict[str, Any]) -> None:
     assert lots.count() >= 200
     for lot in lots:
         assert lot.on_hand_kg == lot.ledger, lot.batch_no
-        assert lot.on_hand_kg > 0
+        # Only a lot given whole to a joint stockpile (a transfer out) is left empty.
+        assert lot.on_hand_kg > 0 or lot.movements.filter(kind="transfer_out").exists()
         assert lot.batch_no.startswith("DEMO-")
-    # Receipts, and the one take-over in a shared warehouse of the order that waits for
-    # zh01.trader to complete it (parks.demo.work).
+    # Receipts; the take-over in a shared warehouse of the order that waits for
+    # zh01.trader to complete it (parks.demo.work); the pools' contributions and draw
+    # (parks.demo.pools), each a transfer out and in.
     kinds = list(StockMovement.objects.values_list("kind", flat=True))
     assert set(kinds) == {"receipt", "transfer_out", "transfer_in"}
-    assert kinds.count("transfer_out") == kinds.count("transfer_in") == 1
+    assert kinds.count("transfer_out") == kinds.count("transfer_in") > 1
     assert StockLot.objects.filter(zone__warehouse__owner=None).count() >= 50
 
 
@@ -386,3 +390,27 @@ def test_a_trader_finds_the_demos_proposals_among_unread_notifications(
         or n.data["buyer_id"] == trader.membership.enterprise_id
         for n in unread.filter(type="match.proposed")
     )
+
+
+def test_the_demo_has_joint_stockpiles_below_target_and_after_a_draw(
+    seeded: dict[str, Any],
+) -> None:
+    """Three pools in three parks; one below target with the engine's proposals for its
+    need; one after an emergency draw with its replenishment split to the gram."""
+    from matching.models import Match
+    from pools.models import Obligation, Pool
+    from pools.services import pool_held_kg
+    from pools.shortfall import pool_need
+
+    pools = {p.code: p for p in Pool.objects.select_related("park")}
+    assert len(pools) >= 3 and len({p.park_id for p in pools.values()}) >= 2
+    assert all(p.members.count() >= 2 and p.contributions.exists() for p in pools.values())
+    short = pools["sy-naoh"]
+    assert pool_held_kg(short) < short.target_kg
+    need = pool_need(short)
+    assert need is not None
+    assert Match.objects.filter(need=need, buyer_id=short.holder_id).exists()
+    drawn = pools["hb-naoh"]
+    assert drawn.draws.filter(severity="emergency", status="granted").exists()
+    owed = list(Obligation.objects.filter(pool=drawn).values_list("quantity_kg", flat=True))
+    assert len(owed) == 3 and sum(owed) == Decimal(8000)

@@ -241,3 +241,46 @@ def test_each_write_leaves_its_audit_row_in_the_pools_park(
     assert rows["pool.draw"].user == world["users"]["trader"]
     assert rows["pool_draw.reject"].user == world["users"]["park_operator"]
     assert all(row.park_id == pool.park_id for row in rows.values())
+
+
+def test_a_pool_short_of_its_target_has_a_need_the_engine_fills(
+    pool_world: dict[str, Any], receive: Any
+) -> None:
+    """The shortfall is a need of the pool's holder, delivered into the pool's zone;
+    resized as the pool fills, closed once it is full; the engine proposes a listing of
+    the park for it."""
+    from marketplace.models import NeedStatus
+    from marketplace.services import listing_create, listing_publish
+    from matching.models import Match
+    from matching.services.runs import run_full
+    from pools.shortfall import pool_need, pool_shortfall_sync
+
+    world, pool = pool_world, pool_world["pool"]
+    need = pool_shortfall_sync(pool=pool)
+    assert need is not None and need.enterprise_id == pool.holder_id
+    assert need.quantity_kg == Decimal(10000) and need.delivery_zone == world["zones"]["shared"]
+    trader = resolve_scope(world["users"]["trader"])
+    lot = stock_in_pool_zone(world, receive, "a1", "4000")
+    pool_contribute(actor=trader, pool=pool, lot=lot, quantity_kg=Decimal(4000))
+    need = pool_shortfall_sync(pool=pool)
+    assert need is not None and need.quantity_kg == Decimal(6000)
+    # a2 offers the material from its own warehouse: the engine proposes it to the pool.
+    offer = receive(zone=world["zones"]["a2"], material=world["material"], quantity="9000")
+    listing = listing_create(
+        actor=resolve_scope(world["users"]["a2_trader"]),
+        seller=world["enterprises"]["a2"],
+        lot=offer,
+        quantity_kg=Decimal(9000),
+        price_per_t=Decimal(900),
+        available_from=date.today(),
+    )
+    listing_publish(actor=resolve_scope(world["users"]["a2_trader"]), listing=listing)
+    run_full(trigger="command")
+    proposal = Match.objects.filter(need=need, status="proposed").first()
+    assert proposal is not None and proposal.buyer_id == pool.holder_id
+    assert proposal.quantity_kg == Decimal(6000)
+    more = stock_in_pool_zone(world, receive, "a1", "6000")
+    pool_contribute(actor=trader, pool=pool, lot=more, quantity_kg=Decimal(6000))
+    assert pool_shortfall_sync(pool=pool) is None
+    need.refresh_from_db()
+    assert need.status == NeedStatus.CLOSED and pool_need(pool) is None

@@ -23,6 +23,7 @@ from common.services import outbox_drain
 from matching.models import MatchRun, RunTrigger
 from matching.services.runs import run_full
 from matching.services.triggers import rematches_deferred
+from parks.demo.pools import build_pools
 from parks.demo.work import leave_work_waiting
 from parks.demo.world import Account, WorldReport, build_world
 
@@ -88,10 +89,13 @@ class Command(BaseCommand):
             report = build_world()
             # What zh01.trader (the README's example) finds waiting: parks.demo.work.
             work = leave_work_waiting(today=report.today)
+            # Joint stockpiles: parks.demo.pools.
+            pools_built = build_pools(today=report.today)
         for what, created in work.created.items():
             report.created[what] = report.created.get(what, 0) + created
         for what, existing in work.existing.items():
             report.existing[what] = report.existing.get(what, 0) + existing
+        report.created["pools"] = report.created.get("pools", 0) + pools_built
         # One full rematch of the world instead of one per listing and need; a re-run
         # that created nothing leaves the proposals (and the run history) as they are.
         run = None
