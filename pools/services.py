@@ -48,6 +48,7 @@ from pools.models import (
     RequestKind,
     RequestStatus,
 )
+from pools.rotation import pool_lots_expiring
 from pools.rules import may_act_as_member, may_operate
 from pools.split import split_grams
 
@@ -639,14 +640,8 @@ def pools_sweep(*, today: Any = None) -> dict[str, int]:
             event_emit(topic="pool.obligation_due", payload=_obligation_payload(obligation))
             counts["obligation_due"] += 1
     for pool in Pool.objects.filter(is_active=True).order_by("pk"):
-        expiring = list(
-            StockLot.objects.filter(
-                owner_id=pool.holder_id,
-                zone__in=pool.zones.all(),
-                on_hand_kg__gt=0,
-                expires_on__lte=today + timedelta(days=pool.rotation_lead_days),
-            ).order_by("expires_on", "pk")
-        )
+        # The rotation's own rule: the lots the operator is asked to list.
+        expiring = list(pool_lots_expiring(pool, today=today))
         told = _announced("pool.lot_expiring", "lot_id", [lot.pk for lot in expiring])
         for lot in expiring:
             if lot.pk in told:
