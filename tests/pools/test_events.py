@@ -24,9 +24,11 @@ from pools.services import (
     pool_contribute,
     pool_create,
     pool_draw,
+    pool_held_kg,
     pools_sweep,
 )
 from tests import factories as f
+from tests.concurrency import run_concurrently
 from tests.pools.conftest import stock_in_pool_zone
 
 pytestmark = pytest.mark.django_db
@@ -350,3 +352,32 @@ def test_a_granted_draw_reaches_the_notifications_after_commit(
     }
     short = Notification.objects.filter(type="pool.shortfall")
     assert set(short.values_list("user", flat=True)) == {users["park_operator"].pk}
+
+
+@pytest.mark.postgres
+@pytest.mark.usefixtures("on_postgres")
+def test_concurrent_draws_each_announce_what_they_left(
+    pool_world: dict[str, Any], receive: Any
+) -> None:
+    """Under the pool's lock, each draw's shortfall says what that draw left: 8 draws at
+    once, 8 different amounts, the last what the pool holds."""
+    world, pool = pool_world, pool_world["pool"]
+    fill(world, receive, pool, "700", "300")
+    drawers = [world["users"]["trader"], world["users"]["a2_trader"]] * 4
+    results = run_concurrently(
+        8,
+        lambda i: pool_draw(
+            actor=resolve_scope(drawers[i]),
+            pool=Pool.objects.get(pk=pool.pk),
+            quantity_kg=Decimal(100),
+            severity="emergency",
+            reason=f"incident {i}",
+        ),
+    )
+    assert all(not isinstance(r, Exception) for r in results), results
+    assert sorted(e["draw_id"] for e in events("pool.draw_granted")) == sorted(
+        r.pk for r in results
+    )
+    held = sorted(Decimal(e["held_kg"]) for e in events("pool.shortfall"))
+    assert held == [Decimal(200 + 100 * k) for k in range(8)]  # 900 … 200, each once
+    assert min(held) == pool_held_kg(pool)
