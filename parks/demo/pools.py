@@ -28,7 +28,7 @@ from pools.services import (
     pool_create,
     pool_draw,
 )
-from pools.shortfall import pool_shortfall_sync
+from pools.services.shortfall import pool_shortfall_sync
 
 
 @dataclass(frozen=True)

@@ -96,6 +96,8 @@ AUDITED = frozenset(
         "pools.services.pool_contribute",
         "pools.services.pool_draw",
         "pools.services.draw_decide",
+        "pools.services.rotation.pool_lot_list",
+        "pools.services.acting.pool_order_receive",
         # tests/notifications/test_webhooks_api.py and test_webhook_delivery.py
         "notifications.services.webhooks.webhook_endpoint_create",
         "notifications.services.webhooks.webhook_endpoint_update",
@@ -110,6 +112,11 @@ AUDITED = frozenset(
 DELEGATED: dict[str, tuple[str, ...]] = {
     # A run asked through the API is a run_materials or run_full run: one row, the run's.
     "matching.services.runs.run_request": ("run_materials(", "run_full("),
+    # The operator's decisions for a pool are the matching's and the orders' own, taken
+    # in the pool holder's name (tests/pools/test_acting.py).
+    "pools.services.acting.pool_proposal_accept": ("match_accept(",),
+    "pools.services.acting.pool_proposal_decline": ("match_decline(",),
+    "pools.services.acting.pool_proposal_order": ("order_from_match(",),
 }
 # Take an actor but only read (checked by a test of theirs: no row, no write).
 READS_ONLY = frozenset(

@@ -400,7 +400,7 @@ def test_the_demo_has_joint_stockpiles_below_target_and_after_a_draw(
     from matching.models import Match
     from pools.models import Obligation, Pool
     from pools.services import pool_held_kg
-    from pools.shortfall import pool_need
+    from pools.services.shortfall import pool_need
 
     pools = {p.code: p for p in Pool.objects.select_related("park")}
     assert len(pools) >= 3 and len({p.park_id for p in pools.values()}) >= 2

@@ -17,10 +17,10 @@ from matching.models import Match, MatchStatus
 from matching.services.runs import run_full
 from orders.models import OrderStatus
 from orders.services import order_confirm, order_dispatch
-from pools.acting import pool_order_receive, pool_proposal_accept, pool_proposal_order
 from pools.models import ContributionSource
 from pools.services import pool_held_kg
-from pools.shortfall import pool_need, pool_shortfall_sync
+from pools.services.acting import pool_order_receive, pool_proposal_accept, pool_proposal_order
+from pools.services.shortfall import pool_need, pool_shortfall_sync
 
 pytestmark = pytest.mark.django_db
 

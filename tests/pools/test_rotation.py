@@ -10,8 +10,8 @@ import pytest
 from access.scope import resolve_scope
 from common.exceptions import DomainError, NotPermitted
 from marketplace.models import ListingStatus
-from pools.rotation import pool_lot_list, pool_lots_expiring
 from pools.services import pool_contribute
+from pools.services.rotation import pool_lot_list, pool_lots_expiring
 from tests.pools.conftest import stock_in_pool_zone
 
 pytestmark = pytest.mark.django_db

@@ -253,7 +253,7 @@ def test_a_pool_short_of_its_target_has_a_need_the_engine_fills(
     from marketplace.services import listing_create, listing_publish
     from matching.models import Match
     from matching.services.runs import run_full
-    from pools.shortfall import pool_need, pool_shortfall_sync
+    from pools.services.shortfall import pool_need, pool_shortfall_sync
 
     world, pool = pool_world, pool_world["pool"]
     need = pool_shortfall_sync(pool=pool)

@@ -1,5 +1,5 @@
 """The operator acts for the pool's holder in the market: it decides the proposals the
-matching engine makes for the pool's need (pools.shortfall), orders the agreed ones and
+matching engine makes for the pool's need (pools.services.shortfall), orders the agreed ones and
 receives them into the pool's zone, where the delivery becomes the pool's own
 contribution.
 
@@ -26,7 +26,7 @@ from orders.models import Order
 from orders.services import order_from_match, order_receive
 from pools.models import Contribution, ContributionSource, Pool
 from pools.rules import may_operate
-from pools.shortfall import pool_shortfall_sync
+from pools.services.shortfall import pool_shortfall_sync
 
 
 def holder_scope(actor: Scope, pool: Pool) -> Scope:

@@ -31,7 +31,7 @@ def pool_shortfall_sync(*, pool: Pool) -> Need | None:
     held); returns the open need, if any. A need with orders on it keeps its quantity
     (what is ordered is on its way) and closes only once the pool is full."""
     pool = Pool.objects.select_for_update(of=("self",)).select_related("holder").get(pk=pool.pk)
-    shortfall = pool.target_kg - pool_held_kg(pool)
+    shortfall = (pool.target_kg - pool_held_kg(pool)).quantize(Decimal("0.001"))
     need = pool_need(pool)
     if not pool.is_active or shortfall <= 0:
         if need is not None and need.ordered_kg == 0:

@@ -48,8 +48,8 @@ from pools.models import (
     RequestKind,
     RequestStatus,
 )
-from pools.rotation import pool_lots_expiring
 from pools.rules import may_act_as_member, may_operate
+from pools.services.rotation import pool_lots_expiring
 from pools.split import split_grams
 
 POOL_FIELDS = (
@@ -94,7 +94,7 @@ def pool_held_kg(pool: Pool) -> Decimal:
     total = StockLot.objects.filter(owner_id=pool.holder_id, zone__in=pool.zones.all()).aggregate(
         kg=Coalesce(Sum("on_hand_kg"), Decimal(0))
     )["kg"]
-    return Decimal(total)
+    return Decimal(total).quantize(Decimal("0.001"))
 
 
 # --- The pool ------------------------------------------------------------------------------
@@ -664,6 +664,10 @@ def pools_sweep(*, today: Any = None) -> dict[str, int]:
         if held < pool.target_kg:
             _emit_shortfall(pool, held)
             counts["shortfall"] += 1
+        # The pool's need in step with what it holds (opened, resized or closed).
+        from pools.services.shortfall import pool_shortfall_sync
+
+        pool_shortfall_sync(pool=pool)
     return counts
 
 

@@ -1,7 +1,7 @@
 """Rotation: pooled lots are drawn first expiry first out (pools.services); a lot within
 the pool's ``rotation_lead_days`` of its expiry is flagged, and the operator lists it on
 the marketplace in one step, so that it is sold before it expires and the pool's need
-(pools.shortfall) refills what it sold."""
+(pools.services.shortfall) refills what it sold."""
 
 from datetime import timedelta
 from decimal import Decimal
