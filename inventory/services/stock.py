@@ -583,3 +583,90 @@ def stock_transfer(
     )
     reservation.refresh_from_db()
     return target
+
+
+@transaction.atomic
+def stock_hand_over(
+    *,
+    actor: Scope,
+    lot: StockLot,
+    new_owner: Enterprise,
+    quantity_kg: Decimal,
+    reference: str = "",
+) -> StockLot:
+    """Hand ``quantity_kg`` of a lot's free stock to ``new_owner`` where it lies, in a
+    park's shared warehouse (a joint stockpile's contributions and draws): the goods do
+    not move, their owner changes. ``stock_transfer`` without a reservation first.
+
+    One conditional UPDATE takes the quantity off the lot where its free stock (on hand,
+    less reserved) covers it, and holds the lot's row to commit (InsufficientStock, a 409
+    on ``quantity``, otherwise); a new lot of ``new_owner`` in the same zone, with the
+    same batch details, receives it. The zone's occupancy does not change, so neither
+    admission nor the warehouse's lock is asked again. Two ledger rows (transfer out and
+    in); after commit, ``stock.changed`` for both lots; one audit row, ``lot.transfer``, on
+    the source lot in its owner's trail."""
+    quantity_kg = _positive(quantity_kg)
+    source = StockLot.objects.select_related("zone__warehouse").get(pk=lot.pk)
+    warehouse = source.zone.warehouse
+    if not warehouse.is_shared:
+        raise DomainError(
+            _(
+                "Goods change owner in place only in a park's shared warehouse; "
+                "warehouse %s belongs to an enterprise."
+            )
+            % warehouse.code,
+            field="lot",
+        )
+    if new_owner.pk == source.owner_id:
+        raise DomainError(_("The goods already belong to this enterprise."), field="new_owner")
+    if not zone_may_store_for(zone=source.zone, owner=new_owner):
+        raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % source.zone)
+    taken = StockLot.objects.filter(
+        pk=source.pk, on_hand_kg__gte=F("reserved_kg") + quantity_kg
+    ).update(on_hand_kg=F("on_hand_kg") - quantity_kg)
+    if not taken:
+        raise InsufficientStock(
+            _("Lot %(lot)s has less than %(quantity)s kg free.")
+            % {"lot": source.pk, "quantity": quantity_kg}
+        )
+    source.refresh_from_db(fields=["on_hand_kg", "reserved_kg"])
+    target = _new_lot(
+        material_id=source.material_id,
+        owner=new_owner,
+        zone=source.zone,
+        on_hand_kg=quantity_kg,
+        **_batch_of(source),
+    )
+    reference = reference or f"hand-over:{source.pk}->{target.pk}"
+    _ledger(
+        lot=source,
+        quantity_kg=-quantity_kg,
+        kind=MovementKind.TRANSFER_OUT,
+        actor=actor,
+        reference=reference,
+        note=f"to lot #{target.pk}",
+    )
+    _ledger(
+        lot=target,
+        quantity_kg=quantity_kg,
+        kind=MovementKind.TRANSFER_IN,
+        actor=actor,
+        reference=reference,
+        note=f"from lot #{source.pk}",
+    )
+    _emit_stock_changed(source, target)
+    audit_record(
+        actor=actor,
+        action="lot.transfer",
+        target=source,
+        changes={
+            **changes_between(
+                {"on_hand_kg": source.on_hand_kg + quantity_kg}, {"on_hand_kg": source.on_hand_kg}
+            ),
+            "to_lot": [None, target.pk],
+            "to_owner": [None, new_owner.pk],
+        },
+        enterprise=source.owner_id,
+        note=reference,
+    )
+    return target

@@ -30,7 +30,7 @@ from common.exceptions import Conflict, DomainError, NotPermitted
 from common.models import OutboxEvent
 from common.validation import validate_row
 from inventory.models import Material, StockLot, StorageZone
-from inventory.services import stock_reserve, stock_transfer, zone_check_admission
+from inventory.services import stock_hand_over, zone_check_admission
 from parks.models import Enterprise, EnterpriseKind, Park
 from pools.models import (
     Contribution,
@@ -356,15 +356,13 @@ def pool_contribute(
         raise DomainError(_("The pool does not keep this material."), field="lot")
     if not pool.zones.filter(pk=lot.zone_id).exists():
         raise DomainError(_("Bring the goods into one of the pool's zones first."), field="lot")
-    reservation = stock_reserve(
+    pooled = stock_hand_over(
         actor=actor,
         lot=lot,
-        holder=pool.holder,
+        new_owner=pool.holder,
         quantity_kg=quantity_kg,
-        expires_at=None,
         reference=f"pool:{pool.pk}",
     )
-    pooled = stock_transfer(actor=actor, reservation=reservation, new_owner=pool.holder)
     contribution = Contribution.objects.create(
         pool=pool,
         member=member,
@@ -397,15 +395,9 @@ def _grant(actor: Scope, pool: Pool, draw: Draw, quantity_kg: Decimal) -> Decima
         if left <= 0:
             break
         take = min(left, lot.on_hand_kg - lot.reserved_kg)
-        reservation = stock_reserve(
-            actor=actor,
-            lot=lot,
-            holder=drawer,
-            quantity_kg=take,
-            expires_at=None,
-            reference=f"draw:{draw.pk}",
+        to_lot = stock_hand_over(
+            actor=actor, lot=lot, new_owner=drawer, quantity_kg=take, reference=f"draw:{draw.pk}"
         )
-        to_lot = stock_transfer(actor=actor, reservation=reservation, new_owner=drawer)
         DrawLine.objects.create(draw=draw, lot=lot, to_lot=to_lot, quantity_kg=take)
         left -= take
     return quantity_kg - left

@@ -86,6 +86,7 @@ AUDITED = frozenset(
         "inventory.services.stock.stock_dispatch",
         "inventory.services.stock.stock_deliver",
         "inventory.services.stock.stock_transfer",
+        "inventory.services.stock.stock_hand_over",
         "inventory.services.permits.permit_create",
         "inventory.services.permits.permit_update",
         "inventory.services.permits.permit_delete",
