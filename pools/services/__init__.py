@@ -28,6 +28,7 @@ from audit.services import audit_record, changes_between, snapshot
 from common.events import decimal_text, event_emit
 from common.exceptions import Conflict, DomainError, NotPermitted
 from common.models import OutboxEvent
+from common.services import save_unique
 from common.validation import validate_row
 from inventory.models import Material, StockLot, StorageZone
 from inventory.services import stock_hand_over, zone_check_admission
@@ -158,9 +159,12 @@ def pool_create(
         **terms,
     )
     validate_row(pool)
-    if Pool.objects.filter(park=park, code=code).exists():
-        raise DomainError(_("This park already has a pool with this code."), field="code")
-    pool.save()
+    save_unique(
+        pool,
+        clash=Pool.objects.filter(park=park, code=code),
+        field="code",
+        message=_("This park already has a pool with this code."),
+    )
     pool.zones.set(zones)
     if substitutes:
         pool.substitutes.set(substitutes)

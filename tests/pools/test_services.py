@@ -284,3 +284,24 @@ def test_a_pool_short_of_its_target_has_a_need_the_engine_fills(
     assert pool_shortfall_sync(pool=pool) is None
     need.refresh_from_db()
     assert need.status == NeedStatus.CLOSED and pool_need(pool) is None
+
+
+def test_a_code_taken_in_the_park_is_refused_and_leaves_no_holder(
+    pool_world: dict[str, Any],
+) -> None:
+    from parks.models import Enterprise
+
+    world = pool_world
+    holders = Enterprise.objects.filter(kind="pool").count()
+    with pytest.raises(DomainError) as taken:
+        pool_create(
+            actor=resolve_scope(world["users"]["park_operator"]),
+            park=world["parks"]["a"],
+            code="naoh",
+            name="again",
+            material=world["material"],
+            target_kg=Decimal(1),
+            zones=[world["zones"]["shared"]],
+        )
+    assert taken.value.field == "code"
+    assert Enterprise.objects.filter(kind="pool").count() == holders
