@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "orders",
     "audit",
     "pools",
+    "energy",
+    "safety",
+    "reports",
     "notifications",
 ]
 

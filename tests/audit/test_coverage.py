@@ -25,6 +25,9 @@ APPS = (
     "matching",
     "orders",
     "pools",
+    "energy",
+    "safety",
+    "reports",
     "notifications",
 )
 

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SafetyConfig(AppConfig):
+    name = "safety"
+    verbose_name = _("Production safety")
+    default_auto_field = "django.db.models.BigAutoField"
