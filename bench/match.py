@@ -1283,7 +1283,6 @@ def defer_outbox_delivery() -> None:
     def counted(event_ids: list[int] | int) -> None:
         EVENTS_DEFERRED[0] += len(event_ids) if isinstance(event_ids, list) else 1
 
-    events._fanout_after_commit = counted  # type: ignore[assignment]
     events._fanout_many_after_commit = counted
 
 

@@ -22,7 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from functools import partial
 from typing import Any, Literal, get_args, get_origin, get_type_hints, is_typeddict
 
 from django.db import transaction
@@ -285,7 +284,7 @@ def event_emit(*, topic: Topic | str, payload: dict[str, Any]) -> OutboxEvent:
     event = OutboxEvent.objects.create(
         topic=declared.name, version=declared.version, payload=payload
     )
-    transaction.on_commit(partial(_fanout_after_commit, event.pk))
+    _fanout_on_commit([event.pk])
     return event
 
 
@@ -310,19 +309,42 @@ def event_emit_many(*, topic: Topic | str, payloads: list[dict[str, Any]]) -> li
             for payload in payloads
         ]
     )
-    transaction.on_commit(partial(_fanout_many_after_commit, [e.pk for e in events]))
+    _fanout_on_commit([e.pk for e in events])
     return events
 
 
-def _fanout_after_commit(event_id: int) -> None:
-    from common.tasks import outbox_fanout
+class _FanoutOnCommit:
+    """The after-commit fan-out of the events an atomic block writes: one callback
+    collecting their ids, so that a service emitting three events sends one task, not
+    three."""
 
-    try:
-        outbox_fanout.delay(event_id)
-    except BROKER_ERRORS as exc:
-        logger.warning(
-            "outbox event %s: not sent to the broker (%s); the sweep sends it", event_id, exc
-        )
+    def __init__(self) -> None:
+        self.event_ids: list[int] = []
+        self.sent = False
+
+    def __call__(self) -> None:
+        self.sent = True
+        _fanout_many_after_commit(self.event_ids)
+
+
+def _fanout_on_commit(event_ids: list[int]) -> None:
+    """Fan ``event_ids`` out after the current transaction commits, with the other events
+    written in the same atomic block (same savepoints: a service and the helpers it calls
+    without a savepoint of their own). The block's callback is found among the
+    connection's on-commit callbacks; Django drops it with its savepoint if that is rolled
+    back, and the next event registers a new one."""
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        here = set(connection.savepoint_ids)
+        for savepoints, callback, _robust in reversed(connection.run_on_commit):
+            if savepoints != here:
+                break
+            if isinstance(callback, _FanoutOnCommit) and not callback.sent:
+                callback.event_ids.extend(event_ids)
+                return
+    batch = _FanoutOnCommit()
+    batch.event_ids.extend(event_ids)
+    transaction.on_commit(batch)
 
 
 def _fanout_many_after_commit(event_ids: list[int]) -> None:
@@ -338,6 +360,13 @@ def _fanout_many_after_commit(event_ids: list[int]) -> None:
         try:
             outbox_fanout.delay(batch if len(batch) > 1 else batch[0])
         except BROKER_ERRORS as exc:
+            if len(event_ids) == 1:
+                logger.warning(
+                    "outbox event %s: not sent to the broker (%s); the sweep sends it",
+                    event_ids[0],
+                    exc,
+                )
+                return
             logger.warning(
                 "outbox events %s..%s (%d): not sent to the broker (%s); the sweep sends them",
                 batch[0],

@@ -487,3 +487,34 @@ def test_a_batch_handler_takes_its_events_at_once_and_a_bad_one_fails_alone(
     poison = delivery(mixed[0], "test.batched")
     assert poison.status == "pending" and poison.attempts == 1 and "poison" in poison.last_error
     assert handled(mixed[1]) and handled(mixed[2])
+
+
+def test_a_transaction_fans_out_its_events_in_one_task(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Three events of one transaction: one fan-out task naming the three. An event of a
+    savepoint rolled back is not fanned out (its row is gone); one written after a
+    savepoint that held the transaction's first callback was rolled back still is."""
+    sent: list[Any] = []
+    monkeypatch.setattr(outbox_fanout, "delay", sent.append)
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        first = event_emit(topic=PROBE, payload={"n": 1})
+        rest = event_emit_many(topic=PROBE, payloads=[{"n": 2}, {"n": 3}])
+    assert len(callbacks) == 1
+    assert sent == [[first.pk, *(e.pk for e in rest)]]
+
+    sent.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        try:
+            with transaction.atomic():
+                event_emit(topic=PROBE, payload={"n": 4})
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+        kept = event_emit(topic=PROBE, payload={"n": 5})
+    assert len(callbacks) == 1
+    assert sent == [kept.pk]
+    assert list(OutboxEvent.objects.filter(payload__n__in=[4, 5]).values_list("payload__n")) == [
+        (5,)
+    ]
