@@ -175,6 +175,7 @@ def _draw_loop(args: tuple[int, dict[str, Any], float, float]) -> dict[str, Any]
     latencies: list[float] = []
     granted = Decimal(0)
     failed = 0
+    errors: Counter[str] = Counter()
     while time.time() < start_at:
         time.sleep(0.001)
     while time.time() < stop_at:
@@ -188,12 +189,18 @@ def _draw_loop(args: tuple[int, dict[str, Any], float, float]) -> dict[str, Any]
                 severity="emergency",
                 reason=f"bench {client}",
             )
-        except Exception:  # counted; a draw must not fail under load
+        except Exception as error:  # counted and named; a draw must not fail under load
             failed += 1
+            errors[f"{type(error).__name__}: {str(error)[:120]}"] += 1
             continue
         latencies.append((time.perf_counter() - t) * 1000)
         granted += draw.granted_kg
-    return {"latencies": latencies, "granted": str(granted), "failed": failed}
+    return {
+        "latencies": latencies,
+        "granted": str(granted),
+        "failed": failed,
+        "errors": dict(errors),
+    }
 
 
 def _drain_loop(args: tuple[int, dict[str, Any]]) -> dict[str, Any]:
@@ -315,6 +322,7 @@ def main() -> None:
         "max_ms": max(latencies),
         "mean_ms": statistics.fmean(latencies),
         "granted_kg": str(granted),
+        "errors": dict(sum((Counter(r["errors"]) for r in runs), Counter())),
     }
     print(
         f"emergency draws: {len(latencies) / args.seconds:,.1f}/s ({len(latencies):,} granted, "
@@ -322,6 +330,8 @@ def main() -> None:
         f"max {max(latencies):.1f} ms ({'meets' if p50 <= 50 else 'MISSES'} the p50 <= 50 ms "
         f"target); {granted:,} kg granted"
     )
+    for error, count in results["draws"]["errors"].items():
+        print(f"  failed {count} x {error}")
 
     django.setup()
     results["one_draw"] = _one_draw_queries(world)

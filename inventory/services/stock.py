@@ -25,7 +25,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -596,77 +596,138 @@ def stock_hand_over(
 ) -> StockLot:
     """Hand ``quantity_kg`` of a lot's free stock to ``new_owner`` where it lies, in a
     park's shared warehouse (a joint stockpile's contributions and draws): the goods do
-    not move, their owner changes. ``stock_transfer`` without a reservation first.
-
-    One conditional UPDATE takes the quantity off the lot where its free stock (on hand,
-    less reserved) covers it, and holds the lot's row to commit (InsufficientStock, a 409
-    on ``quantity``, otherwise); a new lot of ``new_owner`` in the same zone, with the
-    same batch details, receives it. The zone's occupancy does not change, so neither
-    admission nor the warehouse's lock is asked again. Two ledger rows (transfer out and
-    in); after commit, ``stock.changed`` for both lots; one audit row, ``lot.transfer``, on
-    the source lot in its owner's trail."""
-    quantity_kg = _positive(quantity_kg)
+    not move, their owner changes. ``stock_transfer`` without a reservation first; one lot
+    of ``stock_hand_over_many``, which says what is written and locked."""
     source = StockLot.objects.select_related("zone__warehouse").get(pk=lot.pk)
-    warehouse = source.zone.warehouse
-    if not warehouse.is_shared:
-        raise DomainError(
-            _(
-                "Goods change owner in place only in a park's shared warehouse; "
-                "warehouse %s belongs to an enterprise."
-            )
-            % warehouse.code,
-            field="lot",
-        )
-    if new_owner.pk == source.owner_id:
-        raise DomainError(_("The goods already belong to this enterprise."), field="new_owner")
-    if not zone_may_store_for(zone=source.zone, owner=new_owner):
-        raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % source.zone)
-    taken = StockLot.objects.filter(
-        pk=source.pk, on_hand_kg__gte=F("reserved_kg") + quantity_kg
-    ).update(on_hand_kg=F("on_hand_kg") - quantity_kg)
-    if not taken:
-        raise InsufficientStock(
-            _("Lot %(lot)s has less than %(quantity)s kg free.")
-            % {"lot": source.pk, "quantity": quantity_kg}
-        )
-    source.refresh_from_db(fields=["on_hand_kg", "reserved_kg"])
-    target = _new_lot(
-        material_id=source.material_id,
-        owner=new_owner,
-        zone=source.zone,
-        on_hand_kg=quantity_kg,
-        **_batch_of(source),
-    )
-    reference = reference or f"hand-over:{source.pk}->{target.pk}"
-    _ledger(
-        lot=source,
-        quantity_kg=-quantity_kg,
-        kind=MovementKind.TRANSFER_OUT,
-        actor=actor,
-        reference=reference,
-        note=f"to lot #{target.pk}",
-    )
-    _ledger(
-        lot=target,
-        quantity_kg=quantity_kg,
-        kind=MovementKind.TRANSFER_IN,
-        actor=actor,
-        reference=reference,
-        note=f"from lot #{source.pk}",
-    )
-    _emit_stock_changed(source, target)
-    audit_record(
-        actor=actor,
-        action="lot.transfer",
-        target=source,
-        changes={
-            **changes_between(
-                {"on_hand_kg": source.on_hand_kg + quantity_kg}, {"on_hand_kg": source.on_hand_kg}
-            ),
-            "to_lot": [None, target.pk],
-            "to_owner": [None, new_owner.pk],
-        },
-        enterprise=source.owner_id,
-        note=reference,
+    (target,) = stock_hand_over_many(
+        actor=actor, takes=[(source, quantity_kg)], new_owner=new_owner, reference=reference
     )
     return target
+
+
+_TAKE_FREE_SQL = (
+    "UPDATE {table} SET on_hand_kg = on_hand_kg - %s "
+    "WHERE id = %s AND on_hand_kg >= reserved_kg + %s RETURNING on_hand_kg"
+)
+
+
+@transaction.atomic(savepoint=False)
+def stock_hand_over_many(
+    *,
+    actor: Scope,
+    takes: list[tuple[StockLot, Decimal]],
+    new_owner: Enterprise,
+    reference: str = "",
+) -> list[StockLot]:
+    """Hand ``quantity`` of each lot's free stock to ``new_owner`` where it lies, in a
+    park's shared warehouse: for each (lot, quantity) of ``takes`` (lots loaded with
+    ``zone__warehouse``; their batch, zone and owner are read, never their quantities), a
+    new lot of ``new_owner`` in the same zone with the same batch details receives it. The
+    zone's occupancy does not change, so neither admission nor the warehouse's lock is
+    asked again.
+
+    The new lots, the two ledger rows of each hand-over (transfer out and in) and the
+    ``stock.changed`` event are written first (three INSERTs in all); then one conditional
+    UPDATE per lot takes the quantity where its free stock (on hand, less reserved) covers
+    it, returning what is left: the lot's row is held from there to commit only, so that
+    draws of one pool proceed side by side up to that point. A lot short of free stock
+    raises InsufficientStock (a 409 on ``quantity``): the caller's transaction (or
+    savepoint) is rolled back, nothing of this call stays. Then one audit row per lot,
+    ``lot.transfer``, in its owner's trail, with its quantities before and after.
+
+    No savepoint of its own: a caller that wants to go on after an InsufficientStock holds
+    one around the call."""
+    if not takes:
+        return []
+    for source, quantity in takes:
+        _positive(quantity)
+        warehouse = source.zone.warehouse
+        if not warehouse.is_shared:
+            raise DomainError(
+                _(
+                    "Goods change owner in place only in a park's shared warehouse; "
+                    "warehouse %s belongs to an enterprise."
+                )
+                % warehouse.code,
+                field="lot",
+            )
+        if new_owner.pk == source.owner_id:
+            raise DomainError(_("The goods already belong to this enterprise."), field="new_owner")
+        if not zone_may_store_for(zone=source.zone, owner=new_owner):
+            raise ZoneNotPermitted(_("This enterprise may not store in zone %s.") % source.zone)
+    targets = [
+        StockLot(
+            material_id=source.material_id,
+            owner=new_owner,
+            zone=source.zone,
+            on_hand_kg=quantity,
+            **_batch_of(source),
+        )
+        for source, quantity in takes
+    ]
+    for target in targets:
+        validate_row(target)
+    StockLot.objects.bulk_create(targets)
+    references = [
+        reference or f"hand-over:{source.pk}->{target.pk}"
+        for (source, _quantity), target in zip(takes, targets, strict=True)
+    ]
+    movements = []
+    for (source, quantity), target, ref in zip(takes, targets, references, strict=True):
+        movements += [
+            StockMovement(
+                lot=source,
+                quantity_kg=-quantity,
+                kind=MovementKind.TRANSFER_OUT,
+                actor=actor.user,
+                reference=ref,
+                note=f"to lot #{target.pk}",
+            ),
+            StockMovement(
+                lot=target,
+                quantity_kg=quantity,
+                kind=MovementKind.TRANSFER_IN,
+                actor=actor.user,
+                reference=ref,
+                note=f"from lot #{source.pk}",
+            ),
+        ]
+    for movement in movements:
+        validate_values(
+            StockMovement,
+            quantity_kg=movement.quantity_kg,
+            kind=movement.kind,
+            reference=movement.reference,
+            note=movement.note,
+        )
+    StockMovement.objects.bulk_create(movements)
+    _emit_stock_changed(*(source for source, _q in takes), *targets)
+    sql = _TAKE_FREE_SQL.format(table=connection.ops.quote_name(StockLot._meta.db_table))
+    left: list[Decimal] = []
+    with connection.cursor() as cursor:
+        for source, quantity in takes:
+            cursor.execute(sql, [quantity, source.pk, quantity])
+            row = cursor.fetchone()
+            if row is None:
+                raise InsufficientStock(
+                    _("Lot %(lot)s has less than %(quantity)s kg free.")
+                    % {"lot": source.pk, "quantity": quantity}
+                )
+            left.append(Decimal(str(row[0])).quantize(Decimal("0.001")))
+    for (source, quantity), target, ref, after in zip(
+        takes, targets, references, left, strict=True
+    ):
+        source.on_hand_kg = after
+        audit_record(
+            actor=actor,
+            action="lot.transfer",
+            target=source,
+            changes={
+                **changes_between({"on_hand_kg": after + quantity}, {"on_hand_kg": after}),
+                "to_lot": [None, target.pk],
+                "to_owner": [None, new_owner.pk],
+            },
+            enterprise=source.owner_id,
+            note=ref,
+        )
+    return targets

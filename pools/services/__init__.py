@@ -1,15 +1,17 @@
 """Every write of the joint stockpiles, each in one transaction with its audit row.
 
-Stock moves through the inventory's services only: a contribution reserves the member's
-stock for the pool's holder and transfers it in place (a shared warehouse: the goods stay,
-their owner changes), a draw does the same the other way, first expiry first out. Each is
-therefore a ledger movement of ``inventory.services`` with its own audit rows, and the
-pool's rows (Contribution, Draw and its lines, Obligation) record what they meant for the
-pool.
+Stock moves through the inventory's services only: a contribution hands the member's free
+stock lying in one of the pool's zones to the pool's holder in place (a shared warehouse:
+the goods stay, their owner changes), a draw does the same the other way, first expiry
+first out (``inventory.services.stock_hand_over_many``). Each is therefore a ledger
+movement of ``inventory.services`` with its own audit rows, and the pool's rows
+(Contribution, Draw and its lines, Obligation) record what they meant for the pool.
 
-Locks: every write that changes what a pool holds or owes locks the pool's row first
-(``_lock``), so two draws of the last units are decided one after the other and never
-grant more than the pool holds.
+Locks: every write that changes what a pool holds, owes or who belongs to it locks the
+pool's row first (``_lock``), except an emergency draw, which takes its lots' quantities
+by conditional UPDATEs as the last step before commit and locks the pool only when other
+draws overtook it several times (``pool_draw``). Either way no lot gives more than it
+holds free, so the pool never grants more than it holds.
 """
 
 from datetime import timedelta
@@ -30,8 +32,9 @@ from common.exceptions import Conflict, DomainError, NotPermitted
 from common.models import OutboxEvent
 from common.services import save_unique
 from common.validation import validate_row
+from inventory.exceptions import InsufficientStock
 from inventory.models import Material, StockLot, StorageZone
-from inventory.services import stock_hand_over, zone_check_admission
+from inventory.services import stock_hand_over, stock_hand_over_many, zone_check_admission
 from parks.models import Enterprise, EnterpriseKind, Park
 from pools.models import (
     Contribution,
@@ -69,7 +72,14 @@ POOL_FIELDS = (
 
 
 def _lock(pool: Pool) -> Pool:
-    return Pool.objects.select_for_update(of=("self",)).select_related("holder").get(pk=pool.pk)
+    """The pool's row, locked FOR NO KEY UPDATE: the pool's writes wait for each other, not
+    the inserts of rows naming the pool (an emergency draw's, whose foreign-key check at
+    commit takes KEY SHARE: FOR UPDATE would deadlock with them)."""
+    return (
+        Pool.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("holder")
+        .get(pk=pool.pk)
+    )
 
 
 def pool_materials(pool: Pool) -> list[int]:
@@ -85,7 +95,7 @@ def pool_held_lots(pool: Pool) -> Any:
             zone__in=pool.zones.all(),
             on_hand_kg__gt=F("reserved_kg"),
         )
-        .select_related("zone__warehouse", "material", "owner")
+        .select_related("zone__warehouse")
         .order_by(F("expires_on").asc(nulls_last=True), "pk")
     )
 
@@ -168,6 +178,12 @@ def pool_create(
     pool.zones.set(zones)
     if substitutes:
         pool.substitutes.set(substitutes)
+    if lead is not None:
+        # The lead's staff see the pool's deals beside their own (access.rules.parties_filter).
+        lead = Enterprise.objects.select_for_update().get(pk=lead.pk)
+        lead.acts_for = [*lead.acts_for, holder.pk]
+        lead.save(update_fields=["acts_for"])
+        pool.lead = lead
     audit_record(
         actor=actor,
         action="pool.create",
@@ -390,29 +406,102 @@ def pool_contribute(
 # --- Draws and replenishment ----------------------------------------------------------------
 
 
-def _grant(actor: Scope, pool: Pool, draw: Draw, quantity_kg: Decimal) -> Decimal:
-    """Move up to ``quantity_kg`` from the pool to the drawer, first expiry first out;
-    the pool is locked. Returns what was granted."""
-    left = quantity_kg
-    drawer = draw.member.enterprise
-    for lot in pool_held_lots(pool):
-        if left <= 0:
-            break
-        take = min(left, lot.on_hand_kg - lot.reserved_kg)
-        to_lot = stock_hand_over(
-            actor=actor, lot=lot, new_owner=drawer, quantity_kg=take, reference=f"draw:{draw.pk}"
+# An emergency draw plans its lots without the pool's lock this many times (each plan that
+# another draw overtook is rolled back to its savepoint), then takes the lock.
+UNLOCKED_DRAW_ATTEMPTS = 3
+
+
+def _members(actor: Scope, pool: Pool) -> tuple[PoolMember, dict[int, PoolMember]]:
+    """The actor's membership and all active members of ``pool`` (one query)."""
+    if not may_act_as_member(actor):
+        raise NotPermitted(_("An enterprise's staff act for their enterprise."))
+    assert actor.enterprise is not None
+    members = {
+        m.pk: m
+        for m in PoolMember.objects.filter(pool=pool, status=MemberStatus.ACTIVE).select_related(
+            "enterprise"
         )
-        DrawLine.objects.create(draw=draw, lot=lot, to_lot=to_lot, quantity_kg=take)
-        left -= take
-    return quantity_kg - left
+    }
+    for member in members.values():
+        if member.enterprise_id == actor.enterprise.pk:
+            return member, members
+    raise NotPermitted(_("Your enterprise is not a member of this pool."))
 
 
-def _obligations(pool: Pool, draw: Draw) -> None:
-    """Split what ``draw`` took among the members by the pool's rule, due in
+# Lots read at a time when a draw plans which to take: most draws need the first one.
+FEFO_PAGE = 4
+
+
+def _fefo(pool: Pool, quantity_kg: Decimal) -> list[tuple[StockLot, Decimal]]:
+    """What to take of which lot for ``quantity_kg``: the pool's free stock, first expiry
+    first out, up to what it holds (one query for most draws: the lots are read
+    ``FEFO_PAGE`` at a time, as far as the draw needs)."""
+    takes: list[tuple[StockLot, Decimal]] = []
+    left, lots, offset = quantity_kg, pool_held_lots(pool), 0
+    while left > 0:
+        page = list(lots[offset : offset + FEFO_PAGE])
+        for lot in page:
+            take = min(left, lot.on_hand_kg - lot.reserved_kg)
+            takes.append((lot, take))
+            left -= take
+            if left <= 0:
+                break
+        if len(page) < FEFO_PAGE:
+            break
+        offset += FEFO_PAGE
+    return takes
+
+
+def _hand_over(
+    actor: Scope,
+    pool: Pool,
+    draw: Draw,
+    takes: list[tuple[StockLot, Decimal]],
+    members: dict[int, PoolMember],
+) -> None:
+    """Carry out a granted draw (its ``granted_kg`` is the sum of ``takes``): its
+    replenishment split among ``members``, ``pool.draw_granted``, the stock handed to the
+    drawer (``inventory.services.stock_hand_over_many``, whose conditional UPDATEs come
+    last: a lot overtaken by another draw meanwhile raises InsufficientStock), the draw's
+    lines, and ``pool.shortfall`` with what the pool holds after it, if below its target."""
+    _obligations(pool, draw, members)
+    event_emit(
+        topic="pool.draw_granted",
+        payload={
+            "pool_id": pool.pk,
+            "park_id": pool.park_id,
+            "material_ids": [pool.material_id],
+            "draw_id": draw.pk,
+            "enterprise_id": draw.member.enterprise_id,
+            "requested_kg": decimal_text(draw.requested_kg, 3),
+            "granted_kg": decimal_text(draw.granted_kg, 3),
+            "severity": draw.severity,
+            "park_ids": [pool.park_id],
+        },
+    )
+    if takes:
+        targets = stock_hand_over_many(
+            actor=actor,
+            takes=takes,
+            new_owner=draw.member.enterprise,
+            reference=f"draw:{draw.pk}",
+        )
+        DrawLine.objects.bulk_create(
+            [
+                DrawLine(draw=draw, lot=lot, to_lot=target, quantity_kg=take)
+                for (lot, take), target in zip(takes, targets, strict=True)
+            ]
+        )
+    held = pool_held_kg(pool)
+    if held < pool.target_kg:
+        _emit_shortfall(pool, held)
+
+
+def _obligations(pool: Pool, draw: Draw, members: dict[int, PoolMember]) -> None:
+    """Split what ``draw`` took among the active ``members`` by the pool's rule, due in
     ``replenish_days``."""
     if draw.granted_kg <= 0:
         return
-    members = {m.pk: m for m in PoolMember.objects.filter(pool=pool, status=MemberStatus.ACTIVE)}
     if pool.replenish_rule == ReplenishRule.DRAWER or not members:
         weights = {draw.member_id: Decimal(1)}
     elif pool.replenish_rule == ReplenishRule.EQUAL:
@@ -431,6 +520,44 @@ def _obligations(pool: Pool, draw: Draw) -> None:
     )
 
 
+def _audit_draw(actor: Scope, pool: Pool, draw: Draw) -> None:
+    audit_record(
+        actor=actor,
+        action="pool.draw",
+        target=draw,
+        changes={
+            "requested_kg": [None, str(draw.requested_kg)],
+            "granted_kg": [None, str(draw.granted_kg)],
+            "status": [None, draw.status],
+        },
+        park=pool.park_id,
+        note=draw.reason[:200],
+    )
+
+
+def _draw_at_once(
+    actor: Scope, pool: Pool, quantity_kg: Decimal, severity: str, reason: str
+) -> Draw:
+    """An emergency draw planned and carried out; see ``pool_draw``."""
+    member, members = _members(actor, pool)
+    takes = _fefo(pool, quantity_kg)
+    draw = Draw.objects.create(
+        pool=pool,
+        member=member,
+        requested_kg=quantity_kg,
+        granted_kg=sum((take for _lot, take in takes), Decimal(0)),
+        severity=severity,
+        status=DrawStatus.GRANTED,
+        reason=reason[:500],
+        note=_("Emergency: granted at once."),
+        requested_by=actor.user,
+        decided_at=timezone.now(),
+    )
+    _audit_draw(actor, pool, draw)
+    _hand_over(actor, pool, draw, takes, members)
+    return draw
+
+
 @transaction.atomic
 def pool_draw(
     *, actor: Scope, pool: Pool, quantity_kg: Decimal, severity: str, reason: str
@@ -438,17 +565,35 @@ def pool_draw(
     """A member asks for ``quantity_kg`` of the pool's stock. An emergency is granted at
     once, up to what the pool holds, first expiry first out, the stock moving to the
     member through the ledger in this transaction, and its replenishment split among the
-    members; any other severity waits for the operator (``draw_decide``). Locks the pool:
-    two draws of the last units are decided one after the other. One audit row,
-    ``pool.draw``; a granted draw writes ``pool.draw_granted``, and ``pool.shortfall`` if
-    the pool is left below its target (outbox, delivered after commit)."""
-    pool = _lock(pool)
-    member = _active_member(actor, pool)
+    members; any other severity waits for the operator (``draw_decide``). One audit row,
+    ``pool.draw`` (beside the inventory's ``lot.transfer`` rows); a granted draw writes
+    ``pool.draw_granted``, and ``pool.shortfall`` if the pool is left below its target
+    (outbox, delivered after commit).
+
+    Locks: an emergency draw does not wait for the pool's lock. It plans its lots from
+    what is free, writes the draw, its obligations, events and new lots, and only then
+    takes the quantities off the pool's lots, each by a conditional UPDATE whose row is
+    held from there to commit: draws of one pool run side by side and queue only for that
+    last moment, and none takes more than a lot holds free. A plan that another draw
+    overtook (a lot with less free than planned) is rolled back to its savepoint and made
+    again from what is left; after ``UNLOCKED_DRAW_ATTEMPTS`` the draw locks the pool's row
+    (as every other write of the pool does) and is served from what it holds then. Two
+    members drawing the last units thus get, together, exactly what was held."""
     quantity_kg = _commitment(quantity_kg, field="quantity")
     if severity not in DrawSeverity.values:
         raise DomainError(_("emergency, urgent or routine."), field="severity")
     if not reason.strip():
         raise DomainError(_("Say why."), field="reason")
+    if severity == DrawSeverity.EMERGENCY:
+        for _attempt in range(UNLOCKED_DRAW_ATTEMPTS):
+            try:
+                with transaction.atomic():
+                    return _draw_at_once(actor, pool, quantity_kg, severity, reason)
+            except InsufficientStock:
+                continue  # overtaken: plan again from what is left
+        return _draw_at_once(actor, _lock(pool), quantity_kg, severity, reason)
+    pool = _lock(pool)
+    member, _members_now = _members(actor, pool)
     draw = Draw.objects.create(
         pool=pool,
         member=member,
@@ -457,26 +602,7 @@ def pool_draw(
         reason=reason[:500],
         requested_by=actor.user,
     )
-    if severity == DrawSeverity.EMERGENCY:
-        draw.granted_kg = _grant(actor, pool, draw, quantity_kg)
-        draw.status = DrawStatus.GRANTED
-        draw.decided_at = timezone.now()
-        draw.note = _("Emergency: granted at once.")
-        draw.save(update_fields=["granted_kg", "status", "decided_at", "note"])
-        _obligations(pool, draw)
-        _emit_granted(pool, draw)
-    audit_record(
-        actor=actor,
-        action="pool.draw",
-        target=draw,
-        changes={
-            "requested_kg": [None, str(quantity_kg)],
-            "granted_kg": [None, str(draw.granted_kg)],
-            "status": [None, draw.status],
-        },
-        park=pool.park_id,
-        note=reason[:200],
-    )
+    _audit_draw(actor, pool, draw)
     return draw
 
 
@@ -494,19 +620,23 @@ def draw_decide(
     draw = Draw.objects.select_for_update().select_related("member__enterprise").get(pk=draw.pk)
     if draw.status != DrawStatus.PENDING:
         raise Conflict(_("This draw was decided already."), field="status")
+    takes: list[tuple[StockLot, Decimal]] = []
     if approve:
         wanted = draw.requested_kg if quantity_kg is None else quantity_kg
         if not Decimal(0) < wanted <= draw.requested_kg:
             raise DomainError(_("More than 0 and at most what was asked."), field="quantity")
-        draw.granted_kg = _grant(actor, pool, draw, wanted)
+        takes = _fefo(pool, wanted)
+        draw.granted_kg = sum((take for _lot, take in takes), Decimal(0))
         draw.status = DrawStatus.GRANTED
     else:
         draw.status = DrawStatus.REJECTED
     draw.decided_by, draw.decided_at, draw.note = actor.user, timezone.now(), note[:500]
     draw.save(update_fields=["granted_kg", "status", "decided_by", "decided_at", "note"])
     if approve:
-        _obligations(pool, draw)
-        _emit_granted(pool, draw)
+        members = {
+            m.pk: m for m in PoolMember.objects.filter(pool=pool, status=MemberStatus.ACTIVE)
+        }
+        _hand_over(actor, pool, draw, takes, members)
     audit_record(
         actor=actor,
         action="pool_draw.grant" if approve else "pool_draw.reject",
@@ -548,29 +678,6 @@ def _emit_shortfall(pool: Pool, held_kg: Decimal) -> None:
             "target_kg": decimal_text(pool.target_kg, 3),
         },
     )
-
-
-def _emit_granted(pool: Pool, draw: Draw) -> None:
-    """A granted draw (``pool_draw``'s emergency, ``draw_decide``'s grant), in its
-    transaction: ``pool.draw_granted`` to the drawer and the park's operators, and
-    ``pool.shortfall`` to the operator if the pool is left below its target."""
-    event_emit(
-        topic="pool.draw_granted",
-        payload={
-            "pool_id": pool.pk,
-            "park_id": pool.park_id,
-            "material_ids": [pool.material_id],
-            "draw_id": draw.pk,
-            "enterprise_id": draw.member.enterprise_id,
-            "requested_kg": decimal_text(draw.requested_kg, 3),
-            "granted_kg": decimal_text(draw.granted_kg, 3),
-            "severity": draw.severity,
-            "park_ids": [pool.park_id],
-        },
-    )
-    held = pool_held_kg(pool)
-    if held < pool.target_kg:
-        _emit_shortfall(pool, held)
 
 
 def _announced(topic: str, key: str, ids: list[int]) -> set[int]:

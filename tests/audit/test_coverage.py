@@ -89,7 +89,7 @@ AUDITED = frozenset(
         "inventory.services.stock.stock_dispatch",
         "inventory.services.stock.stock_deliver",
         "inventory.services.stock.stock_transfer",
-        "inventory.services.stock.stock_hand_over",
+        "inventory.services.stock.stock_hand_over_many",
         "inventory.services.permits.permit_create",
         "inventory.services.permits.permit_update",
         "inventory.services.permits.permit_delete",
@@ -114,6 +114,8 @@ AUDITED = frozenset(
 # Audited through the service they hand the write to, which records the row: name -> the
 # services whose call the source must contain (tested like the rest).
 DELEGATED: dict[str, tuple[str, ...]] = {
+    # One lot handed over is a hand-over of many: its rows are stock_hand_over_many's.
+    "inventory.services.stock.stock_hand_over": ("stock_hand_over_many(",),
     # A run asked through the API is a run_materials or run_full run: one row, the run's.
     "matching.services.runs.run_request": ("run_materials(", "run_full("),
     # The operator's decisions for a pool are the matching's and the orders' own, taken
@@ -193,7 +195,11 @@ def test_every_write_service_is_audited_or_named_pending() -> None:
 
 # Helpers that write the audit row for the services calling them (each checked to call
 # audit_record itself): the order steps record through the one function that moves an order.
-RECORDING_HELPERS = {"orders.services._advance": "_advance("}
+RECORDING_HELPERS = {
+    "orders.services._advance": "_advance(",
+    # A pool's draw, at once or waiting for its operator, records through one helper.
+    "pools.services._audit_draw": "_audit_draw(",
+}
 
 
 def test_audited_services_call_audit_record() -> None:

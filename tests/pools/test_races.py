@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from access.scope import resolve_scope
+from pools import services as pool_services
 from pools.models import Draw, Pool
 from pools.services import pool_contribute, pool_draw, pool_held_kg
 from tests.concurrency import run_concurrently
@@ -16,9 +17,13 @@ from tests.pools.conftest import stock_in_pool_zone
 pytestmark = [pytest.mark.postgres, pytest.mark.usefixtures("on_postgres")]
 
 
+@pytest.mark.parametrize("unlocked_attempts", [3, 0], ids=["planned-unlocked", "pool-locked"])
 def test_concurrent_emergency_draws_never_take_more_than_held(
-    pool_world: dict[str, Any], receive: Any
+    pool_world: dict[str, Any], receive: Any, unlocked_attempts: int, monkeypatch: Any
 ) -> None:
+    """Both ways a draw is served: planned without the pool's lock (and planned again when
+    another draw overtook it), and under the pool's lock (after the attempts)."""
+    monkeypatch.setattr(pool_services, "UNLOCKED_DRAW_ATTEMPTS", unlocked_attempts)
     world, pool = pool_world, pool_world["pool"]
     users = world["users"]
     for owner, kg in (("a1", "700"), ("a2", "300")):
