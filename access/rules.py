@@ -73,8 +73,10 @@ def parties_filter(
     scope: Scope, *, seller_field: str = "seller_id", buyer_field: str = "buyer_id"
 ) -> Q:
     """The deals ``scope`` sees, as a condition on their seller and buyer columns: an
-    enterprise those it sells or buys in; a park operator or regulator those whose seller
-    or buyer is in their parks (read-only); a superuser all; anyone else none.
+    enterprise those it sells or buys in, and those of the joint stockpiles it leads
+    (``Enterprise.acts_for``, read with the enterprise); a park operator or regulator
+    those whose seller or buyer is in their parks (read-only); a superuser all; anyone
+    else none.
 
     A park's enterprises are read first, as a list of ids: measured on 150k matches,
     ``seller_id IN (subquery) OR buyer_id IN (subquery)`` is planned as a scan of every
@@ -85,6 +87,10 @@ def parties_filter(
         return Q()
     if scope.enterprise is not None:
         enterprise_id = scope.enterprise.pk
+        acts_for = getattr(scope.enterprise, "acts_for", None)
+        if acts_for:  # a pool's lead: the pool's deals too
+            ids = [enterprise_id, *acts_for]
+            return Q(**{f"{seller_field}__in": ids}) | Q(**{f"{buyer_field}__in": ids})
         return Q(**{seller_field: enterprise_id}) | Q(**{buyer_field: enterprise_id})
     if scope.park_ids:
         in_parks = _enterprise_ids_in(scope.park_ids)

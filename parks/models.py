@@ -89,6 +89,16 @@ class Enterprise(models.Model):
         _("hazardous-chemical licence number"), max_length=64, blank=True
     )
     is_active = models.BooleanField(_("active"), default=True)
+    # The joint stockpiles' holders whose deals this enterprise's staff see (and conduct
+    # through the pools' services): the pools it leads. Kept by pools.services.pool_create;
+    # read with the enterprise itself by access.rules.parties_filter, so no query more.
+    acts_for = models.JSONField(
+        _("acts for"),
+        default=list,
+        blank=True,
+        editable=False,
+        help_text=_("The joint stockpiles this enterprise leads (their holders' ids)."),
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:

@@ -39,6 +39,8 @@ from audit.renderers import FORMULA_STARTS
 from common.exceptions import DomainError
 from common.renderers import ORJSONRenderer
 from inventory.models import StorageZone
+from matching.serializers import MatchSerializer
+from orders.serializers import OrderSerializer
 from pools.filters import (
     ContributionFilter,
     DrawFilter,
@@ -54,6 +56,7 @@ from pools.selectors import (
     member_list,
     obligation_list,
     pool_list,
+    pool_proposals,
     pools_joinable,
     request_list,
     requests_decidable,
@@ -70,6 +73,9 @@ from pools.serializers import (
     ObligationSerializer,
     PoolCreateSerializer,
     PoolMemberSerializer,
+    PoolProposalDeclineSerializer,
+    PoolProposalSerializer,
+    PoolReceiveSerializer,
     PoolSerializer,
     StatementSerializer,
 )
@@ -80,6 +86,12 @@ from pools.services import (
     pool_contribute,
     pool_create,
     pool_draw,
+)
+from pools.services.acting import (
+    pool_order_receive,
+    pool_proposal_accept,
+    pool_proposal_decline,
+    pool_proposal_order,
 )
 from pools.statements import pool_statement
 
@@ -205,7 +217,10 @@ class PoolViewSet(  # type: ignore[misc]
     serializer_class = PoolSerializer
     write_roles = WRITE_ROLES
     write_roles_by_action = {"create": frozenset()}  # park operators (and superusers) only
-    park_operator_actions = frozenset({"create"})
+    # The operator's market steps for a pool: its lead's staff, or the park's operators.
+    park_operator_actions = frozenset(
+        {"create", "proposal_accept", "proposal_decline", "proposal_order", "receive"}
+    )
     filterset_class = PoolFilter
     search_fields = ["code", "name"]
     ordering_fields = ["id", "code", "name", "target_kg", "held_kg", "created_at"]
@@ -225,6 +240,10 @@ class PoolViewSet(  # type: ignore[misc]
             "draw": DrawInputSerializer,
             "members": PoolMemberSerializer,
             "statement": StatementSerializer,
+            "proposal_accept": PoolProposalSerializer,
+            "proposal_decline": PoolProposalDeclineSerializer,
+            "proposal_order": PoolProposalSerializer,
+            "receive": PoolReceiveSerializer,
         }
         return classes.get(self.action or "", PoolSerializer)
 
@@ -313,6 +332,59 @@ class PoolViewSet(  # type: ignore[misc]
                 reason=data["reason"],
             )
         return Response(DrawSerializer(drawn).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={200: MatchSerializer(many=True)})
+    @action(detail=True, methods=["get"], filter_backends=[])
+    def proposals(self, request: Request, pk: str | None = None) -> Response:
+        """The matching engine's proposals for the pool's need (and for lots it lists for
+        rotation), newest first: its operator and the park's staff see them."""
+        pool = self.get_object()
+        rows = pool_proposals(scope=self.scope, pool=pool)
+        page = self.paginate_queryset(rows)
+        return self.get_paginated_response(MatchSerializer(page, many=True).data)
+
+    def _proposal(self, request: Request) -> tuple[Pool, dict[str, Any]]:
+        pool = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        return pool, dict(serializer.validated_data)
+
+    @extend_schema(request=PoolProposalSerializer, responses={200: MatchSerializer})
+    @action(detail=True, methods=["post"], url_path="proposal-accept", filter_backends=[])
+    def proposal_accept(self, request: Request, pk: str | None = None) -> Response:
+        """The operator accepts a proposal for the pool (in the pool's name)."""
+        pool, data = self._proposal(request)
+        match = pool_proposal_accept(actor=self.scope, pool=pool, match=data["match"])
+        return Response(MatchSerializer(match).data)
+
+    @extend_schema(request=PoolProposalDeclineSerializer, responses={200: MatchSerializer})
+    @action(detail=True, methods=["post"], url_path="proposal-decline", filter_backends=[])
+    def proposal_decline(self, request: Request, pk: str | None = None) -> Response:
+        """The operator declines a proposal for the pool, with a reason."""
+        pool, data = self._proposal(request)
+        match = pool_proposal_decline(
+            actor=self.scope, pool=pool, match=data["match"], reason=data["reason"]
+        )
+        return Response(MatchSerializer(match).data)
+
+    @extend_schema(request=PoolProposalSerializer, responses={201: OrderSerializer})
+    @action(detail=True, methods=["post"], url_path="proposal-order", filter_backends=[])
+    def proposal_order(self, request: Request, pk: str | None = None) -> Response:
+        """The operator orders an agreed proposal for the pool: delivered into its zone."""
+        pool, data = self._proposal(request)
+        order = pool_proposal_order(actor=self.scope, pool=pool, match=data["match"])
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=PoolReceiveSerializer, responses={201: ContributionSerializer})
+    @action(detail=True, methods=["post"], filter_backends=[])
+    def receive(self, request: Request, pk: str | None = None) -> Response:
+        """The operator receives an order the pool placed into one of its zones: the
+        pool's own contribution."""
+        pool, data = self._proposal(request)
+        contribution = pool_order_receive(
+            actor=self.scope, pool=pool, order=data["order"], zone=data.get("zone")
+        )
+        return Response(ContributionSerializer(contribution).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         parameters=[MONTH_PARAMETER, FORMAT_PARAMETER],

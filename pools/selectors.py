@@ -33,6 +33,8 @@ from django.utils import timezone
 from access.roles import WRITE_ROLES
 from access.scope import Scope
 from inventory.models import StockLot
+from matching.models import Match
+from matching.selectors import match_list
 from pools.models import (
     Contribution,
     Draw,
@@ -129,6 +131,15 @@ def pool_list(*, scope: Scope) -> QuerySet[Pool]:
     """The pools ``scope`` reads, with their figures (:func:`with_figures`)."""
     qs = Pool.objects.select_related("park", "material", "lead", "holder")
     return with_figures(qs.filter(_visible(scope))).order_by("park_id", "code")
+
+
+def pool_proposals(*, scope: Scope, pool: Pool) -> QuerySet[Match]:
+    """The matching engine's proposals for ``pool`` (its holder buying for its need, or
+    selling lots listed for rotation) that ``scope`` sees: the deals rule
+    (``access.rules.parties_filter``) gives them to the pool's lead and the park's staff,
+    not to its other members. Newest first."""
+    holder = pool.holder_id
+    return match_list(scope=scope).filter(Q(buyer_id=holder) | Q(seller_id=holder)).order_by("-id")
 
 
 def pools_operated(*, scope: Scope) -> QuerySet[Pool]:

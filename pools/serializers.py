@@ -13,6 +13,8 @@ from access.scope import Scope
 from common.serializers import RejectUnknownFieldsMixin
 from inventory.models import Material
 from inventory.selectors import lot_list, zone_list
+from matching.selectors import match_list
+from orders.selectors import order_list
 from parks.models import Enterprise, Park
 from pools.models import (
     Contribution,
@@ -293,6 +295,31 @@ class MembershipRequestInputSerializer(RejectUnknownFieldsMixin, serializers.Ser
 
 def _own_lots(scope: Scope) -> Any:
     return lot_list(scope=scope).select_related("zone__warehouse")
+
+
+def _deals_seen(scope: Scope) -> Any:
+    return match_list(scope=scope)
+
+
+def _orders_seen(scope: Scope) -> Any:
+    return order_list(scope=scope)
+
+
+class PoolProposalSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
+    """A proposal the matching engine made for the pool's need."""
+
+    match = ScopedRelatedField(scoped=_deals_seen)
+
+
+class PoolProposalDeclineSerializer(PoolProposalSerializer):
+    reason = text_input()
+
+
+class PoolReceiveSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
+    """An order the pool placed, received into one of its zones (by default the first)."""
+
+    order = ScopedRelatedField(scoped=_orders_seen)
+    zone = ScopedRelatedField(scoped=lambda scope: zone_list(scope=scope), required=False)
 
 
 class ContributeSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
