@@ -2,8 +2,10 @@
 
 Rows change only through ``pools.services`` (which audit): a park operator opens a pool
 (``pool_create``); membership requests are approved or rejected and draws granted or
-rejected by actions calling ``membership_decide`` / ``draw_decide``, which refuse anyone
-but the pool's operator (reported as a message, never a 500). Members, obligations and
+rejected by actions calling ``membership_decide`` / ``draw_decide``, and the engine's
+proposals for pools accepted, declined and ordered, and the pools' orders received, by
+actions calling ``pools.services.acting``; all refuse anyone but the pool's operator
+(reported as a message, never a 500). Members, obligations and
 contributions are read-only here: they change through requests, draws and contributions.
 """
 
@@ -21,17 +23,34 @@ from access.rules import may_write
 from access.scope import Scope, request_scope
 from common.admin import is_staff_user
 from parks.models import Enterprise, Park
-from pools.models import Contribution, Draw, MembershipRequest, Obligation, Pool, PoolMember
+from pools.models import (
+    Contribution,
+    Draw,
+    MembershipRequest,
+    Obligation,
+    Pool,
+    PoolMember,
+    PoolOrder,
+    PoolProposal,
+)
 from pools.selectors import (
     contribution_list,
     draw_list,
     obligation_list,
     obligations_overdue_q,
+    pool_deals,
     pool_list,
     pool_member_list,
+    pool_orders,
     request_list,
 )
 from pools.services import POOL_FIELDS, draw_decide, membership_decide, pool_create
+from pools.services.acting import (
+    pool_order_receive,
+    pool_proposal_accept,
+    pool_proposal_decline,
+    pool_proposal_order,
+)
 
 
 class _DecidingAdmin(TenantScopedAdmin):
@@ -277,3 +296,70 @@ class ContributionAdmin(TenantScopedAdmin):
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[Contribution]:
         return contribution_list(scope=scope)
+
+
+def _pool_of(deal: Any) -> Pool:
+    """The pool whose holder is a side of ``deal`` (a proposal or an order)."""
+    return Pool.objects.get(holder_id__in=[deal.buyer_id, deal.seller_id])
+
+
+@admin.register(PoolProposal)
+class PoolProposalAdmin(_DecidingAdmin):
+    """The engine's proposals for the pools the caller sees; their operator accepts,
+    declines or orders them in the pool's name (``pools.services.acting``, which refuses
+    anyone else: a message, not a 500)."""
+
+    list_display = ("id", "status", "material", "quantity_kg", "price_per_t", "seller", "buyer")
+    list_filter = ("status",)
+    actions = ("accept", "decline", "order")
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[PoolProposal]:
+        return pool_deals(scope=scope)
+
+    def _step(self, request: HttpRequest, queryset: Any, service: Any, done: str) -> None:
+        scope = request_scope(request)
+        self.run_for_each(
+            request,
+            queryset,
+            lambda deal: service(actor=scope, pool=_pool_of(deal), match=deal),
+            done_message=done,
+        )
+
+    @admin.action(description=_("Accept for the pool"), permissions=["decide"])
+    def accept(self, request: HttpRequest, queryset: QuerySet[PoolProposal]) -> None:
+        self._step(
+            request, queryset, pool_proposal_accept, gettext("%(count)d proposal(s) accepted.")
+        )
+
+    @admin.action(description=_("Decline for the pool"), permissions=["decide"])
+    def decline(self, request: HttpRequest, queryset: QuerySet[PoolProposal]) -> None:
+        self._step(
+            request, queryset, pool_proposal_decline, gettext("%(count)d proposal(s) declined.")
+        )
+
+    @admin.action(description=_("Order for the pool (agreed proposals)"), permissions=["decide"])
+    def order(self, request: HttpRequest, queryset: QuerySet[PoolProposal]) -> None:
+        self._step(request, queryset, pool_proposal_order, gettext("%(count)d order(s) placed."))
+
+
+@admin.register(PoolOrder)
+class PoolOrderAdmin(_DecidingAdmin):
+    """Orders the pools placed; their operator receives a dispatched one into the pool's
+    zone (``pool_order_receive``: the pool's own contribution)."""
+
+    list_display = ("id", "status", "material", "quantity_kg", "seller", "buyer")
+    list_filter = ("status",)
+    actions = ("receive",)
+
+    def scoped_queryset(self, scope: Scope) -> QuerySet[PoolOrder]:
+        return pool_orders(scope=scope)
+
+    @admin.action(description=_("Receive into the pool"), permissions=["decide"])
+    def receive(self, request: HttpRequest, queryset: QuerySet[PoolOrder]) -> None:
+        scope = request_scope(request)
+        self.run_for_each(
+            request,
+            queryset,
+            lambda order: pool_order_receive(actor=scope, pool=_pool_of(order), order=order),
+            done_message=gettext("%(count)d order(s) received."),
+        )

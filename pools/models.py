@@ -16,6 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from inventory.models import Material, StockLot, StorageZone
+from matching.models import Match
+from orders.models import Order
 from parks.models import Enterprise, Park
 
 
@@ -357,3 +359,24 @@ class Obligation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity_kg} kg by {self.due_on}"
+
+
+class PoolProposal(Match):
+    """The matching engine's proposals for pools (their holders buying for their needs or
+    selling lots listed for rotation): a view of Match for the pools' admin, where the
+    operator decides and orders them in the pool's name."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("proposal for a pool")
+        verbose_name_plural = _("proposals for pools")
+
+
+class PoolOrder(Order):
+    """Orders pools placed: a view of Order for the pools' admin, where the operator
+    receives them into the pool's zone."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("order of a pool")
+        verbose_name_plural = _("orders of pools")

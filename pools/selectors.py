@@ -35,6 +35,8 @@ from access.scope import Scope
 from inventory.models import StockLot
 from matching.models import Match
 from matching.selectors import match_list
+from orders.selectors import order_list
+from parks.models import EnterpriseKind
 from pools.models import (
     Contribution,
     Draw,
@@ -43,6 +45,8 @@ from pools.models import (
     Obligation,
     Pool,
     PoolMember,
+    PoolOrder,
+    PoolProposal,
 )
 
 KG: "DecimalField[Any, Any]" = DecimalField(max_digits=20, decimal_places=3)
@@ -140,6 +144,28 @@ def pool_proposals(*, scope: Scope, pool: Pool) -> QuerySet[Match]:
     not to its other members. Newest first."""
     holder = pool.holder_id
     return match_list(scope=scope).filter(Q(buyer_id=holder) | Q(seller_id=holder)).order_by("-id")
+
+
+def pool_deals(*, scope: Scope) -> QuerySet[PoolProposal]:
+    """Every proposal for a pool that ``scope`` sees (the deals rule, as
+    :func:`pool_proposals`), newest first."""
+    pools = Q(buyer__kind=EnterpriseKind.POOL) | Q(seller__kind=EnterpriseKind.POOL)
+    seen = match_list(scope=scope).filter(pools).values("pk")
+    return (
+        PoolProposal.objects.filter(pk__in=seen)
+        .select_related("seller", "buyer", "material")
+        .order_by("-id")
+    )
+
+
+def pool_orders(*, scope: Scope) -> QuerySet[PoolOrder]:
+    """Every order a pool placed that ``scope`` sees (the deals rule), newest first."""
+    seen = order_list(scope=scope).filter(buyer__kind=EnterpriseKind.POOL).values("pk")
+    return (
+        PoolOrder.objects.filter(pk__in=seen)
+        .select_related("seller", "buyer", "material")
+        .order_by("-id")
+    )
 
 
 def pools_operated(*, scope: Scope) -> QuerySet[Pool]:

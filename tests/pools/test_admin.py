@@ -151,3 +151,43 @@ def test_a_park_operator_opens_a_pool_in_the_admin(aw: dict[str, Any]) -> None:
     # An enterprise's staff are not offered it.
     trader = client_for(aw["users"]["trader"])
     assert trader.get(reverse("admin:pools_pool_add")).status_code == 403
+
+
+def test_the_operator_decides_orders_and_receives_for_the_pool_in_the_admin(
+    aw: dict[str, Any], receive: Any
+) -> None:
+    from matching.models import Match, MatchStatus
+    from matching.services.decisions import match_accept
+    from matching.services.runs import run_full
+    from orders.models import Order, OrderStatus
+    from orders.services import order_confirm, order_dispatch
+    from pools.services import pool_held_kg
+    from pools.services.shortfall import pool_shortfall_sync
+    from tests.pools.test_market_api import _offer
+
+    pool = aw["pool"]
+    pool_shortfall_sync(pool=pool)
+    _offer(aw, receive)
+    run_full(trigger="command")
+    proposal = Match.objects.get(buyer_id=pool.holder_id, status=MatchStatus.PROPOSED)
+    operator = client_for(aw["users"]["park_operator"])
+    member = client_for(aw["users"]["a2_trader"])  # a member and the seller: sees the deal
+    assert changelist(operator, "poolproposal") == {proposal.pk}
+    assert changelist(client_for(aw["users"]["trader"]), "poolproposal") == set()
+
+    response = run_action(member, "poolproposal", "accept", [proposal.pk])
+    assert any("operator" in str(m) for m in get_messages(response.wsgi_request))
+    proposal.refresh_from_db()
+    assert proposal.buyer_accepted_at is None  # refused: a message, not a 500
+
+    run_action(operator, "poolproposal", "accept", [proposal.pk])
+    seller = resolve_scope(aw["users"]["other_admin"])
+    match_accept(actor=seller, match=proposal)
+    run_action(operator, "poolproposal", "order", [proposal.pk])
+    order = Order.objects.get(match=proposal)
+    order_dispatch(actor=seller, order=order_confirm(actor=seller, order=order))
+    assert changelist(operator, "poolorder") == {order.pk}
+    run_action(operator, "poolorder", "receive", [order.pk])
+    order.refresh_from_db()
+    assert order.status == OrderStatus.RECEIVED
+    assert pool_held_kg(pool) == Decimal(4000)
