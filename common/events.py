@@ -327,19 +327,26 @@ class _FanoutOnCommit:
         _fanout_many_after_commit(self.event_ids)
 
 
+# How many of the latest on-commit callbacks are searched for the block's own.
+_FANOUT_LOOKBACK = 16
+
+
 def _fanout_on_commit(event_ids: list[int]) -> None:
     """Fan ``event_ids`` out after the current transaction commits, with the other events
-    written in the same atomic block (same savepoints: a service and the helpers it calls
-    without a savepoint of their own). The block's callback is found among the
+    written in the same atomic block (same savepoints: a service and the services it calls
+    in ``atomic(savepoint=False)``). The block's callback is found among the
     connection's on-commit callbacks; Django drops it with its savepoint if that is rolled
     back, and the next event registers a new one."""
     connection = transaction.get_connection()
     if connection.in_atomic_block:
-        here = set(connection.savepoint_ids)
-        for savepoints, callback, _robust in reversed(connection.run_on_commit):
-            if savepoints != here:
-                break
-            if isinstance(callback, _FanoutOnCommit) and not callback.sent:
+        # An atomic block without a savepoint of its own stands as None among the ids.
+        here = set(connection.savepoint_ids) - {None}
+        for savepoints, callback, _robust in connection.run_on_commit[-_FANOUT_LOOKBACK:]:
+            if (
+                isinstance(callback, _FanoutOnCommit)
+                and not callback.sent
+                and savepoints - {None} == here
+            ):
                 callback.event_ids.extend(event_ids)
                 return
     batch = _FanoutOnCommit()

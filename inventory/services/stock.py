@@ -21,6 +21,7 @@ Every lot and ledger row is checked by the models' own validators before it is w
 refused like the API.
 """
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -618,6 +619,7 @@ def stock_hand_over_many(
     takes: list[tuple[StockLot, Decimal]],
     new_owner: Enterprise,
     reference: str = "",
+    before_taking: Callable[[list[StockLot]], None] | None = None,
 ) -> list[StockLot]:
     """Hand ``quantity`` of each lot's free stock to ``new_owner`` where it lies, in a
     park's shared warehouse: for each (lot, quantity) of ``takes`` (lots loaded with
@@ -627,13 +629,15 @@ def stock_hand_over_many(
     asked again.
 
     The new lots, the two ledger rows of each hand-over (transfer out and in) and the
-    ``stock.changed`` event are written first (three INSERTs in all); then one conditional
-    UPDATE per lot takes the quantity where its free stock (on hand, less reserved) covers
-    it, returning what is left: the lot's row is held from there to commit only, so that
-    draws of one pool proceed side by side up to that point. A lot short of free stock
-    raises InsufficientStock (a 409 on ``quantity``): the caller's transaction (or
-    savepoint) is rolled back, nothing of this call stays. Then one audit row per lot,
-    ``lot.transfer``, in its owner's trail, with its quantities before and after.
+    ``stock.changed`` event are written first (three INSERTs in all), and
+    ``before_taking(new_lots)`` is called (the caller's own rows naming them); then one
+    conditional UPDATE per lot takes the quantity where its free stock (on hand, less
+    reserved) covers it, returning what is left: the lot's row is held from there to
+    commit only, so that draws of one pool proceed side by side up to that point. A lot
+    short of free stock raises InsufficientStock (a 409 on ``quantity``): the caller's
+    transaction (or savepoint) is rolled back, nothing of this call stays. Then one audit
+    row per lot, ``lot.transfer``, in its owner's trail, with its quantities before and
+    after.
 
     No savepoint of its own: a caller that wants to go on after an InsufficientStock holds
     one around the call."""
@@ -702,6 +706,8 @@ def stock_hand_over_many(
         )
     StockMovement.objects.bulk_create(movements)
     _emit_stock_changed(*(source for source, _q in takes), *targets)
+    if before_taking is not None:
+        before_taking(targets)
     sql = _TAKE_FREE_SQL.format(table=connection.ops.quote_name(StockLot._meta.db_table))
     left: list[Decimal] = []
     with connection.cursor() as cursor:

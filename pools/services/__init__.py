@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -431,15 +431,34 @@ def _members(actor: Scope, pool: Pool) -> tuple[PoolMember, dict[int, PoolMember
 # Lots read at a time when a draw plans which to take: most draws need the first one.
 FEFO_PAGE = 4
 
+# A draw's plan: which lot to take how much of.
+Takes = list[tuple[StockLot, Decimal]]
 
-def _fefo(pool: Pool, quantity_kg: Decimal) -> list[tuple[StockLot, Decimal]]:
+
+def _fefo(pool: Pool, quantity_kg: Decimal, *, lock: bool = False) -> tuple[Takes, Decimal]:
     """What to take of which lot for ``quantity_kg``: the pool's free stock, first expiry
     first out, up to what it holds (one query for most draws: the lots are read
-    ``FEFO_PAGE`` at a time, as far as the draw needs)."""
-    takes: list[tuple[StockLot, Decimal]] = []
-    left, lots, offset = quantity_kg, pool_held_lots(pool), 0
+    ``FEFO_PAGE`` at a time, as far as the draw needs), and what the pool holds, read in
+    the same statement as the first lots (so the two agree). With ``lock``, the lots read
+    are locked (in that order, the order every draw takes them in), so that no other draw
+    takes them before this one's UPDATEs."""
+    holdings = (
+        StockLot.objects.filter(owner_id=pool.holder_id, zone__in=pool.zones.all())
+        .order_by()
+        .values("owner_id")
+        .annotate(kg=Sum("on_hand_kg"))
+        .values("kg")
+    )
+    lots = pool_held_lots(pool).annotate(pool_held_kg=Subquery(holdings))
+    if lock:
+        lots = lots.select_for_update(of=("self",))
+    takes: Takes = []
+    held: Decimal | None = None
+    left, offset = quantity_kg, 0
     while left > 0:
         page = list(lots[offset : offset + FEFO_PAGE])
+        if held is None and page:
+            held = Decimal(page[0].pool_held_kg)
         for lot in page:
             take = min(left, lot.on_hand_kg - lot.reserved_kg)
             takes.append((lot, take))
@@ -449,21 +468,31 @@ def _fefo(pool: Pool, quantity_kg: Decimal) -> list[tuple[StockLot, Decimal]]:
         if len(page) < FEFO_PAGE:
             break
         offset += FEFO_PAGE
-    return takes
+    if held is None:  # nothing free: nothing will be taken
+        held = pool_held_kg(pool)
+    return takes, held.quantize(Decimal("0.001"))
 
 
 def _hand_over(
     actor: Scope,
     pool: Pool,
     draw: Draw,
-    takes: list[tuple[StockLot, Decimal]],
+    plan: tuple[Takes, Decimal],
     members: dict[int, PoolMember],
 ) -> None:
-    """Carry out a granted draw (its ``granted_kg`` is the sum of ``takes``): its
+    """Carry out a granted draw (its ``granted_kg`` is the sum of the plan's takes): its
     replenishment split among ``members``, ``pool.draw_granted``, the stock handed to the
-    drawer (``inventory.services.stock_hand_over_many``, whose conditional UPDATEs come
-    last: a lot overtaken by another draw meanwhile raises InsufficientStock), the draw's
-    lines, and ``pool.shortfall`` with what the pool holds after it, if below its target."""
+    drawer (``inventory.services.stock_hand_over_many``: the draw's lines are written with
+    the new lots, and the conditional UPDATEs of the pool's lots come last, so that the
+    lots' rows are held only from there to commit; a lot overtaken by another draw
+    meanwhile raises InsufficientStock), and ``pool.shortfall`` if the pool is left below
+    its target.
+
+    What the draw left: what the pool held when its lots were read, with each lot taken
+    counted at what its UPDATE left (returned by the UPDATE, in the order the lot's row
+    lock gives the draws): exact while concurrent draws take from the same lots, as draws
+    first expiry first out do."""
+    takes, held_before = plan
     _obligations(pool, draw, members)
     event_emit(
         topic="pool.draw_granted",
@@ -479,20 +508,27 @@ def _hand_over(
             "park_ids": [pool.park_id],
         },
     )
+    held = held_before
     if takes:
-        targets = stock_hand_over_many(
+        read = {lot.pk: lot.on_hand_kg for lot, _take in takes}
+
+        def lines(targets: list[StockLot]) -> None:
+            DrawLine.objects.bulk_create(
+                [
+                    DrawLine(draw=draw, lot=lot, to_lot=target, quantity_kg=take)
+                    for (lot, take), target in zip(takes, targets, strict=True)
+                ]
+            )
+
+        stock_hand_over_many(
             actor=actor,
             takes=takes,
             new_owner=draw.member.enterprise,
             reference=f"draw:{draw.pk}",
+            before_taking=lines,
         )
-        DrawLine.objects.bulk_create(
-            [
-                DrawLine(draw=draw, lot=lot, to_lot=target, quantity_kg=take)
-                for (lot, take), target in zip(takes, targets, strict=True)
-            ]
-        )
-    held = pool_held_kg(pool)
+        # stock_hand_over_many set each lot's on_hand_kg to what its UPDATE left.
+        held += sum((lot.on_hand_kg - read[lot.pk] for lot, _take in takes), Decimal(0))
     if held < pool.target_kg:
         _emit_shortfall(pool, held)
 
@@ -536,16 +572,23 @@ def _audit_draw(actor: Scope, pool: Pool, draw: Draw) -> None:
 
 
 def _draw_at_once(
-    actor: Scope, pool: Pool, quantity_kg: Decimal, severity: str, reason: str
+    actor: Scope,
+    pool: Pool,
+    quantity_kg: Decimal,
+    severity: str,
+    reason: str,
+    *,
+    locked: bool = False,
 ) -> Draw:
-    """An emergency draw planned and carried out; see ``pool_draw``."""
+    """An emergency draw planned and carried out; see ``pool_draw``. ``locked``: the
+    pool's row is held, and the lots planned are locked as they are read."""
     member, members = _members(actor, pool)
-    takes = _fefo(pool, quantity_kg)
+    plan = _fefo(pool, quantity_kg, lock=locked)
     draw = Draw.objects.create(
         pool=pool,
         member=member,
         requested_kg=quantity_kg,
-        granted_kg=sum((take for _lot, take in takes), Decimal(0)),
+        granted_kg=sum((take for _lot, take in plan[0]), Decimal(0)),
         severity=severity,
         status=DrawStatus.GRANTED,
         reason=reason[:500],
@@ -554,7 +597,7 @@ def _draw_at_once(
         decided_at=timezone.now(),
     )
     _audit_draw(actor, pool, draw)
-    _hand_over(actor, pool, draw, takes, members)
+    _hand_over(actor, pool, draw, plan, members)
     return draw
 
 
@@ -577,7 +620,9 @@ def pool_draw(
     last moment, and none takes more than a lot holds free. A plan that another draw
     overtook (a lot with less free than planned) is rolled back to its savepoint and made
     again from what is left; after ``UNLOCKED_DRAW_ATTEMPTS`` the draw locks the pool's row
-    (as every other write of the pool does) and is served from what it holds then. Two
+    (as every other write of the pool does) and the lots it plans as it reads them (first
+    expiry first, the order every draw updates them in), and is served from what the pool
+    holds then. Two
     members drawing the last units thus get, together, exactly what was held."""
     quantity_kg = _commitment(quantity_kg, field="quantity")
     if severity not in DrawSeverity.values:
@@ -591,7 +636,7 @@ def pool_draw(
                     return _draw_at_once(actor, pool, quantity_kg, severity, reason)
             except InsufficientStock:
                 continue  # overtaken: plan again from what is left
-        return _draw_at_once(actor, _lock(pool), quantity_kg, severity, reason)
+        return _draw_at_once(actor, _lock(pool), quantity_kg, severity, reason, locked=True)
     pool = _lock(pool)
     member, _members_now = _members(actor, pool)
     draw = Draw.objects.create(
@@ -620,13 +665,13 @@ def draw_decide(
     draw = Draw.objects.select_for_update().select_related("member__enterprise").get(pk=draw.pk)
     if draw.status != DrawStatus.PENDING:
         raise Conflict(_("This draw was decided already."), field="status")
-    takes: list[tuple[StockLot, Decimal]] = []
+    plan: tuple[Takes, Decimal] = ([], Decimal(0))
     if approve:
         wanted = draw.requested_kg if quantity_kg is None else quantity_kg
         if not Decimal(0) < wanted <= draw.requested_kg:
             raise DomainError(_("More than 0 and at most what was asked."), field="quantity")
-        takes = _fefo(pool, wanted)
-        draw.granted_kg = sum((take for _lot, take in takes), Decimal(0))
+        plan = _fefo(pool, wanted, lock=True)
+        draw.granted_kg = sum((take for _lot, take in plan[0]), Decimal(0))
         draw.status = DrawStatus.GRANTED
     else:
         draw.status = DrawStatus.REJECTED
@@ -636,7 +681,7 @@ def draw_decide(
         members = {
             m.pk: m for m in PoolMember.objects.filter(pool=pool, status=MemberStatus.ACTIVE)
         }
-        _hand_over(actor, pool, draw, takes, members)
+        _hand_over(actor, pool, draw, plan, members)
     audit_record(
         actor=actor,
         action="pool_draw.grant" if approve else "pool_draw.reject",

@@ -518,3 +518,21 @@ def test_a_transaction_fans_out_its_events_in_one_task(
     assert list(OutboxEvent.objects.filter(payload__n__in=[4, 5]).values_list("payload__n")) == [
         (5,)
     ]
+
+
+def test_events_of_a_block_without_savepoint_join_the_enclosing_blocks_fanout(
+    monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A service called in ``atomic(savepoint=False)`` shares its caller's fan-out; one
+    with a savepoint of its own (released) has its own."""
+    sent: list[Any] = []
+    monkeypatch.setattr(outbox_fanout, "delay", sent.append)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        first = event_emit(topic=PROBE, payload={"n": 1})
+        with transaction.atomic(savepoint=False):
+            inner = event_emit(topic=PROBE, payload={"n": 2})
+        with transaction.atomic():
+            own = event_emit(topic=PROBE, payload={"n": 3})
+        last = event_emit(topic=PROBE, payload={"n": 4})
+    assert len(callbacks) == 2
+    assert sent == [[first.pk, inner.pk, last.pk], own.pk]
