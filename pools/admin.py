@@ -33,6 +33,7 @@ from pools.models import (
     PoolOrder,
     PoolProposal,
 )
+from pools.rules import may_operate
 from pools.selectors import (
     contribution_list,
     draw_list,
@@ -44,7 +45,14 @@ from pools.selectors import (
     pool_orders,
     request_list,
 )
-from pools.services import POOL_FIELDS, draw_decide, membership_decide, pool_create
+from pools.services import (
+    POOL_FIELDS,
+    POOL_TERMS,
+    draw_decide,
+    membership_decide,
+    pool_create,
+    pool_update,
+)
 from pools.services.acting import (
     pool_order_receive,
     pool_proposal_accept,
@@ -71,11 +79,11 @@ class _DecidingAdmin(TenantScopedAdmin):
 @admin.register(Pool)
 class PoolAdmin(TenantScopedAdmin):
     """Pools with their coverage. A park operator opens one in its park (``pool_create``);
-    a pool is never edited or deleted here."""
+    its operator changes its terms (``pool_update``: identity fields read-only); a pool is
+    never deleted, it is made inactive."""
 
-    write_roles = frozenset()  # no enterprise role opens a pool
+    write_roles = WRITE_ROLES  # a lead's staff change its terms (pool_update decides)
     operator_writes = True
-    allow_change = False
     allow_delete = False
     list_display = (
         "code",
@@ -106,7 +114,10 @@ class PoolAdmin(TenantScopedAdmin):
         "replenish_rule",
         "replenish_days",
         "rotation_lead_days",
+        "is_active",
     )
+    # A pool's identity, fixed once it is open; its terms change through pool_update.
+    identity = ("park", "code", "material", "substitutes", "zones", "lead")
     scoped_choices = {
         "park": lambda scope: (
             Park.objects.all()
@@ -123,8 +134,35 @@ class PoolAdmin(TenantScopedAdmin):
     def scoped_queryset(self, scope: Scope) -> QuerySet[Pool]:
         return pool_list(scope=scope)
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # Only park operators (and superusers) open pools; a lead's staff change its terms.
+        scope = request_scope(request)
+        return super().has_add_permission(request) and (
+            scope.is_superuser or bool(scope.operated_park_ids)
+        )
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.identity if obj is not None else ()
+
+    def may_write_object(self, scope: Scope, obj: Any) -> bool:
+        return may_operate(scope, obj)
+
     def save_model(self, request: HttpRequest, obj: Pool, form: Any, change: bool) -> None:
         data = form.cleaned_data
+        if change:
+            changed = {
+                name: data[name]
+                for name in POOL_TERMS
+                if name in form.changed_data and name in data
+            }
+            self.call_service(
+                pool_update,
+                actor=request_scope(request),
+                pool=Pool.objects.get(pk=obj.pk),
+                **changed,
+            )
+            obj.refresh_from_db()
+            return
         terms = {
             name: data[name]
             for name in POOL_FIELDS

@@ -77,6 +77,7 @@ from pools.serializers import (
     PoolProposalSerializer,
     PoolReceiveSerializer,
     PoolSerializer,
+    PoolUpdateSerializer,
     StatementSerializer,
 )
 from pools.services import (
@@ -86,6 +87,7 @@ from pools.services import (
     pool_contribute,
     pool_create,
     pool_draw,
+    pool_update,
 )
 from pools.services.acting import (
     pool_order_receive,
@@ -206,20 +208,28 @@ class PoolViewSet(  # type: ignore[misc]
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
     """Joint stockpiles (物资联储联备): their members read them, their operator runs them,
     park staff read their parks' (docs/stockpiling.md). A park operator opens a pool in its
     park; pools are never deleted (``is_active``)."""
 
-    http_method_names = ["get", "post", "head", "options"]
+    http_method_names = ["get", "post", "patch", "head", "options"]
     queryset_model = Pool
     serializer_class = PoolSerializer
     write_roles = WRITE_ROLES
     write_roles_by_action = {"create": frozenset()}  # park operators (and superusers) only
     # The operator's market steps for a pool: its lead's staff, or the park's operators.
     park_operator_actions = frozenset(
-        {"create", "proposal_accept", "proposal_decline", "proposal_order", "receive"}
+        {
+            "create",
+            "partial_update",
+            "proposal_accept",
+            "proposal_decline",
+            "proposal_order",
+            "receive",
+        }
     )
     filterset_class = PoolFilter
     search_fields = ["code", "name"]
@@ -235,6 +245,7 @@ class PoolViewSet(  # type: ignore[misc]
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
         classes: dict[str, type[BaseSerializer[Any]]] = {
             "create": PoolCreateSerializer,
+            "partial_update": PoolUpdateSerializer,
             "request_membership": MembershipRequestInputSerializer,
             "contribute": ContributeSerializer,
             "draw": DrawInputSerializer,
@@ -269,6 +280,17 @@ class PoolViewSet(  # type: ignore[misc]
             **data,
         )
         return self._render(pool, status.HTTP_201_CREATED)
+
+    @extend_schema(request=PoolUpdateSerializer, responses={200: PoolSerializer})
+    def partial_update(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The operator changes the pool's terms: target (never below the members'
+        commitments), price limit, cost rates, replenishment rule and days, rotation lead,
+        active or not."""
+        pool = self.get_object()
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pool = pool_update(actor=self.scope, pool=pool, **serializer.validated_data)
+        return self._render(pool)
 
     @extend_schema(responses={200: PoolMemberSerializer(many=True)})
     @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])

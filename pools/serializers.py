@@ -285,6 +285,27 @@ class PoolCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]
     rotation_lead_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
 
 
+class PoolUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
+    """The operator's terms of a pool (pools.services.pool_update: the target never below
+    the members' commitments)."""
+
+    name = serializers.CharField(max_length=200, required=False)
+    target_kg = kg_input(required=False)
+    max_price_per_t = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True
+    )
+    holding_rate_per_t_month = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal(0), required=False
+    )
+    storage_fee_per_month = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal(0), required=False
+    )
+    replenish_rule = serializers.ChoiceField(choices=ReplenishRule.choices, required=False)
+    replenish_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    rotation_lead_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
+    is_active = serializers.BooleanField(required=False)
+
+
 class MembershipRequestInputSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
     """join (with a commitment), change (with the new commitment) or leave."""
 

@@ -198,6 +198,67 @@ def pool_create(
 # --- Membership ------------------------------------------------------------------------------
 
 
+# The terms the operator changes (pool_update); the park, code, material, zones and lead
+# are the pool's identity.
+POOL_TERMS = (
+    "name",
+    "target_kg",
+    "max_price_per_t",
+    "holding_rate_per_t_month",
+    "storage_fee_per_month",
+    "replenish_rule",
+    "replenish_days",
+    "rotation_lead_days",
+    "is_active",
+)
+
+
+@transaction.atomic
+def pool_update(*, actor: Scope, pool: Pool, **terms: Any) -> Pool:
+    """The operator changes the pool's terms (``POOL_TERMS``): its target never below what
+    the active members committed (DomainError on ``target_kg``). Locks the pool. One audit
+    row, ``pool.update``, with the terms before and after; a new target brings the pool's
+    need in step (``pool_shortfall_sync``)."""
+    pool = _lock(pool)
+    if not may_operate(actor, pool):
+        raise NotPermitted(_("Only the pool's operator changes its terms."))
+    unknown = set(terms) - set(POOL_TERMS)
+    if unknown:
+        raise DomainError(_("Not a term of the pool."), field=sorted(unknown)[0])
+    if "target_kg" in terms:
+        target = terms["target_kg"]
+        if target is None or target <= 0:
+            raise DomainError(_("Must be more than 0 kg."), field="target_kg")
+        committed = PoolMember.objects.filter(pool=pool, status=MemberStatus.ACTIVE).aggregate(
+            kg=Coalesce(Sum("commitment_kg"), Decimal(0))
+        )["kg"]
+        if target < committed:
+            raise DomainError(
+                _("The members committed %s kg: the target cannot be less.") % committed,
+                field="target_kg",
+            )
+    before = snapshot(pool, POOL_TERMS)
+    for name, value in terms.items():
+        setattr(pool, name, value)
+    validate_row(pool)
+    pool.save(update_fields=list(terms) or None)
+    changes = changes_between(before, snapshot(pool, POOL_TERMS))
+    if changes:
+        audit_record(
+            actor=actor,
+            action="pool.update",
+            target=pool,
+            changes=changes,
+            enterprise=pool.lead_id,
+            park=pool.park_id,
+        )
+    if {"target_kg", "is_active", "max_price_per_t"} & set(changes):
+        from pools.services.shortfall import pool_shortfall_sync
+
+        pool_shortfall_sync(pool=pool)
+    return pool
+
+
 def _commitment(value: Decimal | None, *, field: str = "commitment_kg") -> Decimal:
     if value is None or value <= 0:
         raise DomainError(_("Must be more than 0 kg."), field=field)

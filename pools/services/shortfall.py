@@ -9,6 +9,7 @@ resized while nothing is ordered on it yet, closed once the pool is full again.
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -30,7 +31,11 @@ def pool_shortfall_sync(*, pool: Pool) -> Need | None:
     """Open, resize or close the pool's need so that it asks for the shortfall (target -
     held); returns the open need, if any. A need with orders on it keeps its quantity
     (what is ordered is on its way) and closes only once the pool is full."""
-    pool = Pool.objects.select_for_update(of=("self",)).select_related("holder").get(pk=pool.pk)
+    pool = (
+        Pool.objects.select_for_update(of=("self",), no_key=True)
+        .select_related("holder")
+        .get(pk=pool.pk)
+    )
     shortfall = (pool.target_kg - pool_held_kg(pool)).quantize(Decimal("0.001"))
     need = pool_need(pool)
     if not pool.is_active or shortfall <= 0:
@@ -52,6 +57,11 @@ def pool_shortfall_sync(*, pool: Pool) -> Need | None:
             substitutes=list(pool.substitutes.all()),
             note=f"pool:{pool.pk}",
         )
+    changes: dict[str, Any] = {}
     if need.ordered_kg == 0 and need.quantity_kg != shortfall:
-        return need_update(actor=SYSTEM, need=need, quantity_kg=Decimal(shortfall))
+        changes["quantity_kg"] = Decimal(shortfall)
+    if need.max_price_per_t != pool.max_price_per_t:
+        changes["max_price_per_t"] = pool.max_price_per_t
+    if changes:
+        return need_update(actor=SYSTEM, need=need, **changes)
     return need

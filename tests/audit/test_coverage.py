@@ -94,6 +94,7 @@ AUDITED = frozenset(
         "inventory.services.permits.permit_update",
         "inventory.services.permits.permit_delete",
         # tests/pools/test_services.py
+        "pools.services.pool_update",
         "pools.services.pool_create",
         "pools.services.membership_request",
         "pools.services.membership_decide",

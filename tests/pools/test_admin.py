@@ -191,3 +191,24 @@ def test_the_operator_decides_orders_and_receives_for_the_pool_in_the_admin(
     order.refresh_from_db()
     assert order.status == OrderStatus.RECEIVED
     assert pool_held_kg(pool) == Decimal(4000)
+
+
+def test_the_operator_changes_a_pools_terms_in_the_admin(aw: dict[str, Any]) -> None:
+    pool = aw["pool"]
+    url = reverse("admin:pools_pool_change", args=[pool.pk])
+    member = client_for(aw["users"]["trader"])
+    page = member.get(url)
+    assert page.status_code == 200 and not page.context["has_change_permission"]
+    operator = client_for(aw["users"]["park_operator"])
+    form = operator.get(url).context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if k in form.fields and v is not None}
+    data.update(target_kg="9000", name=pool.name, replenish_rule=pool.replenish_rule)
+    refused = operator.post(url, data)
+    assert refused.status_code == 200  # the form again, with the service's refusal
+    assert "target_kg" in refused.context["adminform"].form.errors
+    data["target_kg"] = "15000"
+    done = operator.post(url, data)
+    assert done.status_code == 302, done.content[:2000]
+    pool.refresh_from_db()
+    assert pool.target_kg == Decimal(15000)
+    assert AuditEntry.objects.filter(action="pool.update", user=aw["users"]["park_operator"])

@@ -429,3 +429,41 @@ def test_the_pool_list_costs_the_same_queries_for_more_pools(pw: dict[str, Any])
     with CaptureQueriesContext(connection) as four:
         assert len(client.get(POOLS).json()["results"]) == 4
     assert len(four.captured_queries) == len(one.captured_queries) <= 8
+
+
+# --- The operator's terms ----------------------------------------------------------------------
+
+
+def test_the_operator_changes_the_pools_terms(pw: dict[str, Any]) -> None:
+    """PATCH by the park operator: audited, the target never below the commitments (10 t
+    committed), the pool's need resized; members, regulators and others may not."""
+    operator = pw["client"]["park_operator"]
+    changed = operator.patch(
+        pw["url"], {"target_kg": "12000", "holding_rate_per_t_month": "35.00"}, format="json"
+    )
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["target_kg"] == "12000.000"
+    row = AuditEntry.objects.get(action="pool.update")
+    assert row.changes["target_kg"] == ["10000.000", "12000.000"]
+    from pools.services.shortfall import pool_need
+
+    need = pool_need(Pool.objects.get(pk=pw["pool"].pk))
+    assert need is not None and str(need.quantity_kg) == "12000.000"
+    refused = operator.patch(pw["url"], {"target_kg": "9999.999"}, format="json")
+    assert refused.status_code == 400 and "target_kg" in errors(refused)
+    for body, field in (
+        ({"target_kg": "-1"}, "target_kg"),
+        ({"replenish_days": 2**64}, "replenish_days"),
+        ({"holding_rate_per_t_month": "1e400"}, "holding_rate_per_t_month"),
+        ({"code": "renamed"}, "code"),
+    ):
+        answer = operator.patch(pw["url"], body, format="json")
+        assert answer.status_code == 400 and field in errors(answer), (body, answer.content)
+    assert pw["client"]["trader"].patch(pw["url"], {"name": "x"}, format="json").status_code == 403
+    assert (
+        pw["client"]["regulator"].patch(pw["url"], {"name": "x"}, format="json").status_code == 403
+    )
+    outsider = pw["client"]["park_b_admin"].patch(pw["url"], {"name": "x"}, format="json")
+    assert outsider.status_code == 404
+    assert Pool.objects.get(pk=pw["pool"].pk).name == "烧碱联储"
+    assert AuditEntry.objects.filter(action="pool.update").count() == 1
