@@ -50,7 +50,7 @@ def test_the_gravest_criterion_decides() -> None:
 
 
 def test_negative_figures_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative"):
         incident_grade(-1, 0, Decimal(0))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative"):
         incident_grade(0, 0, Decimal("-0.01"))
