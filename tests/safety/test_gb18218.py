@@ -7,6 +7,13 @@ import pytest
 
 from safety.gb18218 import Holding, alpha_of, assess, beta_of, threshold_of
 
+
+def q_of(*, named_t: Decimal | None, category: str) -> Decimal:
+    found = threshold_of(named_t=named_t, category=category)
+    assert found is not None
+    return found
+
+
 D = Decimal
 
 
@@ -15,9 +22,7 @@ def test_a_chlorine_and_methanol_warehouse_by_hand() -> None:
     named in Table 1 but no toxic gas: β 1), 60 people within 500 m (α 1.5):
         S = 3/5 + 300/500 = 0.6 + 0.6 = 1.2            -> a major hazard installation
         R = 1.5 × (4 × 0.6 + 1 × 0.6) = 1.5 × 3.0 = 4.5 -> level 4 (R < 10)."""
-    chlorine = Holding(
-        D(3), threshold_of(named_t=D(5), category=""), beta_of(cas="7782-50-5", category="")
-    )
+    chlorine = Holding(D(3), q_of(named_t=D(5), category=""), beta_of(cas="7782-50-5", category=""))
     methanol = Holding(D(300), D(500), beta_of(cas="67-56-1", category=""))
     assert chlorine.threshold_t == D(5) and chlorine.beta == D(4) and methanol.beta == D(1)
     result = assess([chlorine, methanol], alpha_of(60))
@@ -49,8 +54,8 @@ def test_category_thresholds_and_betas_by_hand() -> None:
         S = 6/5 + 12/10 = 1.2 + 1.2 = 2.4
         R = 1.2 × (4 × 1.2 + 1.5 × 1.2) = 1.2 × 6.6 = 7.92 -> level 4;
     with 100 people (α 2.0): R = 13.2 -> level 3; with nobody (α 0.5): R = 3.3."""
-    j1 = Holding(D(6), threshold_of(named_t=None, category="J1"), beta_of(cas=None, category="J1"))
-    w2 = Holding(D(12), threshold_of(named_t=None, category="W2"), beta_of(cas=None, category="W2"))
+    j1 = Holding(D(6), q_of(named_t=None, category="J1"), beta_of(cas=None, category="J1"))
+    w2 = Holding(D(12), q_of(named_t=None, category="W2"), beta_of(cas=None, category="W2"))
     assert (j1.threshold_t, j1.beta, w2.threshold_t, w2.beta) == (D(5), D(4), D(10), D("1.5"))
     assert assess([j1, w2], alpha_of(40)) == assess([j1, w2], D("1.2"))
     result = assess([j1, w2], alpha_of(40))
