@@ -106,8 +106,9 @@ class HiddenHazardSerializer(serializers.ModelSerializer[HiddenHazard]):
         read_only_fields = fields
 
     def get_status(self, hazard: HiddenHazard) -> str:
-        """open, overdue (open past its deadline) or rectified: from the dates, today."""
-        return str(getattr(hazard, "current_status", None) or hazard.status)
+        """open, overdue (open past its deadline) or rectified: from the dates, today (the
+        row's own dates: a step just taken is already in them)."""
+        return hazard.status
 
 
 class HazardCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
