@@ -142,7 +142,7 @@ def hazard_units_profilable(*, scope: Scope) -> QuerySet[HazardUnit]:
 
 def _check_park(scope: Scope, park_id: int) -> None:
     if not may_read_park(scope, park_id):
-        raise ParkNotVisible("No such park.", field="park")
+        raise ParkNotVisible("No such park.")
 
 
 def _period(start: date, end: date) -> tuple[datetime, datetime]:

@@ -243,3 +243,30 @@ def test_the_event_is_heard_by_the_parks_regulators_operators_and_the_owners_adm
     names = {user.pk: name for name, user in world["users"].items()}
     heard = {names.get(uid, f"#{uid}") for uid, _enterprise in audience(kind, data)}
     assert heard == {"enterprise_admin", "park_operator", "regulator"}
+
+
+def test_the_worked_example_of_docs_safety_md(
+    world: dict[str, Any], receive: Any, chlorine: Any, methanol: Any
+) -> None:
+    """docs/safety.md: 3 t chlorine in a 10 t zone, 300 t methanol and 100 t of a product
+    without threshold in a 1,000 t zone, 60 people (α 1.5): S 1.2, R 4.5, level 4; at
+    capacity S 3.5, R 14.25, level 3; not surveyed (α 2.0): R 6.0."""
+    warehouse = f.WarehouseFactory.create(owner=world["enterprises"]["a1"])
+    tgas = f.StorageZoneFactory.create(warehouse=warehouse, code="TGAS-01", capacity_kg=D(10000))
+    fl = f.StorageZoneFactory.create(warehouse=warehouse, code="FL-01", capacity_kg=D(1000000))
+    receive(zone=tgas, material=chlorine, quantity="3000")
+    receive(zone=fl, material=methanol, quantity="300000")
+    receive(zone=fl, material=f.MaterialFactory.create(), quantity="100000")
+    major_hazards_recompute(warehouse_ids=[warehouse.pk])
+    unit = HazardUnit.objects.get(pk=warehouse.pk)
+    assert (unit.s, unit.r, unit.level) == (D("1.2"), D("6.0"), 4)  # α 2.0: not surveyed
+    hazard_unit_update(
+        actor=resolve_scope(world["users"]["park_operator"]), unit=unit, people_within_500m=60
+    )
+    unit.refresh_from_db()
+    assert (unit.s, unit.r, unit.level) == (D("1.2"), D("4.5"), 4)
+    assert (unit.s_at_capacity, unit.r_at_capacity, unit.level_at_capacity) == (
+        D("3.5"),
+        D("14.25"),
+        3,
+    )
