@@ -11,8 +11,7 @@ scoped fields and querysets decide (another park's is a 404 or "does not exist")
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -257,15 +256,6 @@ class IncidentViewSet(  # type: ignore[misc]
         return Response(IncidentSerializer(done).data)
 
 
-UNIT_ID = OpenApiParameter(
-    "id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The unit's warehouse id."
-)
-
-
-@extend_schema_view(
-    retrieve=extend_schema(parameters=[UNIT_ID]),
-    partial_update=extend_schema(parameters=[UNIT_ID]),
-)
 class HazardUnitViewSet(  # type: ignore[misc]
     ScopedViewSetMixin,
     mixins.ListModelMixin,
@@ -283,7 +273,7 @@ class HazardUnitViewSet(  # type: ignore[misc]
     write_roles = frozenset()  # no enterprise role sets a unit's profile
     park_operator_actions = frozenset({"partial_update"})
     filterset_class = HazardUnitFilter
-    ordering_fields = ["warehouse_id", "s", "r", "level"]
+    ordering_fields = ["id", "warehouse_id", "s", "r", "level"]
 
     def scoped_queryset(self, scope: Scope) -> QuerySet[HazardUnit]:
         if self.action == "partial_update":

@@ -230,7 +230,6 @@ class HazardUnit(models.Model):
     warehouse = models.OneToOneField(
         Warehouse,
         on_delete=models.CASCADE,
-        primary_key=True,
         related_name="hazard_unit",
         verbose_name=_("warehouse"),
     )
@@ -264,7 +263,7 @@ class HazardUnit(models.Model):
     class Meta:
         verbose_name = _("major hazard unit")
         verbose_name_plural = _("major hazard units")
-        ordering = ["park_id", "warehouse_id"]
+        ordering = ["park_id", "id"]
         indexes = [models.Index(fields=["park", "level"], name="hazard_unit_park_level")]
         constraints = [
             models.CheckConstraint(

@@ -190,7 +190,8 @@ class GradeFigures:
 
 @dataclass(frozen=True)
 class UnitRow:
-    unit_id: int  # the warehouse's id
+    unit_id: int
+    warehouse_id: int
     warehouse_code: str
     warehouse_name: str
     owner_id: int | None
@@ -249,6 +250,7 @@ def _hazard_figures(row: dict[str, Any]) -> HazardFigures:
 
 UNIT_COLUMNS = (
     "pk",
+    "warehouse_id",
     "warehouse__code",
     "warehouse__name",
     "warehouse__owner_id",

@@ -228,8 +228,6 @@ class HazardUnitSerializer(serializers.ModelSerializer[HazardUnit]):
         )
         read_only_fields = fields
 
-    id = serializers.IntegerField(source="pk", read_only=True)
-
     def get_alpha(self, unit: HazardUnit) -> str:
         """α of GB 18218 Table 5 from the people within 500 m (2.0 when not surveyed)."""
         return f"{alpha_of(unit.people_within_500m):.1f}"

@@ -7,7 +7,8 @@ from common.events import declare
 
 
 class MajorHazardChanged(TypedDict):
-    unit_id: int  # the hazard unit: its warehouse's id
+    unit_id: int  # the hazard unit (/api/v1/hazard-units/{unit_id}/)
+    warehouse_id: int
     warehouse_code: str
     park_id: int
     park_ids: list[int]  # [park_id]: the park's regulators and operators hear

@@ -281,7 +281,7 @@ def _hazard_unit(world: dict[str, Any], receive: Any) -> Any:
     _lot(world, receive)
     warehouse_id = world["zones"]["a1"].warehouse_id
     major_hazards_recompute(warehouse_ids=[warehouse_id])
-    return HazardUnit.objects.get(pk=warehouse_id)
+    return HazardUnit.objects.get(warehouse_id=warehouse_id)
 
 
 # Routes whose objects belong to one enterprise (a draft listing is private too).

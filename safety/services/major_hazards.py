@@ -161,11 +161,11 @@ def _lock_units(warehouse_ids: list[int]) -> dict[int, HazardUnit]:
     )
     units = (
         HazardUnit.objects.select_for_update(of=("self",))
-        .filter(pk__in=warehouse_ids)
+        .filter(warehouse_id__in=warehouse_ids)
         .select_related("warehouse")
-        .order_by("pk")
+        .order_by("warehouse_id")
     )
-    return {unit.pk: unit for unit in units}
+    return {unit.warehouse_id: unit for unit in units}
 
 
 def _recompute(units: dict[int, HazardUnit]) -> list[HazardUnit]:
@@ -175,8 +175,8 @@ def _recompute(units: dict[int, HazardUnit]) -> list[HazardUnit]:
     now = timezone.now()
     changed: list[HazardUnit] = []
     events: list[dict[str, object]] = []
-    for pk, unit in units.items():
-        fig = figures[pk]
+    for warehouse_id, unit in units.items():
+        fig = figures[warehouse_id]
         alpha = alpha_of(unit.people_within_500m)
         current, full = _with_alpha(fig.now, alpha), _with_alpha(fig.at_capacity, alpha)
         old_s, old_level = unit.s, unit.level
@@ -200,7 +200,8 @@ def _recompute(units: dict[int, HazardUnit]) -> list[HazardUnit]:
         if old_level != current.level:
             events.append(
                 {
-                    "unit_id": pk,
+                    "unit_id": unit.pk,
+                    "warehouse_id": warehouse_id,
                     "warehouse_code": unit.warehouse.code,
                     "park_id": unit.park_id,
                     "park_ids": [unit.park_id],
@@ -246,8 +247,8 @@ def hazard_unit_update(
     """Set the people within 500 m of a unit (None: not surveyed), which sets its α, and
     recompute it. The park's operators. Locks the unit. One audit row,
     ``hazard_unit.update``; ``major_hazard.changed`` if its level changes."""
-    units = _lock_units([unit.pk])
-    locked = units[unit.pk]
+    units = _lock_units([unit.warehouse_id])
+    locked = units[unit.warehouse_id]
     if not may_set_unit_profile(actor, park_id=locked.park_id):
         raise NotPermitted(_("Only the park's operators set a unit's safety profile."))
     before = snapshot(locked, ("people_within_500m", "r", "level"))

@@ -110,14 +110,14 @@ def test_incidents_and_the_units_profile_through_the_admin(
     zone = aw["zones"]["a1"]
     receive(zone=zone, material=chlorine, quantity="15000")
     major_hazards_recompute(warehouse_ids=[zone.warehouse_id])
-    page = url("hazardunit", "change", zone.warehouse_id)
+    page = url("hazardunit", "change", HazardUnit.objects.get(warehouse_id=zone.warehouse_id).pk)
     assert (
         client_for(aw["users"]["regulator"]).post(page, {"people_within_500m": "0"}).status_code
         == 403
     )
     operator = client_for(aw["users"]["park_operator"])
     assert operator.post(page, {"people_within_500m": "0"}).status_code == 302
-    unit = HazardUnit.objects.get(pk=zone.warehouse_id)
+    unit = HazardUnit.objects.get(warehouse_id=zone.warehouse_id)
     assert (unit.people_within_500m, unit.level) == (0, 4)
     assert AuditEntry.objects.filter(action="hazard_unit.update").count() == 1
 

@@ -228,11 +228,13 @@ def test_hazard_units_are_read_by_their_owner_and_park_staff_and_profiled_by_ope
     zone = sw["zones"]["a1"]
     receive(zone=zone, material=chlorine, quantity="15000")
     major_hazards_recompute(warehouse_ids=[zone.warehouse_id, sw["zones"]["a2"].warehouse_id])
-    url = f"/api/v1/hazard-units/{zone.warehouse_id}/"
+    unit = HazardUnit.objects.get(warehouse_id=zone.warehouse_id)
+    url = f"/api/v1/hazard-units/{unit.pk}/"
     own = sw["client"]["viewer"].get("/api/v1/hazard-units/?major=true").json()["results"]
-    assert [(r["id"], r["s"], r["level"], r["alpha"]) for r in own] == [
-        (zone.warehouse_id, "3.0000", 3, "2.0")
+    assert [(r["id"], r["warehouse"], r["s"], r["level"], r["alpha"]) for r in own] == [
+        (unit.pk, zone.warehouse_id, "3.0000", 3, "2.0")
     ]
+    assert sw["client"]["viewer"].get(f"/api/v1/hazard-units/{2**63}/").status_code == 404
     assert sw["client"]["other_admin"].get(url).status_code == 404
     assert sw["client"]["regulator"].get(url).status_code == 200
     assert sw["client"]["regulator_c"].get(url).status_code == 404
@@ -247,7 +249,7 @@ def test_hazard_units_are_read_by_their_owner_and_park_staff_and_profiled_by_ope
     done = sw["client"]["park_operator"].patch(url, {"people_within_500m": 0}, format="json")
     assert done.status_code == 200
     assert (done.json()["alpha"], done.json()["r"], done.json()["level"]) == ("0.5", "6.0000", 4)
-    assert HazardUnit.objects.get(pk=zone.warehouse_id).people_within_500m == 0
+    assert HazardUnit.objects.get(warehouse_id=zone.warehouse_id).people_within_500m == 0
 
 
 # --- Lists ----------------------------------------------------------------------------------

@@ -44,7 +44,7 @@ def run_subscriber() -> None:
 
 
 def unit_of(zone: Any) -> HazardUnit:
-    return HazardUnit.objects.get(pk=zone.warehouse_id)
+    return HazardUnit.objects.get(warehouse_id=zone.warehouse_id)
 
 
 def test_a_receipt_delivered_through_the_outbox_recomputes_its_warehouse(
@@ -59,7 +59,7 @@ def test_a_receipt_delivered_through_the_outbox_recomputes_its_warehouse(
     # α not surveyed: 2.0; R = 2.0 × 4 × 0.6
     assert unit.r == D("4.8")
     assert changed_events() == []  # S below 1: nothing to say
-    assert not HazardUnit.objects.exclude(pk=zone.warehouse_id).exists()  # only its unit
+    assert not HazardUnit.objects.exclude(warehouse_id=zone.warehouse_id).exists()  # only its unit
 
 
 def test_crossing_one_up_and_down_emits_the_event(
@@ -74,7 +74,8 @@ def test_crossing_one_up_and_down_emits_the_event(
     assert (unit.s, unit.r, unit.level) == (D("1.1"), D("8.8"), 4)
     (up,) = changed_events()
     assert up == {
-        "unit_id": zone.warehouse_id,
+        "unit_id": unit.pk,
+        "warehouse_id": zone.warehouse_id,
         "warehouse_code": zone.warehouse.code,
         "park_id": world["parks"]["a"].pk,
         "park_ids": [world["parks"]["a"].pk],
@@ -112,7 +113,7 @@ def test_a_move_recomputes_both_warehouses_and_only_them(
     assert unit_of(shared).s == D("0.8")
     assert unit_of(other.zone).computed_at == untouched  # a2's warehouse: not recomputed
     events = changed_events()
-    assert [(e["unit_id"], e["old_level"], e["new_level"]) for e in events] == [
+    assert [(e["warehouse_id"], e["old_level"], e["new_level"]) for e in events] == [
         (zone.warehouse_id, 4, None)
     ]
 
@@ -258,7 +259,7 @@ def test_the_worked_example_of_docs_safety_md(
     receive(zone=fl, material=methanol, quantity="300000")
     receive(zone=fl, material=f.MaterialFactory.create(), quantity="100000")
     major_hazards_recompute(warehouse_ids=[warehouse.pk])
-    unit = HazardUnit.objects.get(pk=warehouse.pk)
+    unit = HazardUnit.objects.get(warehouse_id=warehouse.pk)
     assert (unit.s, unit.r, unit.level) == (D("1.2"), D("6.0"), 4)  # α 2.0: not surveyed
     hazard_unit_update(
         actor=resolve_scope(world["users"]["park_operator"]), unit=unit, people_within_500m=60

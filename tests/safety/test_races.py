@@ -25,7 +25,7 @@ def test_concurrent_receipts_each_followed_by_its_recompute(
     major_hazards_recompute(warehouse_ids=[zone.warehouse_id])  # the unit's row, S = 0
     hazard_unit_update(  # nobody within 500 m: α 0.5, R = 2 S stays at level 4
         actor=resolve_scope(world["users"]["park_operator"]),
-        unit=HazardUnit.objects.get(pk=zone.warehouse_id),
+        unit=HazardUnit.objects.get(warehouse_id=zone.warehouse_id),
         people_within_500m=0,
     )
 
@@ -42,7 +42,7 @@ def test_concurrent_receipts_each_followed_by_its_recompute(
 
     results = run_concurrently(8, receive_then_recompute)
     assert not [r for r in results if isinstance(r, Exception)], results
-    unit = HazardUnit.objects.get(pk=zone.warehouse_id)
+    unit = HazardUnit.objects.get(warehouse_id=zone.warehouse_id)
     assert (unit.s, unit.r, unit.level) == (Decimal("1.6"), Decimal("3.2"), 4)  # 8 t / 5 t
     events = OutboxEvent.objects.filter(topic="major_hazard.changed")
     assert [(e.payload["old_level"], e.payload["new_level"]) for e in events] == [(None, 4)]

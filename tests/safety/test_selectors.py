@@ -126,7 +126,7 @@ def test_the_park_summary_for_a_regulator(
         "ordinary": (1, 0, 1, D("12000.50")),
     }
     (unit,) = summary.major_hazard_units
-    assert (unit.unit_id, unit.s, unit.r, unit.level) == (
+    assert (unit.warehouse_id, unit.s, unit.r, unit.level) == (
         w["zones"]["a1"].warehouse_id,
         D("1.2"),
         D("9.6"),
