@@ -9,7 +9,8 @@ hear of events about a park. A webhook endpoint of an enterprise receives the ev
 name its enterprise in one of the audience's keys. Who is concerned is never the event's
 author alone: both parties of a match or an order hear of every step, whoever took it.
 
-The safety events of the next capability add their entries here.
+The safety app's event (``major_hazard.changed``) is the regulators' own: the park's
+regulators and operators hear of it, with the warehouse owner's admins.
 """
 
 from dataclasses import dataclass, field
@@ -95,6 +96,7 @@ ORDERS = _("Orders")
 STOCK = _("Reservations and needs")
 PARK = _("Park")
 POOLS = _("Joint stockpiles")
+SAFETY = _("Production safety")
 ACCOUNT = _("Webhooks")
 
 BOTH_DEALERS = (Party("seller_id", DEALERS), Party("buyer_id", DEALERS))
@@ -260,6 +262,21 @@ _TYPES: tuple[EventType, ...] = (
         park_key="park_ids",
         park_roles=frozenset({ParkRoleKind.OPERATOR}),
         group=POOLS,
+    ),
+    # Production safety (safety/topics.py): a warehouse became a major hazard installation
+    # (GB 18218), ceased to be one or changed level: the park's regulators and operators,
+    # and the admins of the warehouse's owner (none for a shared warehouse of the park).
+    EventType(
+        "major_hazard.changed",
+        _(
+            "Warehouse %(warehouse_code)s: major hazard level %(old_level)s -> %(new_level)s "
+            "(S %(old_s)s -> %(new_s)s)"
+        ),
+        (Party("owner_id", ADMIN_ROLES),),
+        park_key="park_ids",
+        park_roles=frozenset({ParkRoleKind.OPERATOR, ParkRoleKind.REGULATOR}),
+        email=True,
+        group=SAFETY,
     ),
     # The enterprise's own webhook endpoints.
     EventType(

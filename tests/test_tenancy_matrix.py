@@ -49,6 +49,13 @@ from pools.services import (
     pool_create,
     pool_draw,
 )
+from safety.models import HazardUnit
+from safety.services import (
+    hazard_record,
+    incident_report,
+    inspection_create,
+    major_hazards_recompute,
+)
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -235,6 +242,48 @@ def _pool_obligation(world: dict[str, Any], receive: Any) -> Any:
     return draw.obligations.get()
 
 
+def _inspection(world: dict[str, Any], receive: Any) -> Any:
+    """An inspection of a1 (park A) by the park's operator."""
+    return inspection_create(
+        actor=resolve_scope(world["users"]["park_operator"]),
+        park=world["parks"]["a"],
+        enterprise=world["enterprises"]["a1"],
+        inspected_on=date(2026, 1, 5),
+    )
+
+
+def _hidden_hazard(world: dict[str, Any], receive: Any) -> Any:
+    """An open hidden hazard of a1, found by the park's regulator."""
+    return hazard_record(
+        actor=resolve_scope(world["users"]["regulator"]),
+        inspection=_inspection(world, receive),
+        description="消防通道堵塞",
+        grade="general",
+        deadline=date(2026, 2, 5),
+    )
+
+
+def _incident(world: dict[str, Any], receive: Any) -> Any:
+    """An incident of a1, reported by its admin."""
+    from datetime import UTC, datetime
+
+    return incident_report(
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
+        enterprise=world["enterprises"]["a1"],
+        occurred_at=datetime(2026, 1, 10, 8, 0, tzinfo=UTC),
+        description="储罐区泄漏",
+        serious_injuries=1,
+    )
+
+
+def _hazard_unit(world: dict[str, Any], receive: Any) -> Any:
+    """The unit of a1's own warehouse, computed from its stock."""
+    _lot(world, receive)
+    warehouse_id = world["zones"]["a1"].warehouse_id
+    major_hazards_recompute(warehouse_ids=[warehouse_id])
+    return HazardUnit.objects.get(warehouse_id=warehouse_id)
+
+
 # Routes whose objects belong to one enterprise (a draft listing is private too).
 PRIVATE_OBJECTS: dict[str, Maker] = {
     "warehouse": lambda world, receive: world["zones"]["a1"].warehouse,
@@ -253,11 +302,45 @@ PRIVATE_OBJECTS: dict[str, Maker] = {
     "pool-draw": _pool_draw,
     "pool-obligation": _pool_obligation,
     "pool-contribution": _pool_contribution,
+    "inspection": _inspection,
+    "hidden-hazard": _hidden_hazard,
+    "incident": _incident,
+    "hazard-unit": _hazard_unit,
 }
 # Actions another enterprise of the object's park reaches though it cannot read the object:
 # asking to join a pool (its operator gives a candidate the pool's id). The empty body of
 # the matrix is refused (400); another park's enterprises still find nothing (404).
 PARK_WIDE_ACTIONS: dict[str, frozenset[str]] = {"pool": frozenset({"request"})}
+# The one exception to "regulators never write" (safety.rules.may_inspect): the inspectors'
+# actions, open to the regulators of the object's park (by route: the url's last part, ""
+# for a create on the list). The empty body of the matrix is refused (400) or the state
+# does not allow it (409: confirming an open hazard): the object never changes. A
+# regulator of another park does not find the object (404) or is refused on the body (400).
+REGULATOR_WRITES: dict[str, frozenset[str]] = {
+    "inspection": frozenset({""}),
+    "hidden-hazard": frozenset({"", "confirm", "reopen"}),
+}
+
+
+def no_enterprise_role_writes(viewset: Any, method: str, url: str) -> bool:
+    """Whether the detail write ``url`` is an action no enterprise role may take (the
+    view's declarations name none): refused (403) whatever the pk, which tells nothing."""
+    parts = url.rstrip("/").split("/")
+    tail = "" if parts[-1].isdigit() else parts[-1]
+    if tail:
+        action = next((a.__name__ for a in viewset.get_extra_actions() if a.url_path == tail), tail)
+    else:
+        action = {"patch": "partial_update", "put": "update", "delete": "destroy"}.get(method, "")
+    return viewset.write_roles_by_action.get(action, viewset.write_roles) == frozenset()
+
+
+def regulator_writes(basename: str, prefix: str, url: str) -> bool:
+    """Whether ``url`` (of a route's endpoint) is one of the inspectors' actions."""
+    tail = url.removeprefix(f"/api/v1/{prefix}/").rstrip("/")
+    last = "" if tail == "" else tail.rsplit("/", 1)[-1]
+    return last in REGULATOR_WRITES.get(basename, frozenset()) and not last.isdigit()
+
+
 # Directories every user reads; only writes are restricted.
 PUBLIC_ROUTES: dict[str, Maker] = {
     "park": lambda world, receive: world["parks"]["a"],
@@ -357,7 +440,9 @@ def test_other_enterprise_cannot_read_or_change(
             assert response.status_code == 400, (method, url, response.status_code)
         elif private and detail_url:
             allowed: tuple[int, ...] = (404, 405)
-            if is_write and basename in PARK_STAFF_ROUTES:
+            if is_write and (
+                basename in PARK_STAFF_ROUTES or no_enterprise_role_writes(viewset, method, url)
+            ):
                 allowed = (403, 404, 405)  # no enterprise role writes there, whatever the pk
             assert response.status_code in allowed, (method, url, response.status_code)
         elif is_write and detail_url:
@@ -389,6 +474,9 @@ def test_regulators_read_only_their_parks_and_never_write(
                     assert status in (404, 405), (method, url, status)
                 else:  # reaches the view (a 400: the empty body is refused)
                     assert status in (200, 400, 405), (method, url, status)
+        elif is_write and method == "post" and regulator_writes(basename, prefix, url):
+            assert call(own_park, method, url).status_code in (400, 409), (method, url)
+            assert call(far_park, method, url).status_code in (400, 404), (method, url)
         elif basename in ADMIN_OBJECTS or is_write:
             for client in (own_park, far_park):
                 status = call(client, method, url).status_code

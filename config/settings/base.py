@@ -248,6 +248,8 @@ SPECTACULAR_SETTINGS = {
         "PermitKindEnum": "inventory.controls.PermitKind",
         "PoolRequestKindEnum": "pools.models.RequestKind",
         "RunKindEnum": "matching.models.RunKind",
+        "HazardGradeEnum": "safety.models.HazardGrade",
+        "IncidentGradeEnum": "safety.models.IncidentGrade",
     },
 }
 # Idempotency-Key on POSTs (docs/architecture.md, "Idempotency"): how long a key and its

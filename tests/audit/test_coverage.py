@@ -103,6 +103,15 @@ AUDITED = frozenset(
         "pools.services.draw_decide",
         "pools.services.rotation.pool_lot_list",
         "pools.services.acting.pool_order_receive",
+        # tests/safety/test_services.py
+        "safety.services.inspections.inspection_create",
+        "safety.services.inspections.hazard_record",
+        "safety.services.inspections.hazard_rectify",
+        "safety.services.inspections.hazard_confirm",
+        "safety.services.inspections.hazard_reopen",
+        "safety.services.incidents.incident_report",
+        "safety.services.incidents.incident_update",
+        "safety.services.major_hazards.hazard_unit_update",
         # tests/notifications/test_webhooks_api.py and test_webhook_delivery.py
         "notifications.services.webhooks.webhook_endpoint_create",
         "notifications.services.webhooks.webhook_endpoint_update",

@@ -208,6 +208,7 @@ def test_the_public_catalogue() -> None:
         "pool.obligation_due",
         "pool.obligation_overdue",
         "pool.lot_expiring",
+        "major_hazard.changed",
         *(f"order.{status}" for status in OrderStatus),
     }
     assert topic_named("stock.changed").public is False

@@ -24,6 +24,7 @@ from matching.models import MatchRun, RunTrigger
 from matching.services.runs import run_full
 from matching.services.triggers import rematches_deferred
 from parks.demo.pools import build_pools
+from parks.demo.safety import build_safety
 from parks.demo.work import leave_work_waiting
 from parks.demo.world import Account, WorldReport, build_world
 
@@ -41,6 +42,8 @@ COUNTED = (
     "users",
     "memberships",
     "park_roles",
+    "inspections",
+    "incidents",
 )
 
 
@@ -91,11 +94,15 @@ class Command(BaseCommand):
             work = leave_work_waiting(today=report.today)
             # Joint stockpiles: parks.demo.pools.
             pools_built = build_pools(today=report.today)
+            # Inspections, hazards, incidents and the major hazard units: parks.demo.safety.
+            safety_built = build_safety(today=report.today)
         for what, created in work.created.items():
             report.created[what] = report.created.get(what, 0) + created
         for what, existing in work.existing.items():
             report.existing[what] = report.existing.get(what, 0) + existing
         report.created["pools"] = report.created.get("pools", 0) + pools_built
+        for what in ("inspections", "incidents"):
+            report.created[what] = report.created.get(what, 0) + safety_built[what]
         # One full rematch of the world instead of one per listing and need; a re-run
         # that created nothing leaves the proposals (and the run history) as they are.
         run = None
@@ -116,6 +123,9 @@ class Command(BaseCommand):
             )
         if verbosity >= 1:
             self._print_summary(report, elapsed)
+            self.stdout.write(
+                f"  major hazard units (GB 18218, S >= 1): {safety_built['major_hazard_units']}"
+            )
             self._print_matching(run)
             self._print_accounts(report)
             if options["accounts_json"]:
