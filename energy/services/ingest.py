@@ -291,7 +291,8 @@ def readings_ingest(
         meters = {m["id"]: m for m in found}
     factors = FactorTable.load({m["carrier"] for m in meters.values()})
     zone = local_zone()
-    seen: dict[tuple[int, datetime], tuple[int, Decimal]] = {}
+    first_of: dict[tuple[int, datetime], int] = {}  # key -> index of its first row
+    repeats: list[tuple[int, tuple[int, datetime], Decimal]] = []  # later rows of a key
     candidates: list[tuple[int, int, datetime, Any, Decimal]] = []  # index, meter, at, day, value
     for index, (meter_id, at, value) in parsed.items():
         meter = meters.get(meter_id)
@@ -308,49 +309,49 @@ def readings_ingest(
             )
             continue
         key = (meter_id, at)
-        earlier = seen.get(key)
-        if earlier is not None:
-            if earlier[1] == value:
-                result.duplicates += 1
-            else:
-                refusals[index] = Refusal(
-                    index, "value", _("Another value for this meter and time in this batch.")
-                )
+        if key in first_of:
+            repeats.append((index, key, value))
             continue
-        seen[key] = (index, value)
+        first_of[key] = index
         candidates.append((index, meter_id, at, day, value))
-    adapt_day = connection.ops.adapt_datefield_value
+    postgres = connection.vendor == "postgresql"
+    adapt_at, adapt_day = (
+        connection.ops.adapt_datetimefield_value,
+        connection.ops.adapt_datefield_value,
+    )
     inserted = (
         _insert(
             [
-                (
-                    m,
-                    at
-                    if connection.vendor == "postgresql"
-                    else connection.ops.adapt_datetimefield_value(at),
-                    adapt_day(day),
-                    v,
-                )
-                for _i, m, at, day, v in candidates
+                (m, at if postgres else adapt_at(at), adapt_day(d), v)
+                for _i, m, at, d, v in candidates
             ]
         )
         if candidates
         else set()
     )
+    # The value each key now has: the batch's own where it was inserted, else the one
+    # recorded before. Every other row of the key is a duplicate of it or refused.
     stored: list[tuple[int, datetime, Any, Decimal]] = []
-    conflicting: list[tuple[int, int, datetime, Decimal]] = []
+    final: dict[tuple[int, datetime], Decimal] = {}
+    conflicting: list[tuple[int, tuple[int, datetime], Decimal]] = []
     for index, meter_id, at, day, value in candidates:
         if (meter_id, _db_at(at)) in inserted:
             stored.append((meter_id, at, day, value))
+            final[(meter_id, at)] = value
         else:
-            conflicting.append((index, meter_id, at, value))
-    existing = _existing_values((m, at) for _i, m, at, _v in conflicting)
-    for index, meter_id, at, value in conflicting:
-        if existing.get((meter_id, at)) == value:
+            conflicting.append((index, (meter_id, at), value))
+    existing = _existing_values(key for _i, key, _v in conflicting)
+    final.update(existing)
+    for index, key, value in [*conflicting, *repeats]:
+        if final.get(key) == value:
             result.duplicates += 1
-        else:
+        elif key in existing:
             refusals[index] = Refusal(
                 index, "value", _("A different value is already recorded for this meter and time.")
+            )
+        else:
+            refusals[index] = Refusal(
+                index, "value", _("Another value for this meter and time in this batch.")
             )
     result.accepted = len(stored)
     result.refused = [refusals[i] for i in sorted(refusals)]
