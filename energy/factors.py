@@ -61,6 +61,7 @@ class FactorTable:
             self._rows[key] = items
             self._starts[key] = [item[0] for item in items]
         self._cache: dict[tuple[str, str, date], Decimal | None] = {}
+        self._covered: dict[tuple[str, date], bool] = {}
 
     @classmethod
     def load(cls, carriers: Iterable[str] | None = None) -> "FactorTable":
@@ -90,7 +91,12 @@ class FactorTable:
         return found
 
     def covers(self, carrier: str, day: date) -> bool:
-        return all(self.factor(carrier, c, day) is not None for c in CONVENTIONS)
+        """Whether ``carrier`` has a factor under both conventions on ``day``."""
+        covered = self._covered.get((carrier, day))
+        if covered is None:
+            covered = all(self.factor(carrier, c, day) is not None for c in CONVENTIONS)
+            self._covered[(carrier, day)] = covered
+        return covered
 
     def kgce(self, carrier: str, day: date, quantity: Decimal) -> tuple[Decimal, Decimal]:
         """``quantity`` of ``carrier`` used on ``day`` in kgce: (equivalent, equal value)."""
