@@ -3,6 +3,7 @@ shown with their line), meters and output values through their services, factors
 superusers, every page rendering for every role."""
 
 import io
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -131,12 +132,8 @@ def test_factors_are_added_by_superusers_only(world: dict[str, Any]) -> None:
         },
     )
     assert answer.status_code == 302
-    assert (
-        ConversionFactor.objects.get(
-            valid_from="2026-01-01", convention="equal_value"
-        ).valid_until.isoformat()
-        == "2026-12-31"
-    )
+    ended = ConversionFactor.objects.get(valid_from="2026-01-01", convention="equal_value")
+    assert ended.valid_until == date(2026, 12, 31)
 
 
 @pytest.mark.parametrize(
