@@ -147,9 +147,17 @@ class Reading(models.Model):
     ``day`` is the local day (settings.TIME_ZONE) the interval belongs to: the day of
     ``at`` less a microsecond, so the hour ending at midnight counts to the day before."""
 
-    # Indexed by the unique (meter, at): no index of its own (10 million rows).
+    # Indexed by the unique (meter, at): no index of its own (10 million rows). No foreign
+    # key constraint in the database either: checking it costs as much as the INSERT of a
+    # batch (measured: 130 ms of 280 for 10,000 rows), and the ingest has just looked up
+    # and locked every meter of the batch; meters are never deleted (no API or admin
+    # deletes one; PROTECT keeps the ORM from it).
     meter = models.ForeignKey(
-        Meter, on_delete=models.PROTECT, related_name="readings", db_index=False
+        Meter,
+        on_delete=models.PROTECT,
+        related_name="readings",
+        db_index=False,
+        db_constraint=False,
     )
     at = models.DateTimeField(_("at"))
     day = models.DateField(_("day"))

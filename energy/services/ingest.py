@@ -22,7 +22,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -50,6 +50,9 @@ EARLIEST_YEAR = 2000
 #: How far ahead of the server's clock a reading may be (clocks of meters drift).
 FUTURE_SLACK = timedelta(hours=1)
 ROW_FIELDS = frozenset({"meter", "at", "value"})
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+DAY_ZERO = date(2000, 1, 1).toordinal()
 _MAX_TEXT = 64
 
 
@@ -176,11 +179,17 @@ def _insert(rows: Sequence[tuple[int, Any, Any, Any]]) -> set[tuple[int, Any]]:
     table = connection.ops.quote_name(Reading._meta.db_table)
     inserted: set[tuple[int, Any]] = set()
     if connection.vendor == "postgresql":
+        # One statement over four arrays. Times go in and come back as microseconds since
+        # the epoch and days as days since 2000-01-01 (integers: psycopg turns 10,000 of
+        # them into an array, and back, many times faster than datetimes), values as text.
         with connection.cursor() as cursor:
             cursor.execute(
                 f"INSERT INTO {table} (meter_id, at, day, value) "  # noqa: S608
-                "SELECT * FROM unnest(%s::bigint[], %s::timestamptz[], %s::date[], "
-                "%s::numeric[]) ON CONFLICT (meter_id, at) DO NOTHING RETURNING meter_id, at",
+                "SELECT m, timestamptz '1970-01-01 00:00:00+00' + u * interval '1 microsecond', "
+                "date '2000-01-01' + d, v::numeric "
+                "FROM unnest(%s::bigint[], %s::bigint[], %s::int[], %s::text[]) AS t(m, u, d, v) "
+                "ON CONFLICT (meter_id, at) DO NOTHING "
+                "RETURNING meter_id, (extract(epoch FROM at) * 1000000)::bigint",
                 [
                     [r[0] for r in rows],
                     [r[1] for r in rows],
@@ -324,7 +333,10 @@ def readings_ingest(
     postgres = connection.vendor == "postgresql"
     db_rows: list[tuple[int, Any, Any, Any]]
     if postgres:
-        db_rows = [(m, at, d, v) for _i, m, at, d, v in candidates]
+        db_rows = [
+            (m, (at - EPOCH) // MICROSECOND, d.toordinal() - DAY_ZERO, str(v))
+            for _i, m, at, d, v in candidates
+        ]
     else:
         db_rows = [(m, _sqlite_at(at), d.isoformat(), str(v)) for _i, m, at, d, v in candidates]
     inserted = _insert(db_rows) if candidates else set()
@@ -334,7 +346,7 @@ def readings_ingest(
     final: dict[tuple[int, datetime], Decimal] = {}
     conflicting: list[tuple[int, tuple[int, datetime], Decimal]] = []
     for (index, meter_id, at, day, value), db_row in zip(candidates, db_rows, strict=True):
-        # RETURNING gives the time as stored: a datetime on PostgreSQL, text on SQLite.
+        # RETURNING gives the time as it went in: microseconds on PostgreSQL, text on SQLite.
         if (meter_id, db_row[1]) in inserted:
             stored.append((meter_id, at, day, value))
             final[(meter_id, at)] = value
