@@ -3,6 +3,7 @@
 from rest_framework.routers import DefaultRouter
 
 from audit.api import ROUTES as AUDIT_ROUTES
+from energy.api import ROUTES as ENERGY_ROUTES
 from inventory.api import ROUTES as INVENTORY_ROUTES
 from marketplace.api import ROUTES as MARKETPLACE_ROUTES
 from matching.api import ROUTES as MATCHING_ROUTES
@@ -23,6 +24,7 @@ for prefix, viewset, basename in (
     *NOTIFICATIONS_ROUTES,
     *POOLS_ROUTES,
     *SAFETY_ROUTES,
+    *ENERGY_ROUTES,
 ):
     router.register(prefix, viewset, basename=basename)
 

@@ -35,6 +35,10 @@ from rest_framework.test import APIClient
 from access.scope import SYSTEM, resolve_scope
 from audit.services import audit_record
 from config.api_urls import router
+from energy.factors import factors_seed
+from energy.models import ConversionFactor, Reading
+from energy.services.ingest import readings_ingest
+from energy.services.meters import meter_create, output_value_create
 from inventory.services import permit_create, stock_reserve
 from marketplace.services import listing_create, listing_publish, need_create
 from notifications.models import Notification
@@ -284,6 +288,44 @@ def _hazard_unit(world: dict[str, Any], receive: Any) -> Any:
     return HazardUnit.objects.get(warehouse_id=warehouse_id)
 
 
+def _energy_meter(world: dict[str, Any], receive: Any) -> Any:
+    """An electricity meter of a1."""
+    return meter_create(
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
+        enterprise=world["enterprises"]["a1"],
+        code="E-01",
+        carrier="electricity",
+        unit="kWh",
+    )
+
+
+def _energy_reading(world: dict[str, Any], receive: Any) -> Any:
+    """A reading of a1's meter."""
+    meter = _energy_meter(world, receive)
+    factors_seed()  # a flushed database (a transactional test before) lost the migration's
+    readings_ingest(
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
+        rows=[{"meter": meter.pk, "at": "2026-03-01T01:00:00+08:00", "value": "12.5"}],
+    )
+    return Reading.objects.get(meter=meter)
+
+
+def _energy_output_value(world: dict[str, Any], receive: Any) -> Any:
+    """a1's output value of March 2026."""
+    return output_value_create(
+        actor=resolve_scope(world["users"]["enterprise_admin"]),
+        enterprise=world["enterprises"]["a1"],
+        month=date(2026, 3, 1),
+        value_yuan=Decimal("1250000.00"),
+    )
+
+
+def _energy_factor(world: dict[str, Any], receive: Any) -> Any:
+    """A conversion factor: reference data (seeded again if a flush removed them)."""
+    factors_seed()
+    return ConversionFactor.objects.first()
+
+
 # Routes whose objects belong to one enterprise (a draft listing is private too).
 PRIVATE_OBJECTS: dict[str, Maker] = {
     "warehouse": lambda world, receive: world["zones"]["a1"].warehouse,
@@ -306,6 +348,9 @@ PRIVATE_OBJECTS: dict[str, Maker] = {
     "hidden-hazard": _hidden_hazard,
     "incident": _incident,
     "hazard-unit": _hazard_unit,
+    "energy-meter": _energy_meter,
+    "energy-reading": _energy_reading,
+    "energy-output-value": _energy_output_value,
 }
 # Actions another enterprise of the object's park reaches though it cannot read the object:
 # asking to join a pool (its operator gives a candidate the pool's id). The empty body of
@@ -346,6 +391,7 @@ PUBLIC_ROUTES: dict[str, Maker] = {
     "park": lambda world, receive: world["parks"]["a"],
     "enterprise": lambda world, receive: world["enterprises"]["a1"],
     "material": lambda world, receive: world["material"],
+    "energy-factor": _energy_factor,
 }
 # Figures about every park: read by park operators, regulators and superusers only.
 PARK_STAFF_ROUTES: dict[str, Maker] = {

@@ -351,6 +351,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "pools.tasks.pools_sweep",
         "schedule": crontab(minute=0, hour=env.int("POOLS_SWEEP_HOUR", default=7)),
     },
+    # Meters that have sent nothing for ENERGY_SILENT_HOURS flagged (energy.anomalies).
+    "energy-silent-sweep": {
+        "task": "energy.tasks.energy_silent_sweep",
+        "schedule": env.float("ENERGY_SILENT_SWEEP_EVERY_SECONDS", default=900.0),
+    },
 }
 
 # --- Domain settings --------------------------------------------------------------------
@@ -387,6 +392,14 @@ RESERVATION_EXPIRY_WARNING_MINUTES = env.int("RESERVATION_EXPIRY_WARNING_MINUTES
 # Joint stockpiles (docs/stockpiling.md): how many days before its date the daily sweep
 # announces a replenishment obligation not yet met (pool.obligation_due).
 POOL_OBLIGATION_DUE_DAYS = env.int("POOL_OBLIGATION_DUE_DAYS", default=3)
+
+# --- Energy (docs/energy.md) --------------------------------------------------------------
+# A reading above this many times its meter's recent median is flagged (a meter may set its
+# own factor); the median is of the meter's last ENERGY_MEDIAN_WINDOW readings (a week of
+# hours). A meter with no reading for more than ENERGY_SILENT_HOURS is flagged silent.
+ENERGY_JUMP_FACTOR = env.float("ENERGY_JUMP_FACTOR", default=5.0)
+ENERGY_MEDIAN_WINDOW = env.int("ENERGY_MEDIAN_WINDOW", default=168)
+ENERGY_SILENT_HOURS = env.float("ENERGY_SILENT_HOURS", default=6.0)
 
 # --- Webhooks ---------------------------------------------------------------------------
 # Partner systems' endpoints (notifications/webhooks/). An endpoint's host is resolved when

@@ -112,6 +112,15 @@ AUDITED = frozenset(
         "safety.services.incidents.incident_report",
         "safety.services.incidents.incident_update",
         "safety.services.major_hazards.hazard_unit_update",
+        # tests/energy/test_services.py
+        "energy.services.meters.meter_create",
+        "energy.services.meters.meter_update",
+        "energy.services.meters.output_value_create",
+        "energy.services.meters.output_value_update",
+        "energy.services.meters.output_value_delete",
+        "energy.services.ingest.readings_ingest",
+        "energy.services.factors.conversion_factor_create",
+        "energy.services.factors.conversion_factor_update",
         # tests/notifications/test_webhooks_api.py and test_webhook_delivery.py
         "notifications.services.webhooks.webhook_endpoint_create",
         "notifications.services.webhooks.webhook_endpoint_update",

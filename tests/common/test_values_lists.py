@@ -14,6 +14,9 @@ from django.utils import timezone
 from access.api import _value_columns
 from access.scope import SYSTEM, resolve_scope
 from config.api_urls import router
+from energy.factors import factors_seed
+from energy.services.ingest import readings_ingest
+from energy.services.meters import meter_create, output_value_create
 from inventory.services import reservation_release, stock_adjust, stock_reserve
 from marketplace.services import listing_create
 from tests import factories as f
@@ -104,7 +107,35 @@ def rows(world: dict[str, Any], receive: Any) -> None:
         )
 
 
-@pytest.mark.usefixtures("rows")
+@pytest.fixture
+def energy_rows(world: dict[str, Any]) -> None:
+    """A meter of a1 with readings, an output value, the conversion factors."""
+    factors_seed()
+    admin = resolve_scope(world["users"]["enterprise_admin"])
+    meter = meter_create(
+        actor=admin,
+        enterprise=world["enterprises"]["a1"],
+        code="E-1",
+        carrier="natural_gas",
+        unit="m3",
+        anomaly_factor=Decimal("3.50"),
+    )
+    readings_ingest(
+        actor=admin,
+        rows=[
+            {"meter": meter.pk, "at": f"2026-03-01T0{h}:00:00+08:00", "value": f"{h}.125"}
+            for h in range(1, 4)
+        ],
+    )
+    output_value_create(
+        actor=admin,
+        enterprise=world["enterprises"]["a1"],
+        month=date(2026, 3, 1),
+        value_yuan=Decimal("1000000.50"),
+    )
+
+
+@pytest.mark.usefixtures("rows", "energy_rows")
 @pytest.mark.parametrize(("prefix", "viewset"), VALUES_ROUTES)
 def test_list_rows_equal_detail(
     prefix: str, viewset: Any, world: dict[str, Any], api_client: Any

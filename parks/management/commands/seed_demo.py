@@ -23,6 +23,7 @@ from common.services import outbox_drain
 from matching.models import MatchRun, RunTrigger
 from matching.services.runs import run_full
 from matching.services.triggers import rematches_deferred
+from parks.demo.energy import build_energy
 from parks.demo.pools import build_pools
 from parks.demo.safety import build_safety
 from parks.demo.work import leave_work_waiting
@@ -96,6 +97,8 @@ class Command(BaseCommand):
             pools_built = build_pools(today=report.today)
             # Inspections, hazards, incidents and the major hazard units: parks.demo.safety.
             safety_built = build_safety(today=report.today)
+            # Energy use: parks.demo.energy.
+            energy_added = build_energy(today=report.today)
         for what, created in work.created.items():
             report.created[what] = report.created.get(what, 0) + created
         for what, existing in work.existing.items():
@@ -103,6 +106,7 @@ class Command(BaseCommand):
         report.created["pools"] = report.created.get("pools", 0) + pools_built
         for what in ("inspections", "incidents"):
             report.created[what] = report.created.get(what, 0) + safety_built[what]
+        self._energy_added = energy_added
         # One full rematch of the world instead of one per listing and need; a re-run
         # that created nothing leaves the proposals (and the run history) as they are.
         run = None
@@ -151,6 +155,12 @@ class Command(BaseCommand):
             created = report.created.get(what, 0)
             existing = report.existing.get(what, 0)
             self.stdout.write(f"  {what:<12} {created:>5} created  {existing:>5} already there")
+        energy = getattr(self, "_energy_added", None)
+        if energy:
+            self.stdout.write(
+                "  energy: {meters} meters, {readings} readings, {output_values} output values, "
+                "{anomalies} anomalies added".format(**energy)
+            )
         if report.receipts_refused:
             self.stdout.write(
                 f"  {report.receipts_refused} receipts were refused by a zone (licence, "
