@@ -10,6 +10,7 @@ from notifications.api import ROUTES as NOTIFICATIONS_ROUTES
 from orders.api import ROUTES as ORDERS_ROUTES
 from parks.api import ROUTES as PARKS_ROUTES
 from pools.api import ROUTES as POOLS_ROUTES
+from reports.api import ROUTES as REPORTS_ROUTES
 
 router = DefaultRouter()
 for prefix, viewset, basename in (
@@ -21,6 +22,7 @@ for prefix, viewset, basename in (
     *AUDIT_ROUTES,
     *NOTIFICATIONS_ROUTES,
     *POOLS_ROUTES,
+    *REPORTS_ROUTES,
 ):
     router.register(prefix, viewset, basename=basename)
 

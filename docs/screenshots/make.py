@@ -6,7 +6,7 @@ picks a proposal a trader decides on, starts
 ``runserver`` on it and, with headless Chromium through Selenium, signs in as a trader, a
 warehouse keeper and a park operator and saves 1400 px-wide pages here.
 
-Needs: ``pip install -e '.[screenshots]'`` (Selenium) and Chromium with its driver and a
+Needs: ``pip install -e '.[dev]'`` (Selenium) and Chromium with its driver and a
 Chinese font (Debian: ``apt-get install chromium chromium-driver fonts-wqy-zenhei``).
 Run from the repository root: ``python docs/screenshots/make.py``.
 """
