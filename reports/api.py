@@ -16,6 +16,7 @@ park; enterprise staff are refused (403); another park is not found (404); nobod
 
 from typing import Any
 
+from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -107,6 +108,7 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
     http_method_names = ["get", "head", "options"]
     permission_classes = [*ScopedViewSetMixin.permission_classes, ReportPermission]
     write_roles: frozenset[str] = frozenset()  # nobody writes: there is no write method
+    refuses_reads = True  # enterprise staff: 403 (common.schema documents it)
     filter_backends: list[Any] = []
     throttle_scopes = {
         "retrieve": "expensive_list",
@@ -122,6 +124,14 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
         if self.action in ("retrieve", "monthly", "comparison"):
             renderers += [r() for r in TABLE_RENDERERS]
         return renderers
+
+    def perform_content_negotiation(self, request: Request, force: bool = False) -> Any:
+        # DRF answers an unknown ``?format=`` with a 404, as if the report were not there:
+        # it is a bad parameter, named.
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404 as exc:
+            raise serializers.ValidationError({"format": [_("One of json, csv, xlsx.")]}) from exc
 
     def _answer(self, request: Request, data: dict[str, Any], name: str) -> Response:
         response = Response(data)

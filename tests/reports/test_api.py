@@ -156,6 +156,14 @@ def test_another_park_in_a_comparison_is_refused_on_its_field(
     assert "park" in errors(response)
 
 
+def test_an_unknown_format_is_a_400_naming_it(report_world: dict[str, Any], regulator: Any) -> None:
+    park = report_world["parks"]["a"]
+    for url in (f"{PARKS}{park.pk}/", f"{PARKS}comparison/", f"{PARKS}{park.pk}/monthly/"):
+        response = regulator.get(url, {"format": "AAA"})
+        assert response.status_code == 400, url
+        assert "format" in errors(response)
+
+
 def test_bad_month_and_ids(report_world: dict[str, Any], regulator: Any) -> None:
     park = report_world["parks"]["a"]
     response = regulator.get(f"{PARKS}{park.pk}/monthly/", {"month": "2026-1"})

@@ -41,7 +41,7 @@ return Array.from(document.querySelectorAll('.chart[data-chart]')).map(function 
 
 def _missing() -> str | None:
     if CHROMIUM is None or CHROMEDRIVER is None:
-        return "chromium and chromium-driver are not installed (apt-get install chromium chromium-driver)"
+        return "chromium and chromium-driver are missing (apt-get install chromium chromium-driver)"
     try:
         import selenium  # noqa: F401
     except ImportError:
