@@ -82,7 +82,10 @@ POOLS = Section(
 ENTERPRISES = Section(
     key="enterprises",
     title=_("Enterprises"),
-    description=_("The enterprises of the park and the hazardous stock each holds in it now."),
+    description=_(
+        "The enterprises of the park and the hazardous stock each holds in it: now, or at "
+        "the end of a past period."
+    ),
     columns=(
         Column("enterprise", _("enterprise"), TEXT),
         Column("uscc", _("unified social credit code"), TEXT),
@@ -128,7 +131,7 @@ COMPARISON = Page(
                 Column("hazardous_t", _("hazardous stock (t)"), DECIMAL),
             ),
             rows=selectors.park_comparison,
-            chart=Chart(BAR, x="park", values=("sold_t", "bought_t", "hazardous_t")),
+            chart=Chart(BAR, x="park", values=("sold_t", "bought_t"), secondary=("hazardous_t",)),
         ),
     ),
 )

@@ -66,6 +66,8 @@ class Chart:
     values: tuple[str, ...]
     group: str | None = None
     stacked: bool = False
+    #: Columns drawn as lines on a second axis, on the right (a figure of another scale).
+    secondary: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class Table:
             "values": list(chart.values),
             "group": chart.group,
             "stacked": chart.stacked,
+            "secondary": list(chart.secondary),
             "labels": labels,
             "rows": [{key: _plain(row.get(key)) for key in labels} for row in self.rows],
         }

@@ -80,16 +80,10 @@ def _hazardous(prefix: str = "") -> Q:
 
 def park_enterprises(query: ParkQuery) -> list[dict[str, Any]]:
     """The park's enterprises (joint stockpiles' holders left out), each with the
-    hazardous stock it holds in the park now. Two queries."""
+    hazardous stock it holds in the park: now, or for a past period at its end (the
+    ledger up to then). Two queries (three for a past period)."""
     _require(query.scope, query.park.pk)
-    held: dict[int, tuple[Decimal, int]] = {
-        row["owner_id"]: (row["kg"], row["lots"])
-        for row in lot_list(scope=query.scope)
-        .filter(_hazardous(), zone__warehouse__park_id=query.park.pk, on_hand_kg__gt=0)
-        .order_by()
-        .values("owner_id")
-        .annotate(kg=Sum("on_hand_kg"), lots=Count("pk"))
-    }
+    held = _hazardous_held_by_owner(query)
     rows = []
     enterprises = Enterprise.objects.filter(
         park_id=query.park.pk, kind=EnterpriseKind.COMPANY
@@ -107,6 +101,37 @@ def park_enterprises(query: ParkQuery) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _hazardous_held_by_owner(query: ParkQuery) -> dict[int, tuple[Decimal, int]]:
+    """Kilograms and lots of hazardous stock each owner holds in the park's warehouses."""
+    park_id = query.park.pk
+    if query.period.is_current:
+        return {
+            row["owner_id"]: (Decimal(row["kg"]), row["lots"])
+            for row in lot_list(scope=query.scope)
+            .filter(_hazardous(), zone__warehouse__park_id=park_id, on_hand_kg__gt=0)
+            .order_by()
+            .values("owner_id")
+            .annotate(kg=Sum("on_hand_kg"), lots=Count("pk"))
+        }
+    totals: dict[int, list[Any]] = defaultdict(lambda: [ZERO, 0])
+    for row in (
+        movement_list(scope=query.scope)
+        .filter(
+            _hazardous("lot__"),
+            lot__zone__warehouse__park_id=park_id,
+            created_at__lt=query.period.as_of,
+        )
+        .order_by()
+        .values("lot_id", "lot__owner_id")
+        .annotate(kg=Sum("quantity_kg"))
+    ):
+        if row["kg"] > 0:
+            entry = totals[row["lot__owner_id"]]
+            entry[0] += Decimal(row["kg"])
+            entry[1] += 1
+    return {owner: (kg, lots) for owner, (kg, lots) in totals.items()}
 
 
 def park_pool_coverage(query: ParkQuery) -> list[dict[str, Any]]:

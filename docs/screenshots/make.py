@@ -168,9 +168,9 @@ def shoot_dashboard(driver: Any, base: str, accounts: list[dict[str, Any]]) -> N
         found = re.search(r'href="(/reports/parks/\d+/)"', driver.page_source)
         assert found is not None, "no park on the regulator's index"
         shoot(driver, f"{base}{found[1]}", f"reports-park-{suffix}", charts=True)
-        monthly = re.search(r'href="(/reports/parks/\d+/monthly/[0-9-]+/)"', driver.page_source)
-        assert monthly is not None
-        shoot(driver, f"{base}{monthly[1]}", f"reports-monthly-{suffix}", charts=True)
+        # This month's report (so far): the demo's stock and orders are all of this month.
+        month = time.strftime("%Y-%m")
+        shoot(driver, f"{base}{found[1]}monthly/{month}/", f"reports-monthly-{suffix}", charts=True)
 
 
 def main() -> None:

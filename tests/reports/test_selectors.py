@@ -75,8 +75,14 @@ def test_enterprises_with_their_hazardous_stock(report_world: dict[str, Any]) ->
     rows = {r["uscc"]: r for r in park_enterprises(query(report_world))}
     a1, a2 = report_world["enterprises"]["a1"], report_world["enterprises"]["a2"]
     assert set(rows) == {a1.uscc, a2.uscc}  # the pool's holder is not an enterprise here
-    assert rows[a1.uscc]["hazardous_t"] == Decimal("2.500")
+    # At the end of June 2026: only a2's acid (received in February); a1's solvent came later.
+    assert rows[a1.uscc]["hazardous_t"] == Decimal("0.000")
     assert rows[a2.uscc]["hazardous_t"] == Decimal("1.200")
+    now = {
+        r["uscc"]: r for r in park_enterprises(query(report_world, period=Period.of(None, None)))
+    }
+    assert (now[a1.uscc]["hazardous_lots"], now[a1.uscc]["hazardous_t"]) == (1, Decimal("2.500"))
+    assert now[a2.uscc]["hazardous_t"] == Decimal("1.200")
 
 
 def test_comparison_of_every_park(report_world: dict[str, Any]) -> None:

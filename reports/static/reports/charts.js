@@ -3,7 +3,8 @@
  * A chart is a container <div class="chart" data-chart="ID"> and the figures the server
  * embedded beside it as <script type="application/json" id="ID"> (Django's json_script):
  *   {kind: "bar"|"line"|"pie", x: column, values: [columns], group: column|null,
- *    stacked: bool, labels: {column: label}, rows: [{column: value}]}
+ *    stacked: bool, secondary: [columns on a right-hand axis, as lines],
+ *    labels: {column: label}, rows: [{column: value}]}
  * No inline script and no network request: the page's Content-Security-Policy allows
  * scripts from this server only.
  */
@@ -35,12 +36,20 @@
         };
       });
     } else {
-      series = spec.values.map(function (column) {
+      var column = function (key, type, axis) {
         return {
-          name: spec.labels[column], type: spec.kind, stack: spec.stacked ? "all" : undefined,
-          data: spec.rows.map(function (r) { return r[column] === null ? 0 : r[column]; })
+          name: spec.labels[key], type: type, yAxisIndex: axis,
+          stack: spec.stacked && axis === 0 ? "all" : undefined,
+          data: spec.rows.map(function (r) { return r[key] === null ? 0 : r[key]; })
         };
-      });
+      };
+      series = spec.values.map(function (key) { return column(key, spec.kind, 0); })
+        .concat((spec.secondary || []).map(function (key) { return column(key, "line", 1); }));
+    }
+    var axes = [{type: "value"}];
+    if ((spec.secondary || []).length) {
+      axes.push({type: "value", position: "right", splitLine: {show: false},
+                 name: spec.secondary.map(function (k) { return spec.labels[k]; }).join(", ")});
     }
     return {
       color: PALETTE, animation: false,
@@ -48,7 +57,7 @@
       legend: {top: 0},
       grid: {left: 56, right: 24, top: 36, bottom: 56, containLabel: true},
       xAxis: {type: "category", data: categories.map(String), axisLabel: {hideOverlap: true}},
-      yAxis: {type: "value"},
+      yAxis: axes,
       series: series
     };
   }
