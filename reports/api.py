@@ -19,6 +19,7 @@ from typing import Any
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import permissions, serializers, viewsets
@@ -37,6 +38,7 @@ from common.exports import (
     TablesCSVRenderer,
     TablesXLSXRenderer,
 )
+from parks.filters import ParkFilter
 from parks.models import Park
 from reports.pages import COMPARISON, PARK_PAGES, monthly_sections
 from reports.periods import MAX_MONTHS, Period, add_months
@@ -109,7 +111,8 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
     permission_classes = [*ScopedViewSetMixin.permission_classes, ReportPermission]
     write_roles: frozenset[str] = frozenset()  # nobody writes: there is no write method
     refuses_reads = True  # enterprise staff: 403 (common.schema documents it)
-    filter_backends: list[Any] = []
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ParkFilter  # the list: ?code=, ?division_code=, ?region_code=
     throttle_scopes = {
         "retrieve": "expensive_list",
         "monthly": "expensive_list",
@@ -118,6 +121,12 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
 
     def scoped_queryset(self, scope: Scope) -> Any:
         return reportable_parks(scope=scope)
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        # The parks' filters narrow the list; a report's own parameters are its period.
+        if self.action != "list":
+            return queryset
+        return super().filter_queryset(queryset)
 
     def get_renderers(self) -> list[BaseRenderer]:
         renderers = [r() for r in api_settings.DEFAULT_RENDERER_CLASSES]  # type: ignore[operator]

@@ -30,6 +30,16 @@ def test_the_parks_a_regulator_reports_on(report_world: dict[str, Any], regulato
     assert [row["id"] for row in response.json()["results"]] == [report_world["parks"]["a"].pk]
 
 
+def test_the_list_filters_by_region(report_world: dict[str, Any], api_client: Any) -> None:
+    root = api_client(report_world["users"]["superuser"])
+    parks = report_world["parks"]
+    region = parks["a"].region_code
+    response = root.get(PARKS, {"region_code": region})
+    assert {row["id"] for row in response.json()["results"]} == {parks["a"].pk, parks["b"].pk}
+    # The filters are the list's: a report's parameters are its period.
+    assert root.get(f"{PARKS}{parks['c'].pk}/", {"region_code": region}).status_code == 200
+
+
 def test_overview_of_a_past_period(report_world: dict[str, Any], regulator: Any) -> None:
     park = report_world["parks"]["a"]
     response = regulator.get(f"{PARKS}{park.pk}/", {"start": "2026-01", "end": "2026-06"})
