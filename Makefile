@@ -39,6 +39,7 @@ run: seed
 	@echo "ParkShare is starting on http://$(HOST):$(PORT)/"
 	@echo "  start here  http://$(HOST):$(PORT)/"
 	@echo "  admin       http://$(HOST):$(PORT)/admin/"
+	@echo "  dashboard   http://$(HOST):$(PORT)/reports/   (regulators and park operators)"
 	@echo "  API         http://$(HOST):$(PORT)/api/v1/"
 	@echo "  API docs    http://$(HOST):$(PORT)/api/docs/"
 	@echo "  health      http://$(HOST):$(PORT)/healthz"

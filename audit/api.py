@@ -74,6 +74,7 @@ class AuditEntryViewSet(ScopedReadOnlyViewSet):
 
     queryset_model = AuditEntry
     serializer_class = AuditEntrySerializer
+    refuses_reads = True  # traders, keepers and viewers: 403 (common.schema documents it)
     permission_classes = [*ScopedReadOnlyViewSet.permission_classes, AuditReadPermission]
     renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, *EXPORT_RENDERERS]  # type: ignore[list-item]
     filter_backends = [DjangoFilterBackend]

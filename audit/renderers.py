@@ -10,11 +10,11 @@ import tablib
 from rest_framework.renderers import BaseRenderer
 
 from audit.serializers import AUDIT_FIELDS
+from common.exports import FORMULA_STARTS
 
 # A text a spreadsheet would take for a formula (``=HYPERLINK(...)`` in a note) is
 # prefixed with an apostrophe, as OWASP advises against CSV injection; openpyxl would
-# otherwise store it in the XLSX as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# otherwise store it in the XLSX as a formula. The starts are common.exports' (one list).
 
 
 def _cell(value: Any) -> Any:

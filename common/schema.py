@@ -5,7 +5,9 @@ operation lists only the statuses its kind of request can get:
 
 * 400: a body, a query parameter or the ``Idempotency-Key`` header that does not validate;
 * 401: every operation (no endpoint of the API is anonymous);
-* 403: writes (``ScopedPermission``: the caller's role; the services' ``NotPermitted``);
+* 403: writes (``ScopedPermission``: the caller's role; the services' ``NotPermitted``),
+  and the reads of views that refuse some roles outright (``refuses_reads = True``: the
+  audit trail, the park reports);
 * 404: operations on one object (another tenant's object or an unknown id) and lists
   (a page beyond the last answers 404, ``common.pagination``);
 * 409: POST (a state transition the status refuses, ``Conflict`` of the services, a key
@@ -121,7 +123,7 @@ class ParkShareAutoSchema(IdempotentAutoSchema):
         statuses = {401, 429}
         if method in BODY_METHODS or "query" in locations:
             statuses.add(400)
-        if method in WRITE_METHODS:
+        if method in WRITE_METHODS or getattr(self.view, "refuses_reads", False):
             statuses.add(403)
         if "path" in locations or self._is_paginated_list():
             statuses.add(404)

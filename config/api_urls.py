@@ -11,6 +11,7 @@ from notifications.api import ROUTES as NOTIFICATIONS_ROUTES
 from orders.api import ROUTES as ORDERS_ROUTES
 from parks.api import ROUTES as PARKS_ROUTES
 from pools.api import ROUTES as POOLS_ROUTES
+from reports.api import ROUTES as REPORTS_ROUTES
 from safety.api import ROUTES as SAFETY_ROUTES
 
 router = DefaultRouter()
@@ -25,6 +26,7 @@ for prefix, viewset, basename in (
     *POOLS_ROUTES,
     *SAFETY_ROUTES,
     *ENERGY_ROUTES,
+    *REPORTS_ROUTES,
 ):
     router.register(prefix, viewset, basename=basename)
 

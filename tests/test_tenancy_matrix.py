@@ -13,6 +13,11 @@ Routes in ``PARK_STAFF_ROUTES`` hold no enterprise's data but figures about ever
 matching engine's runs): enterprises find nothing there (404), regulators of any park read,
 and nobody but park operators and superusers writes.
 
+Routes in ``REPORT_ROUTES`` are a park's reports (``reports.rules``): the regulators and
+the operators of the park and superusers read them; every enterprise's staff, of that park
+too, are refused (403: the reports set a park's enterprises side by side); regulators of
+another park find nothing (404); nobody writes (no write method: 405).
+
 Routes in ``USER_OBJECTS`` hold one login's own rows (its notifications): nobody else finds
 them, not even a regulator of the park or a superuser (404); everyone, a regulator or a
 viewer too, reads and marks their own inbox, which changes nothing of anyone else's.
@@ -399,6 +404,12 @@ PARK_STAFF_ROUTES: dict[str, Maker] = {
 }
 
 
+# A park's reports (the object is the park): park A's.
+REPORT_ROUTES: dict[str, Maker] = {
+    "report-park": lambda world, receive: world["parks"]["a"],
+}
+
+
 # One login's own rows (its inbox): a1's trader's.
 USER_OBJECTS: dict[str, Maker] = {"notification": _notification}
 # An enterprise's configuration, its admins' only: a1's.
@@ -413,6 +424,7 @@ def maker(basename: str) -> Maker:
         **PRIVATE_OBJECTS,
         **PUBLIC_ROUTES,
         **PARK_STAFF_ROUTES,
+        **REPORT_ROUTES,
         **USER_OBJECTS,
         **ADMIN_OBJECTS,
     }[basename]
@@ -451,6 +463,7 @@ def test_every_route_is_covered() -> None:
         set(PRIVATE_OBJECTS)
         | set(PUBLIC_ROUTES)
         | set(PARK_STAFF_ROUTES)
+        | set(REPORT_ROUTES)
         | set(USER_OBJECTS)
         | set(ADMIN_OBJECTS)
     )
@@ -474,7 +487,11 @@ def test_other_enterprise_cannot_read_or_change(
     for method, url, is_write in endpoints(prefix, viewset, obj.pk):
         response = call(other, method, url)
         detail_url = f"/{obj.pk}/" in url
-        if method == "get" and url == f"/api/v1/{prefix}/":
+        if basename in REPORT_ROUTES:
+            # An enterprise reads no park's reports, its own park's neither; nobody writes.
+            allowed_report = (403, 405) if is_write else (403,)
+            assert response.status_code in allowed_report, (method, url, response.status_code)
+        elif method == "get" and url == f"/api/v1/{prefix}/":
             assert response.status_code == 200, url
             ids = {row["id"] for row in response.json()["results"]}
             assert (obj.pk in ids) != private, f"{url} lists another tenant's {basename}"
@@ -527,6 +544,16 @@ def test_regulators_read_only_their_parks_and_never_write(
             for client in (own_park, far_park):
                 status = call(client, method, url).status_code
                 assert status in (403, 405), (method, url, status)
+        elif f"/{obj.pk}/" in url and method == "get" and basename in REPORT_ROUTES:
+            assert call(own_park, method, url).status_code == 200, url
+            assert call(far_park, method, url).status_code == 404, url
+        elif method == "get" and basename in REPORT_ROUTES:
+            # The list and the comparison: the far park's regulator reads only its own.
+            assert call(own_park, method, url).status_code == 200, url
+            far = call(far_park, method, url)
+            assert far.status_code == 200, url
+            listed = far.json().get("results") or far.json().get("parks")
+            assert obj.pk not in {row["id"] for row in listed}, url
         elif f"/{obj.pk}/" in url and method == "get" and basename in PRIVATE_OBJECTS:
             assert call(own_park, method, url).status_code == 200, url
             assert call(far_park, method, url).status_code == 404, url

@@ -1,4 +1,5 @@
-"""Take the admin screenshots of docs/admin.md (a script, not a test).
+"""Take the admin screenshots of docs/admin.md and the dashboard's of docs/reports.md (a
+script, not a test).
 
 Seeds the demo world into a temporary SQLite database, brings two orders to a step (one
 waiting for the seller's trader to confirm, one for the seller's keeper to dispatch) and
@@ -6,13 +7,16 @@ picks a proposal a trader decides on, starts
 ``runserver`` on it and, with headless Chromium through Selenium, signs in as a trader, a
 warehouse keeper and a park operator and saves 1400 px-wide pages here.
 
-Needs: ``pip install -e '.[screenshots]'`` (Selenium) and Chromium with its driver and a
+Needs: ``pip install -e '.[dev]'`` (Selenium) and Chromium with its driver and a
 Chinese font (Debian: ``apt-get install chromium chromium-driver fonts-wqy-zenhei``).
-Run from the repository root: ``python docs/screenshots/make.py``.
+Run from the repository root: ``python docs/screenshots/make.py`` (every screenshot) or
+``python docs/screenshots/make.py dashboard`` (the dashboard's only: the city's regulator's
+parks and their comparison, a park's overview and its monthly report, in zh and en).
 """
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -109,12 +113,14 @@ def browser() -> Any:
     return webdriver.Chrome(options=options, service=service)
 
 
-def shoot(driver: Any, url: str, name: str, *, whole: bool = True) -> None:
+def shoot(driver: Any, url: str, name: str, *, whole: bool = True, charts: bool = False) -> None:
     """Save ``url`` as ``name``.png, 1400 px wide: the whole page (up to 2400 px high) or,
-    for long lists, the first screen."""
+    for long lists, the first screen; with ``charts``, once its charts are drawn."""
     from selenium.webdriver.common.by import By
 
     driver.get(url)
+    if charts:
+        wait_for_charts(driver)
     height = driver.execute_script("return document.body.scrollHeight") if whole else HEIGHT
     driver.set_window_size(WIDTH, max(HEIGHT, min(int(height) + 140, 2400)))
     body = driver.find_element(By.TAG_NAME, "body")
@@ -135,7 +141,40 @@ def sign_in(driver: Any, base: str, username: str, language: str) -> None:
     driver.find_element(By.CSS_SELECTOR, "#login-form input[type=submit]").click()
 
 
+def wait_for_charts(driver: Any) -> None:
+    """Until every chart of the page is drawn (ECharts draws after the page's load)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    drawn = (
+        "return Array.from(document.querySelectorAll('.chart[data-chart]')).every("
+        "function (el) { return window.echarts && echarts.getInstanceByDom(el) "
+        "&& el.querySelector('canvas'); });"
+    )
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(drawn))
+
+
+def shoot_dashboard(driver: Any, base: str, accounts: list[dict[str, Any]]) -> None:
+    """The dashboard of the city's regulator (several parks) and of one park's regulator."""
+    city = next(a for a in accounts if a["role"] == "regulator" and len(a["parks"]) > 1)
+    one = next(a for a in accounts if a["role"] == "regulator" and len(a["parks"]) == 1)
+    for language, suffix in (("zh-hans", "zh"), ("en", "en")):
+        sign_in(driver, base, city["username"], language)
+        driver.get(f"{base}/reports/")
+        wait_for_charts(driver)
+        shoot(driver, f"{base}/reports/", f"reports-index-{suffix}", charts=True)
+        shoot(driver, f"{base}/reports/compare/", f"reports-comparison-{suffix}", charts=True)
+        sign_in(driver, base, one["username"], language)
+        driver.get(f"{base}/reports/")
+        found = re.search(r'href="(/reports/parks/\d+/)"', driver.page_source)
+        assert found is not None, "no park on the regulator's index"
+        shoot(driver, f"{base}{found[1]}", f"reports-park-{suffix}", charts=True)
+        # This month's report (so far): the demo's stock and orders are all of this month.
+        month = time.strftime("%Y-%m")
+        shoot(driver, f"{base}{found[1]}monthly/{month}/", f"reports-monthly-{suffix}", charts=True)
+
+
 def main() -> None:
+    only_dashboard = sys.argv[1:] == ["dashboard"]
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
@@ -169,6 +208,9 @@ def main() -> None:
                     time.sleep(0.2)
             driver = browser()
             try:
+                shoot_dashboard(driver, base, accounts)
+                if only_dashboard:
+                    return
                 order = f"{base}/admin/orders/order"
                 sign_in(driver, base, demo["trader"], "zh-hans")
                 shoot(driver, f"{base}/admin/", "trader-home-zh")

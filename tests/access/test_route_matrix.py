@@ -46,7 +46,13 @@ from access.rules import has_standing, may_write
 from access.scope import resolve_scope
 from config.api_urls import router
 from tests import factories as f
-from tests.test_tenancy_matrix import ADMIN_OBJECTS, PRIVATE_OBJECTS, USER_OBJECTS, maker
+from tests.test_tenancy_matrix import (
+    ADMIN_OBJECTS,
+    PRIVATE_OBJECTS,
+    REPORT_ROUTES,
+    USER_OBJECTS,
+    maker,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -294,6 +300,7 @@ def test_every_action_answers_every_role_as_the_access_module_declares(
         callers,
         clients,
         private=basename in PRIVATE_OBJECTS
+        or basename in REPORT_ROUTES
         or basename in USER_OBJECTS
         or basename in ADMIN_OBJECTS,
         own_rows=basename in USER_OBJECTS,
