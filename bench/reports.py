@@ -476,7 +476,8 @@ def main() -> None:
     results: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds")}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT obj_description(oid) FROM pg_database WHERE datname = current_database()"
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname = current_database()"
         )
         (comment,) = cursor.fetchone() or (None,)
     built = json.loads(comment) if comment else None
