@@ -16,7 +16,7 @@ Run from the top of the repository (see bench/README.md)::
   disjoint enterprises. The load's rate is printed. Then ``VACUUM (ANALYZE)``.
 - HTTP ingest: gunicorn (``--http-workers`` sync workers, 3) on 127.0.0.1 serving the real
   API; ``--http-batches`` (40) batches, one per enterprise (its 9 meters for the 1,111
-  hours after the loaded ones: 9,999 rows), each posted to
+  hours before the loaded ones: 9,999 rows), each posted to
   ``POST /api/v1/energy-readings/batch/`` with a knox Bearer token of the enterprise's
   admin by one of ``--clients`` (4) threads; bodies serialized before the clock starts.
   Readings/s = all readings accepted ÷ wall time from the first request to the last answer.
@@ -471,14 +471,13 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     meters_total = options.parks * options.enterprises * options.meters_per_enterprise
     hours = math.ceil(options.readings / meters_total)
-    # The load ends 50 days ago: the HTTP batches (46 days of one enterprise's meters each)
-    # come after it, in the past.
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=50)
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
     start = end - timedelta(hours=hours)
     results: dict[str, Any] = {"started": datetime.now(UTC).isoformat(timespec="seconds")}
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT obj_description(oid) FROM pg_database WHERE datname = current_database()"
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+            "WHERE datname = current_database()"
         )
         (comment,) = cursor.fetchone() or (None,)
     built = json.loads(comment) if comment else None
@@ -509,11 +508,13 @@ def main() -> None:
     hours = built["hours"]
     results["readings_before_http"] = Reading.objects.count()
     print("readings:", results["readings_before_http"])
-    # The HTTP batches go after everything loaded so far (a re-run continues after the last).
+    # The HTTP batches go just before everything loaded so far: new readings, in the past,
+    # on every run (a re-run goes a further 1,111 hours back).
+    per_batch_hours = BATCH // options.meters_per_enterprise
     with connection.cursor() as cursor:
-        cursor.execute("SELECT max(at) FROM energy_reading")
-        (latest,) = cursor.fetchone()
-    first_hour = int((latest - start).total_seconds() // 3600) + 1
+        cursor.execute("SELECT min(at) FROM energy_reading")
+        (earliest,) = cursor.fetchone()
+    first_hour = int((earliest - start).total_seconds() // 3600) - per_batch_hours
     results["http_ingest"] = http_ingest(
         clients=options.clients,
         batches=options.http_batches,

@@ -104,7 +104,7 @@ def parse_meter(raw: Any) -> int:
 def parse_at(raw: Any, *, latest: datetime) -> datetime:
     if isinstance(raw, datetime):
         at = raw
-    elif isinstance(raw, str) and len(raw) <= _MAX_TEXT and "T" in raw.upper():
+    elif isinstance(raw, str) and len(raw) <= _MAX_TEXT and ("T" in raw or "t" in raw):
         try:
             at = datetime.fromisoformat(raw)
         except ValueError:
@@ -135,7 +135,7 @@ def parse_value(raw: Any) -> Decimal:
         value = Decimal(repr(raw))
     elif isinstance(raw, str) and len(raw) <= _MAX_TEXT:
         try:
-            value = Decimal(raw.strip())
+            value = Decimal(raw)  # surrounding whitespace allowed
         except InvalidOperation:
             raise RowRefused("value", _("A number is expected.")) from None
     else:
@@ -146,12 +146,19 @@ def parse_value(raw: Any) -> Decimal:
         raise RowRefused("value", _("A reading is not negative."))
     if value > MAX_VALUE:
         raise RowRefused("value", _("At most 999999999999.999."))
-    if value != value.quantize(QUANTUM):
+    quantized = value.quantize(QUANTUM)
+    if quantized != value:
         raise RowRefused("value", _("At most 3 decimal places."))
-    return value.quantize(QUANTUM) + 0  # -0 is 0
+    return quantized + 0  # -0 is 0
 
 
 def parse_row(row: Any, *, latest: datetime) -> tuple[int, datetime, Decimal]:
+    if type(row) is dict and len(row) == 3 and row.keys() == ROW_FIELDS:  # the usual row
+        return (
+            parse_meter(row["meter"]),
+            parse_at(row["at"], latest=latest),
+            parse_value(row["value"]),
+        )
     if not isinstance(row, Mapping):
         raise RowRefused("row", _('An object {"meter", "at", "value"} is expected.'))
     unknown = [str(k) for k in row if k not in ROW_FIELDS]

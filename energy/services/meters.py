@@ -56,10 +56,13 @@ def _check_factor(value: Any) -> None:
         raise DomainError(_("A factor above 1 is expected."), field="anomaly_factor")
 
 
-def _save_meter(meter: Meter) -> None:
+def _check_code(meter: Meter) -> None:
     meter.code = (meter.code or "").strip()
     if not meter.code:
         raise DomainError(_("The meter's code is required."), field="code")
+
+
+def _save_meter(meter: Meter) -> None:
     save_unique(
         meter,
         clash=Meter.objects.filter(enterprise_id=meter.enterprise_id, code=meter.code).exclude(
@@ -96,6 +99,7 @@ def meter_create(
         is_active=is_active,
         anomaly_factor=anomaly_factor,
     )
+    _check_code(meter)
     validate_row(meter, list(METER_FIELDS))
     _save_meter(meter)
     audit_record(
@@ -123,6 +127,7 @@ def meter_update(*, actor: Scope, meter: Meter, **changes: Any) -> Meter:
         _check_factor(changes["anomaly_factor"])
     for name, value in changes.items():
         setattr(current, name, value)
+    _check_code(current)
     validate_row(current, list(changes))
     _save_meter(current)
     audit_record(

@@ -94,7 +94,7 @@ def test_output_values_leave_one_audit_row_each(world: dict[str, Any], admin_a1:
         )
     with one_audit_row(actor=admin_a1, action="output_value.update", target=output) as written:
         output_value_update(actor=admin_a1, output=output, value_yuan=Decimal(7))
-    assert written.entry.changes == {"value_yuan": ["5", "7"]}
+    assert written.entry.changes == {"value_yuan": ["5.00", "7"]}
     with pytest.raises(DomainError) as refused:
         output_value_create(
             actor=admin_a1, enterprise=enterprise, month=date(2026, 3, 1), value_yuan=Decimal(1)
