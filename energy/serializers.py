@@ -70,7 +70,7 @@ class MeterCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any
                 {
                     "unit": [
                         _("A %(carrier)s meter counts in %(unit)s.")
-                        % {"carrier": attrs["carrier"], "unit": expected}
+                        % {"carrier": Carrier(attrs["carrier"]).label, "unit": expected}
                     ]
                 }
             )

@@ -269,7 +269,7 @@ _TYPES: tuple[EventType, ...] = (
     EventType(
         "major_hazard.changed",
         _(
-            "Warehouse %(warehouse_code)s: major hazard level %(old_level)s -> %(new_level)s "
+            "Warehouse %(warehouse_code)s: its major hazard status changed "
             "(S %(old_s)s -> %(new_s)s)"
         ),
         (Party("owner_id", ADMIN_ROLES),),

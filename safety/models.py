@@ -16,6 +16,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from inventory.models import Warehouse
 from parks.models import Enterprise, Park
@@ -33,7 +34,7 @@ class HazardGrade(models.TextChoices):
 
 
 class HazardStatus(models.TextChoices):
-    OPEN = "open", _("open")
+    OPEN = "open", pgettext_lazy("hidden hazard", "open")
     OVERDUE = "overdue", _("overdue")
     RECTIFIED = "rectified", _("rectified")
 

@@ -40,7 +40,8 @@ def check_carrier_unit(carrier: str, unit: str) -> None:
     expected = CARRIER_UNIT[carrier]
     if unit != expected:
         raise DomainError(
-            _("A %(carrier)s meter counts in %(unit)s.") % {"carrier": carrier, "unit": expected},
+            _("A %(carrier)s meter counts in %(unit)s.")
+            % {"carrier": Carrier(carrier).label, "unit": expected},
             field="unit",
         )
 
