@@ -10,6 +10,7 @@ warehouse keeper and a park operator and saves 1400 px-wide pages here.
 Needs: ``pip install -e '.[dev]'`` (Selenium) and Chromium with its driver and a
 Chinese font (Debian: ``apt-get install chromium chromium-driver fonts-wqy-zenhei``).
 Run from the repository root: ``python docs/screenshots/make.py`` (every screenshot) or
+``python docs/screenshots/make.py pools`` (the joint stockpiles' admin pages only) or
 ``python docs/screenshots/make.py dashboard`` (the dashboard's only: the city's regulator's
 parks and their comparison, a park's overview and its monthly report, in zh and en).
 """
@@ -173,8 +174,27 @@ def shoot_dashboard(driver: Any, base: str, accounts: list[dict[str, Any]]) -> N
         shoot(driver, f"{base}{found[1]}monthly/{month}/", f"reports-monthly-{suffix}", charts=True)
 
 
+def shoot_pools(driver: Any, base: str, accounts: list[dict[str, Any]]) -> None:
+    """The joint stockpiles in the admin as park operators see them (docs/stockpiling.md),
+    with the unread notifications' badge in the header: Shangyu's pools (one below its
+    target, with the engine's proposal for it) and Hangzhou Bay's draws (an emergency draw
+    and its replenishment)."""
+    operators = {a["username"]: a for a in accounts if a["role"] == "park_operator"}
+    shangyu = operators.get("shangyu.operator") or next(iter(operators.values()))
+    hzbay = operators.get("hzbay.operator") or shangyu
+    pools = f"{base}/admin/pools"
+    for language, suffix in (("zh-hans", "zh"), ("en", "en")):
+        sign_in(driver, base, shangyu["username"], language)
+        shoot(driver, f"{pools}/pool/", f"pools-list-{suffix}")
+        shoot(driver, f"{pools}/poolproposal/", f"pools-proposals-{suffix}")
+        sign_in(driver, base, hzbay["username"], language)
+        shoot(driver, f"{pools}/draw/", f"pools-draws-{suffix}")
+        shoot(driver, f"{pools}/obligation/", f"pools-obligations-{suffix}")
+
+
 def main() -> None:
-    only_dashboard = sys.argv[1:] == ["dashboard"]
+    only = sys.argv[1:2]
+    only_dashboard = only == ["dashboard"]
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             **os.environ,
@@ -208,6 +228,10 @@ def main() -> None:
                     time.sleep(0.2)
             driver = browser()
             try:
+                if only in ([], ["pools"]):
+                    shoot_pools(driver, base, accounts)
+                if only == ["pools"]:
+                    return
                 shoot_dashboard(driver, base, accounts)
                 if only_dashboard:
                     return
