@@ -347,6 +347,31 @@ COMPARISON = Page(
             rows=selectors.park_comparison,
             chart=Chart(BAR, x="park", values=("sold_t", "bought_t"), secondary=("hazardous_t",)),
         ),
+        Section(
+            key="parks-energy-safety",
+            title=_("Energy and safety side by side"),
+            description=_(
+                "Energy use (tce) over the period, output value and intensity (tce per 10⁴ "
+                "yuan); hidden hazards unrectified now, open and overdue; major hazard units "
+                "now by level (1 the gravest)."
+            ),
+            columns=(
+                Column("park", _("park"), TEXT),
+                Column("code", _("code"), TEXT),
+                Column("tce", _("tce"), DECIMAL),
+                Column("output_10k_cny", _("output value (10⁴ CNY)"), DECIMAL),
+                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL),
+                Column("open_hazards", _("hidden hazards open"), INT),
+                Column("overdue_hazards", _("hidden hazards overdue"), INT),
+                Column("units_level_1", _("major hazard units, level 1"), INT),
+                Column("units_level_2", _("level 2"), INT),
+                Column("units_level_3", _("level 3"), INT),
+                Column("units_level_4", _("level 4"), INT),
+            ),
+            rows=selectors.park_comparison_energy_safety,
+            chart=Chart(BAR, x="park", values=("tce",), secondary=("intensity",)),
+            convention=True,
+        ),
     ),
 )
 

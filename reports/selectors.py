@@ -32,6 +32,7 @@ from energy.selectors import (
     enterprise_energy_breakdown,
     meters_silent,
     park_energy_series,
+    parks_energy_totals,
 )
 from inventory.hazards import HazardClass
 from inventory.selectors import lot_list, movement_list
@@ -44,7 +45,7 @@ from reports.sections import ComparisonQuery, ParkQuery
 from safety.models import HazardGrade, IncidentGrade
 from safety.selectors import park_hazardous_stock as safety_hazardous_stock
 from safety.selectors import park_misplaced_lots as safety_misplaced_lots
-from safety.selectors import park_safety_summary
+from safety.selectors import park_safety_summary, parks_safety_totals
 
 KG: "DecimalField[Any, Any]" = DecimalField(max_digits=20, decimal_places=3)
 ZERO = Decimal(0)
@@ -619,6 +620,42 @@ def park_comparison(query: ComparisonQuery) -> list[dict[str, Any]]:
                 "orders_bought": bought.get(park.pk, {}).get("n", 0),
                 "bought_t": _tonnes(bought.get(park.pk, {}).get("kg")),
                 "hazardous_t": _tonnes(hazardous.get(park.pk)),
+            }
+        )
+    return rows
+
+
+def park_comparison_energy_safety(query: ComparisonQuery) -> list[dict[str, Any]]:
+    """Each of the parks side by side: tce over the period in the query's convention, output
+    value and intensity; hidden hazards open and overdue now; the major hazard units now by
+    level. Four queries whatever the number of parks (energy.selectors.parks_energy_totals,
+    safety.selectors.parks_safety_totals)."""
+    for park in query.parks:
+        _require(query.scope, park.pk)
+    ids = [park.pk for park in query.parks]
+    if not ids:
+        return []
+    energy = parks_energy_totals(
+        scope=query.scope,
+        park_ids=ids,
+        start=query.period.first,
+        end=query.period.last_day,
+        convention=query.convention,
+    )
+    safety = parks_safety_totals(scope=query.scope, park_ids=ids)
+    rows = []
+    for park in query.parks:
+        e, s = energy[park.pk], safety[park.pk]
+        rows.append(
+            {
+                "park": park_name(park),
+                "code": park.code,
+                "tce": e.tce,
+                "output_10k_cny": e.output_10k_yuan,
+                "intensity": e.intensity,
+                "open_hazards": s.open_hazards,
+                "overdue_hazards": s.overdue_hazards,
+                **{f"units_level_{level}": s.units_by_level[level] for level in (1, 2, 3, 4)},
             }
         )
     return rows

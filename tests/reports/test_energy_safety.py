@@ -280,3 +280,67 @@ def test_queries_per_page_are_constant(
     with CaptureQueriesContext(connection) as after:
         assert client.get(url).status_code == 200
     assert len(after) == len(before), [q["sql"] for q in after.captured_queries]
+
+
+def test_the_comparison_of_parks_gains_energy_and_safety(
+    energy_safety_world: dict[str, Any], api_client: Any, django_assert_num_queries: Any
+) -> None:
+    from reports.sections import ComparisonQuery
+    from reports.selectors import park_comparison_energy_safety
+
+    w = energy_safety_world
+    root = api_client(w["users"]["superuser"])
+    parks = [w["parks"]["c"].pk, w["parks"]["a"].pk]
+    figures = {}
+    for convention in ("equivalent", "equal_value"):
+        response = root.get(
+            f"{PARKS}comparison/",
+            {"park": parks, "start": "2026-01", "end": "2026-06", "convention": convention},
+        )
+        assert response.status_code == 200
+        section = next(s for s in response.json()["sections"] if s["key"] == "parks-energy-safety")
+        assert ("equal value" if convention == "equal_value" else "equivalent value") in section[
+            "title"
+        ]
+        c, a = section["rows"]
+        assert (c["code"], c["tce"], c["intensity"], c["open_hazards"]) == (
+            w["parks"]["c"].code,
+            "0.000000",
+            None,
+            0,
+        )
+        assert (a["open_hazards"], a["overdue_hazards"]) == (1, 1)
+        assert [a[f"units_level_{n}"] for n in (1, 2, 3, 4)] == [0, 0, 0, 1]
+        assert a["output_10k_cny"] == "1.0000"
+        figures[convention] = (a["tce"], a["intensity"])
+    # 0.40557 + 0.291432 (the 2025 readings are outside the period); 0.9933 + 0.291432
+    assert figures == {
+        "equivalent": ("0.697002", "0.6970"),
+        "equal_value": ("1.284732", "1.2847"),
+    }
+    # Four queries whatever the number of parks.
+    scope = resolve_scope(w["users"]["superuser"])
+    every = list(w["parks"].values())
+    with django_assert_num_queries(4):
+        park_comparison_energy_safety(ComparisonQuery(scope, every, H1))
+    with django_assert_num_queries(4):
+        park_comparison_energy_safety(ComparisonQuery(scope, every[:1], H1))
+
+
+def test_the_comparison_selectors_refuse_another_park(energy_safety_world: dict[str, Any]) -> None:
+    from energy.selectors import ParkNotVisible as EnergyParkNotVisible
+    from energy.selectors import parks_energy_totals
+    from safety.exceptions import ParkNotVisible as SafetyParkNotVisible
+    from safety.selectors import parks_safety_totals
+
+    w = energy_safety_world
+    other = resolve_scope(w["users"]["regulator_c"])
+    ids = [w["parks"]["c"].pk, w["parks"]["a"].pk]
+    with pytest.raises(EnergyParkNotVisible):
+        parks_energy_totals(
+            scope=other, park_ids=ids, start=date(2026, 1, 1), end=date(2026, 6, 30)
+        )
+    with pytest.raises(SafetyParkNotVisible):
+        parks_safety_totals(scope=other, park_ids=ids)
+    mine = parks_safety_totals(scope=other, park_ids=ids[:1])
+    assert mine[ids[0]].open_hazards == 0
