@@ -342,7 +342,8 @@ def energy_trend(query: ParkQuery) -> list[dict[str, Any]]:
 
 
 def energy_share(query: ParkQuery) -> list[dict[str, Any]]:
-    """Each carrier's tce over the period and its share of the park's total."""
+    """Each carrier's tce over the period and its share of the park's total, in the order
+    of the trend's series (so that a carrier has the same colour in both charts)."""
     _require(query.scope, query.park.pk)
     series = _energy_series(query)
     return [
@@ -352,7 +353,7 @@ def energy_share(query: ParkQuery) -> list[dict[str, Any]]:
             "tce": tce,
             "share_pct": _percent(tce, series.total_tce),
         }
-        for carrier, tce in sorted(series.tce_by_carrier.items(), key=lambda item: -item[1])
+        for carrier, tce in sorted(series.tce_by_carrier.items())  # the trend's order, colours
     ]
 
 
