@@ -80,6 +80,21 @@ PERIOD_PARAMETERS = [
         description="YYYY-MM, the last month, included; by default this month.",
     ),
 ]
+CONVENTION_PARAMETER = OpenApiParameter(
+    "convention",
+    OpenApiTypes.STR,
+    enum=["equivalent", "equal_value"],
+    description=(
+        "The convention of electricity in tce (equivalent value 当量值, the default, or "
+        "equal value 等价值); every energy section's title names it."
+    ),
+)
+GRANULARITY_PARAMETER = OpenApiParameter(
+    "granularity",
+    OpenApiTypes.STR,
+    enum=["month", "day"],
+    description="The steps of the energy series: month (default) or day (at most 400 days).",
+)
 FORMAT_PARAMETER = OpenApiParameter(
     "format",
     OpenApiTypes.STR,
@@ -156,6 +171,8 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
             OpenApiParameter(
                 "section", OpenApiTypes.STR, description="One section only, by its key."
             ),
+            CONVENTION_PARAMETER,
+            GRANULARITY_PARAMETER,
             FORMAT_PARAMETER,
         ],
         responses=_exports(ParkReportSerializer),
@@ -169,7 +186,11 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
         wanted = query.validated_data.get("section")
         if wanted:
             sections = [s for s in sections if s.key == wanted]
-        tables = compute(sections, ParkQuery(self.scope, park, period))
+        params = query.validated_data
+        tables = compute(
+            sections,
+            ParkQuery(self.scope, park, period, params["convention"], params["granularity"]),
+        )
         data = {
             "park": ReportParkSerializer(park).data,
             "period": period.as_dict(),
@@ -188,6 +209,7 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
                 pattern=r"^\d{4}-\d{2}$",
                 description="YYYY-MM (2000-01 to 2999-12); last month by default.",
             ),
+            CONVENTION_PARAMETER,
             FORMAT_PARAMETER,
         ],
         responses=_exports(ParkReportSerializer),
@@ -201,7 +223,8 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
         if period is None:
             last = add_months(timezone.localdate().replace(day=1), -1)
             period = Period(last, last)
-        tables = compute(monthly_sections(), ParkQuery(self.scope, park, period))
+        convention = query.validated_data["convention"]
+        tables = compute(monthly_sections(), ParkQuery(self.scope, park, period, convention))
         data = {
             "park": ReportParkSerializer(park).data,
             "period": period.as_dict(),
@@ -223,6 +246,7 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
                     "park the caller reads by default."
                 ),
             ),
+            CONVENTION_PARAMETER,
             FORMAT_PARAMETER,
         ],
         responses=_exports(ComparisonSerializer),
@@ -242,7 +266,10 @@ class ReportParkViewSet(ExportErrorsAsJSON, ScopedViewSetMixin, viewsets.Generic
                     {"park": [_("No park %(id)s among yours.") % {"id": missing[0]}]}
                 )
             parks = [found[pk] for pk in dict.fromkeys(wanted)]
-        tables = compute(COMPARISON.sections, ComparisonQuery(self.scope, parks, period))
+        convention = query.validated_data["convention"]
+        tables = compute(
+            COMPARISON.sections, ComparisonQuery(self.scope, parks, period, convention)
+        )
         data = {
             "period": period.as_dict(),
             "parks": ReportParkSerializer(parks, many=True).data,

@@ -1,10 +1,10 @@
 """The reports, declared (``reports.sections``): the pages of a park, the comparison of
 parks, and what the monthly report prints.
 
-Here the energy and safety pages will be declared when their apps land (issue 13), as
-``Page("energy", ...)`` and ``Page("safety", ...)`` added to :data:`PARK_PAGES`; their
+The energy and safety pages (issue 13) are declared here like the overview: their
 sections' rows are functions of ``reports.selectors`` over ``energy.selectors`` and
-``safety.selectors``. Until then no page stands in for them.
+``safety.selectors``. Energy figures name their electricity convention (``convention=True``
+on the section: the title says it for the query's convention).
 """
 
 from django.utils.translation import gettext_lazy as _
@@ -103,8 +103,222 @@ OVERVIEW = Page(
     sections=(TRADE, HAZARDOUS_STOCK, POOLS, ENTERPRISES),
 )
 
+# --- Energy (energy.selectors: the rollups, never the raw readings) ----------------------------
+
+ENERGY = Page(
+    key="energy",
+    title=_("Energy"),
+    options=("convention", "granularity"),
+    sections=(
+        Section(
+            key="energy-trend",
+            title=_("Energy use by carrier"),
+            description=_(
+                "Tonnes of standard coal equivalent (tce) used in the park each month (or "
+                "day), by carrier, from the meters' readings."
+            ),
+            columns=(
+                Column("period", _("period"), TEXT),
+                Column("carrier", _("carrier"), TEXT),
+                Column("tce", _("tce"), DECIMAL),
+            ),
+            rows=selectors.energy_trend,
+            chart=Chart(BAR, x="period", values=("tce",), group="carrier", stacked=True),
+            convention=True,
+        ),
+        Section(
+            key="energy-share",
+            title=_("Share by carrier"),
+            description=_("Each carrier's tce over the period and its share of the total."),
+            columns=(
+                Column("carrier", _("code"), TEXT),
+                Column("label", _("carrier"), TEXT),
+                Column("tce", _("tce"), DECIMAL),
+                Column("share_pct", _("share (%)"), PERCENT),
+            ),
+            rows=selectors.energy_share,
+            chart=Chart(PIE, x="label", values=("tce",)),
+            convention=True,
+        ),
+        Section(
+            key="energy-intensity",
+            title=_("Energy intensity by enterprise"),
+            description=_(
+                "Each enterprise's tce over the period, its output value, its intensity (tce "
+                "per 10⁴ yuan of output value) and the change of its use against the same "
+                "days a year before."
+            ),
+            columns=(
+                Column("enterprise", _("enterprise"), TEXT),
+                Column("tce", _("tce"), DECIMAL),
+                Column("output_10k_cny", _("output value (10⁴ CNY)"), DECIMAL),
+                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL),
+                Column("yoy_pct", _("year on year (%)"), PERCENT),
+            ),
+            rows=selectors.energy_intensity,
+            chart=Chart(BAR, x="enterprise", values=("intensity",)),
+            convention=True,
+        ),
+        Section(
+            key="energy-yoy",
+            title=_("Year on year"),
+            description=_(
+                "The park's tce each month (or day), its output value and intensity (months), "
+                "and the change against the same month (or day) a year before."
+            ),
+            columns=(
+                Column("period", _("period"), TEXT),
+                Column("tce", _("tce"), DECIMAL),
+                Column("output_10k_cny", _("output value (10⁴ CNY)"), DECIMAL),
+                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL),
+                Column("yoy_pct", _("year on year (%)"), PERCENT),
+            ),
+            rows=selectors.energy_by_month,
+            chart=Chart(BAR, x="period", values=("tce",), secondary=("yoy_pct",)),
+            convention=True,
+        ),
+        Section(
+            key="energy-anomalies",
+            title=_("Anomalies"),
+            description=_(
+                "Meters silent now, then the readings far above their meter's recent median "
+                "(jumps) and the silences flagged in the period, newest first."
+            ),
+            columns=(
+                Column("at", _("at"), TEXT),
+                Column("kind", _("kind"), TEXT),
+                Column("enterprise", _("enterprise"), TEXT),
+                Column("meter", _("meter"), TEXT),
+                Column("carrier", _("carrier"), TEXT),
+                Column("value", _("value"), DECIMAL),
+                Column("median", _("median"), DECIMAL),
+            ),
+            rows=selectors.energy_anomaly_rows,
+        ),
+    ),
+)
+
+# --- Safety (safety.selectors) -----------------------------------------------------------------
+
+SAFETY = Page(
+    key="safety",
+    title=_("Safety"),
+    sections=(
+        Section(
+            key="safety-hazards",
+            title=_("Hidden hazards unrectified"),
+            description=_(
+                "Hidden hazards not rectified now, by grade: open (before their deadline) "
+                "and overdue."
+            ),
+            columns=(
+                Column("grade", _("grade"), TEXT),
+                Column("open", _("open"), INT),
+                Column("overdue", _("overdue"), INT),
+            ),
+            rows=selectors.safety_hazards,
+            chart=Chart(BAR, x="grade", values=("open", "overdue"), stacked=True),
+        ),
+        Section(
+            key="safety-closure",
+            title=_("Closure of hidden hazards"),
+            description=_(
+                "The hidden hazards whose deadline falls in the period: rectified by its "
+                "end, on time, and the closure rate (rectified / due)."
+            ),
+            columns=(
+                Column("label", _("hazards"), TEXT),
+                Column("due", _("due"), INT),
+                Column("rectified", _("rectified"), INT),
+                Column("on_time", _("on time"), INT),
+                Column("closure_pct", _("closure rate (%)"), PERCENT),
+            ),
+            rows=selectors.safety_closure,
+            chart=Chart(
+                BAR, x="label", values=("due", "rectified", "on_time"), secondary=("closure_pct",)
+            ),
+        ),
+        Section(
+            key="safety-incidents",
+            title=_("Incidents by grade"),
+            description=_(
+                "Incidents of the period by grade (Decree 493): how many, deaths, serious "
+                "injuries and direct loss."
+            ),
+            columns=(
+                Column("grade", _("grade"), TEXT),
+                Column("incidents", _("incidents"), INT),
+                Column("deaths", _("deaths"), INT),
+                Column("serious_injuries", _("serious injuries"), INT),
+                Column("direct_loss_cny", _("direct loss (CNY)"), DECIMAL),
+            ),
+            rows=selectors.safety_incidents,
+            chart=Chart(
+                BAR,
+                x="grade",
+                values=("incidents", "deaths", "serious_injuries"),
+                secondary=("direct_loss_cny",),
+            ),
+        ),
+        Section(
+            key="safety-major-hazards",
+            title=_("Major hazard units"),
+            description=_(
+                "Warehouses that are major hazard installations (GB 18218: S ≥ 1) now or at "
+                "their licensed capacity, gravest first: S, R and level (1 the gravest)."
+            ),
+            columns=(
+                Column("warehouse", _("warehouse"), TEXT),
+                Column("name", _("name"), TEXT),
+                Column("hazardous_t", _("hazardous stock (t)"), DECIMAL),
+                Column("s", _("S"), DECIMAL),
+                Column("r", _("R"), DECIMAL),
+                Column("level", _("level"), INT),
+                Column("s_at_capacity", _("S at capacity"), DECIMAL),
+                Column("level_at_capacity", _("level at capacity"), INT),
+            ),
+            rows=selectors.safety_major_hazard_units,
+        ),
+        Section(
+            key="safety-stock-capacity",
+            title=_("Hazardous stock against licensed capacity"),
+            description=_(
+                "Dangerous goods on hand now by class against the capacity of the zones "
+                "licensed for the class (a zone licensed for several classes counts for each)."
+            ),
+            columns=(
+                Column("class", _("class"), TEXT),
+                Column("label", _("dangerous-goods class"), TEXT),
+                Column("on_hand_t", _("on hand (t)"), DECIMAL),
+                Column("capacity_t", _("licensed capacity (t)"), DECIMAL),
+                Column("zones", _("licensed zones"), INT),
+                Column("utilisation_pct", _("utilisation (%)"), PERCENT),
+            ),
+            rows=selectors.safety_stock_capacity,
+            chart=Chart(BAR, x="label", values=("on_hand_t", "capacity_t")),
+        ),
+        Section(
+            key="safety-misplaced",
+            title=_("Lots in zones that no longer admit them"),
+            description=_(
+                "Lots on hand now in a zone that would refuse them today: its licence, its "
+                "capacity, or segregation from what else is stored near them."
+            ),
+            columns=(
+                Column("lot", _("lot"), INT),
+                Column("zone", _("zone"), TEXT),
+                Column("material", _("material"), TEXT),
+                Column("on_hand_t", _("on hand (t)"), DECIMAL),
+                Column("check", _("check"), TEXT),
+                Column("reason", _("reason"), TEXT),
+            ),
+            rows=selectors.safety_misplaced,
+        ),
+    ),
+)
+
 #: The pages of a park, in the order of their tabs; the first is the park's home.
-PARK_PAGES: dict[str, Page] = {page.key: page for page in (OVERVIEW,)}
+PARK_PAGES: dict[str, Page] = {page.key: page for page in (OVERVIEW, ENERGY, SAFETY)}
 
 COMPARISON = Page(
     key="comparison",
@@ -132,6 +346,31 @@ COMPARISON = Page(
             ),
             rows=selectors.park_comparison,
             chart=Chart(BAR, x="park", values=("sold_t", "bought_t"), secondary=("hazardous_t",)),
+        ),
+        Section(
+            key="parks-energy-safety",
+            title=_("Energy and safety side by side"),
+            description=_(
+                "Energy use (tce) over the period, output value and intensity (tce per 10⁴ "
+                "yuan); hidden hazards unrectified now, open and overdue; major hazard units "
+                "now by level (1 the gravest)."
+            ),
+            columns=(
+                Column("park", _("park"), TEXT),
+                Column("code", _("code"), TEXT),
+                Column("tce", _("tce"), DECIMAL),
+                Column("output_10k_cny", _("output value (10⁴ CNY)"), DECIMAL),
+                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL),
+                Column("open_hazards", _("hidden hazards open"), INT),
+                Column("overdue_hazards", _("hidden hazards overdue"), INT),
+                Column("units_level_1", _("major hazard units, level 1"), INT),
+                Column("units_level_2", _("level 2"), INT),
+                Column("units_level_3", _("level 3"), INT),
+                Column("units_level_4", _("level 4"), INT),
+            ),
+            rows=selectors.park_comparison_energy_safety,
+            chart=Chart(BAR, x="park", values=("tce",), secondary=("intensity",)),
+            convention=True,
         ),
     ),
 )

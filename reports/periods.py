@@ -3,7 +3,7 @@
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +14,17 @@ MAX_MONTHS = 36
 #: The period of a report when none is asked for: the last twelve months, this one included.
 DEFAULT_MONTHS = 12
 FIRST_YEAR, LAST_YEAR = 2000, 2999
+
+
+#: The conventions of electricity in tce (energy.models.Convention), the first the default.
+CONVENTIONS = ("equivalent", "equal_value")
+CONVENTION_LABELS = {
+    "equivalent": _("electricity at equivalent value (当量值)"),
+    "equal_value": _("electricity at equal value (等价值)"),
+}
+#: The steps of an energy trend; a series by day covers at most MAX_DAYS days.
+GRANULARITIES = ("month", "day")
+MAX_DAYS = 400
 
 
 class PeriodError(ValueError):
@@ -79,6 +90,11 @@ class Period:
         return [add_months(self.first, i) for i in range(max(count, 0))]
 
     @property
+    def last_day(self) -> date:
+        """The last day of the period."""
+        return add_months(self.last, 1) - timedelta(days=1)
+
+    @property
     def start(self) -> datetime:
         """The first instant of the period."""
         return _instant(self.first)
@@ -103,3 +119,27 @@ class Period:
 
     def as_dict(self) -> dict[str, str]:
         return {"start": self.first.strftime("%Y-%m"), "end": self.last.strftime("%Y-%m")}
+
+
+def parse_convention(value: str | None) -> str:
+    """``?convention=``: equivalent (the default) or equal_value, else :class:`PeriodError`."""
+    if not value:
+        return CONVENTIONS[0]
+    if value not in CONVENTIONS:
+        raise PeriodError("convention", str(_("One of equivalent, equal_value.")))
+    return value
+
+
+def parse_granularity(value: str | None, period: Period) -> str:
+    """``?granularity=``: month (the default) or day, by day for a period of at most
+    :data:`MAX_DAYS` days, else :class:`PeriodError`."""
+    if not value:
+        return GRANULARITIES[0]
+    if value not in GRANULARITIES:
+        raise PeriodError("granularity", str(_("One of month, day.")))
+    if value == "day" and (period.last_day - period.first).days + 1 > MAX_DAYS:
+        raise PeriodError(
+            "granularity",
+            str(_("A series by day covers at most %(max)s days.") % {"max": MAX_DAYS}),
+        )
+    return value

@@ -77,6 +77,14 @@ class ParkQuery:
     scope: Scope
     park: Park
     period: Period
+    #: The electricity convention of the energy figures (``reports.periods.CONVENTIONS``).
+    convention: str = "equivalent"
+    #: The steps of the energy trend: ``month`` or ``day`` (a period of at most
+    #: ``reports.periods.MAX_DAYS`` days).
+    granularity: str = "month"
+    #: What several sections of one page read alike (the energy series, the safety
+    #: summary), read once per query.
+    memo: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,7 @@ class ComparisonQuery:
     scope: Scope
     parks: Sequence[Park]
     period: Period
+    convention: str = "equivalent"
 
 
 @dataclass(frozen=True)
@@ -96,6 +105,8 @@ class Section:
     rows: Callable[[Any], list[dict[str, Any]]]
     description: str | Promise = ""
     chart: Chart | None = None
+    #: Energy figures: the title names the electricity convention the query asked for.
+    convention: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,6 +116,9 @@ class Page:
     sections: tuple[Section, ...]
     #: Whether the page's sections are part of the printable monthly report.
     in_monthly: bool = True
+    #: The parameters the page offers besides the period: ``convention`` (of electricity
+    #: in tce), ``granularity`` (month or day).
+    options: tuple[str, ...] = ()
 
 
 @dataclass
@@ -113,12 +127,19 @@ class Table:
 
     section: Section
     rows: list[dict[str, Any]] = field(default_factory=list)
+    #: What the title adds for this query: the electricity convention of energy figures.
+    note: str = ""
+
+    @property
+    def title(self) -> str:
+        title = str(self.section.title)
+        return f"{title} ({self.note})" if self.note else title
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON shape of the API (decimals as strings, by the renderer)."""
         return {
             "key": self.section.key,
-            "title": str(self.section.title),
+            "title": self.title,
             "description": str(self.section.description),
             "columns": [
                 {"key": c.key, "label": str(c.label), "kind": c.kind} for c in self.section.columns
@@ -154,5 +175,19 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def convention_label(convention: str) -> str:
+    """The electricity convention as the figures say it: "electricity at equal value"."""
+    from reports.periods import CONVENTION_LABELS
+
+    return str(CONVENTION_LABELS[convention])
+
+
 def compute(sections: Sequence[Section], query: Any) -> list[Table]:
-    return [Table(section, section.rows(query)) for section in sections]
+    return [
+        Table(
+            section,
+            section.rows(query),
+            note=convention_label(query.convention) if section.convention else "",
+        )
+        for section in sections
+    ]

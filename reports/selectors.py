@@ -23,8 +23,17 @@ from django.db.models import Count, DecimalField, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 
 from access.scope import Scope
+from energy.models import AnomalyKind, Carrier
+from energy.selectors import (
+    energy_anomalies,
+    enterprise_energy_breakdown,
+    meters_silent,
+    park_energy_series,
+    parks_energy_totals,
+)
 from inventory.hazards import HazardClass
 from inventory.selectors import lot_list, movement_list
 from orders.models import OrderStatus
@@ -33,6 +42,10 @@ from parks.models import Enterprise, EnterpriseKind, Park
 from pools.selectors import pool_list
 from reports.rules import may_report_on
 from reports.sections import ComparisonQuery, ParkQuery
+from safety.models import HazardGrade, IncidentGrade
+from safety.selectors import park_hazardous_stock as safety_hazardous_stock
+from safety.selectors import park_misplaced_lots as safety_misplaced_lots
+from safety.selectors import park_safety_summary, parks_safety_totals
 
 KG: "DecimalField[Any, Any]" = DecimalField(max_digits=20, decimal_places=3)
 ZERO = Decimal(0)
@@ -42,6 +55,12 @@ PCT = Decimal("0.1")
 #: The orders that did not go ahead are not trade.
 NOT_TRADED = (OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED)
 CLASS_LABELS = dict(HazardClass.choices)
+CARRIER_LABELS = dict(Carrier.choices)
+ANOMALY_LABELS = dict(AnomalyKind.choices)
+GRADE_LABELS = dict(HazardGrade.choices)
+INCIDENT_LABELS = dict(IncidentGrade.choices)
+#: The anomalies listed on a page, newest first (a table, not an archive: the admin has all).
+MAX_ANOMALIES = 200
 
 
 def _require(scope: Scope, park_id: int) -> None:
@@ -284,6 +303,261 @@ def park_hazardous_stock(query: ParkQuery) -> list[dict[str, Any]]:
     ]
 
 
+# --- Energy (energy.selectors, from the rollups) ----------------------------------------------
+
+
+def _energy_series(query: ParkQuery) -> Any:
+    if "energy_series" not in query.memo:
+        query.memo["energy_series"] = park_energy_series(
+            scope=query.scope,
+            park_id=query.park.pk,
+            start=query.period.first,
+            end=query.period.last_day,
+            granularity="day" if query.granularity == "day" else "month",
+            convention=query.convention,
+        )
+    return query.memo["energy_series"]
+
+
+def _step(day: date, granularity: str) -> str:
+    return day.isoformat() if granularity == "day" else day.strftime("%Y-%m")
+
+
+def energy_trend(query: ParkQuery) -> list[dict[str, Any]]:
+    """The park's tce by month (or day) and carrier, in the query's convention: one row per
+    step and carrier used in the period (0 for a step without use), long form for a chart of
+    one series per carrier. Three queries (energy.selectors.park_energy_series)."""
+    _require(query.scope, query.park.pk)
+    series = _energy_series(query)
+    carriers = sorted(series.tce_by_carrier)
+    return [
+        {
+            "period": _step(step.start, series.granularity),
+            "carrier": str(CARRIER_LABELS.get(carrier, carrier)),
+            "tce": step.tce_by_carrier.get(carrier, ZERO),
+        }
+        for step in series.periods
+        for carrier in carriers
+    ]
+
+
+def energy_share(query: ParkQuery) -> list[dict[str, Any]]:
+    """Each carrier's tce over the period and its share of the park's total, in the order
+    of the trend's series (so that a carrier has the same colour in both charts)."""
+    _require(query.scope, query.park.pk)
+    series = _energy_series(query)
+    return [
+        {
+            "carrier": carrier,
+            "label": str(CARRIER_LABELS.get(carrier, carrier)),
+            "tce": tce,
+            "share_pct": _percent(tce, series.total_tce),
+        }
+        for carrier, tce in sorted(series.tce_by_carrier.items())  # the trend's order, colours
+    ]
+
+
+def energy_by_month(query: ParkQuery) -> list[dict[str, Any]]:
+    """The park's tce, output value, intensity (tce per 10⁴ yuan) and change against the
+    same month (or day) a year before, step by step."""
+    _require(query.scope, query.park.pk)
+    series = _energy_series(query)
+    return [
+        {
+            "period": _step(step.start, series.granularity),
+            "tce": step.tce,
+            "output_10k_cny": step.output_10k_yuan,
+            "intensity": step.intensity,
+            "yoy_pct": step.yoy_pct,
+        }
+        for step in series.periods
+    ]
+
+
+def energy_intensity(query: ParkQuery) -> list[dict[str, Any]]:
+    """Each enterprise of the park with energy use or output value in the period: tce,
+    output value (10⁴ yuan), intensity and change against the same days a year before.
+    Largest use first. Four queries (energy.selectors.enterprise_energy_breakdown)."""
+    _require(query.scope, query.park.pk)
+    return [
+        {
+            "enterprise": local_name(row.name_zh, row.name_en),
+            "tce": row.tce,
+            "output_10k_cny": row.output_10k_yuan,
+            "intensity": row.intensity,
+            "yoy_pct": row.yoy_pct,
+        }
+        for row in enterprise_energy_breakdown(
+            scope=query.scope,
+            park_id=query.park.pk,
+            start=query.period.first,
+            end=query.period.last_day,
+            convention=query.convention,
+        )
+    ]
+
+
+def energy_anomaly_rows(query: ParkQuery) -> list[dict[str, Any]]:
+    """The meters silent now (no reading for ENERGY_SILENT_HOURS), then the jumps and
+    silences flagged in the period, newest first (at most :data:`MAX_ANOMALIES`). Two
+    queries."""
+    _require(query.scope, query.park.pk)
+    rows: list[dict[str, Any]] = [
+        {
+            "at": timezone.localtime(meter.last_reading_at).strftime("%Y-%m-%d %H:%M")
+            if meter.last_reading_at
+            else "",
+            "kind": str(_("silent now")),
+            "enterprise": local_name(meter.enterprise.name_zh, meter.enterprise.name_en),
+            "meter": meter.code,
+            "carrier": str(CARRIER_LABELS.get(meter.carrier, meter.carrier)),
+            "value": None,
+            "median": None,
+        }
+        for meter in meters_silent(scope=query.scope, park_id=query.park.pk)
+    ]
+    flagged = energy_anomalies(
+        scope=query.scope, park_id=query.park.pk, since=query.period.start, until=query.period.end
+    )[:MAX_ANOMALIES]
+    rows += [
+        {
+            "at": timezone.localtime(anomaly.at).strftime("%Y-%m-%d %H:%M"),
+            "kind": str(ANOMALY_LABELS.get(anomaly.kind, anomaly.kind)),
+            "enterprise": local_name(
+                anomaly.meter.enterprise.name_zh, anomaly.meter.enterprise.name_en
+            ),
+            "meter": anomaly.meter.code,
+            "carrier": str(CARRIER_LABELS.get(anomaly.meter.carrier, anomaly.meter.carrier)),
+            "value": anomaly.value,
+            "median": anomaly.median,
+        }
+        for anomaly in flagged
+    ]
+    return rows
+
+
+# --- Safety (safety.selectors) ----------------------------------------------------------------
+
+
+def _safety_summary(query: ParkQuery) -> Any:
+    if "safety_summary" not in query.memo:
+        query.memo["safety_summary"] = park_safety_summary(
+            scope=query.scope,
+            park_id=query.park.pk,
+            start=query.period.first,
+            end=query.period.last_day,
+        )
+    return query.memo["safety_summary"]
+
+
+def safety_hazards(query: ParkQuery) -> list[dict[str, Any]]:
+    """Hidden hazards unrectified now by grade: open (in time) and overdue. Three queries
+    (safety.selectors.park_safety_summary)."""
+    _require(query.scope, query.park.pk)
+    h = _safety_summary(query).hazards
+    return [
+        {
+            "grade": str(GRADE_LABELS[HazardGrade.GENERAL]),
+            "open": h.open_general,
+            "overdue": h.overdue_general,
+        },
+        {
+            "grade": str(GRADE_LABELS[HazardGrade.MAJOR]),
+            "open": h.open_major,
+            "overdue": h.overdue_major,
+        },
+    ]
+
+
+def safety_closure(query: ParkQuery) -> list[dict[str, Any]]:
+    """The hidden hazards due in the period: how many, rectified by its end, on time, and
+    the closure rate (rectified / due)."""
+    _require(query.scope, query.park.pk)
+    h = _safety_summary(query).hazards
+    return [
+        {
+            "label": str(_("due in the period")),
+            "due": h.due,
+            "rectified": h.rectified,
+            "on_time": h.on_time,
+            "closure_pct": (h.closure_rate * 100).quantize(PCT)
+            if h.closure_rate is not None
+            else None,
+        }
+    ]
+
+
+def safety_incidents(query: ParkQuery) -> list[dict[str, Any]]:
+    """The period's incidents by grade (every grade, gravest first): count, deaths,
+    serious injuries, direct loss."""
+    _require(query.scope, query.park.pk)
+    return [
+        {
+            "grade": str(INCIDENT_LABELS.get(g.grade, g.grade)),
+            "incidents": g.count,
+            "deaths": g.deaths,
+            "serious_injuries": g.serious_injuries,
+            "direct_loss_cny": Decimal(g.direct_loss_yuan).quantize(Decimal("0.01")),
+        }
+        for g in _safety_summary(query).incidents
+    ]
+
+
+def safety_major_hazard_units(query: ParkQuery) -> list[dict[str, Any]]:
+    """The park's major hazard units (GB 18218: S ≥ 1 now or at the warehouse's licensed
+    capacity), gravest first: S, R and level now and at capacity."""
+    _require(query.scope, query.park.pk)
+    return [
+        {
+            "warehouse": unit.warehouse_code,
+            "name": unit.warehouse_name,
+            "hazardous_t": unit.hazardous_t,
+            "s": unit.s,
+            "r": unit.r,
+            "level": unit.level,
+            "s_at_capacity": unit.s_at_capacity,
+            "level_at_capacity": unit.level_at_capacity,
+        }
+        for unit in _safety_summary(query).major_hazard_units
+    ]
+
+
+def safety_stock_capacity(query: ParkQuery) -> list[dict[str, Any]]:
+    """Hazardous stock on hand now by class against the capacity of the zones licensed for
+    that class (a zone licensed for several classes counts for each). Two queries."""
+    _require(query.scope, query.park.pk)
+    return [
+        {
+            "class": row.hazard_class,
+            "label": str(CLASS_LABELS.get(row.hazard_class, row.hazard_class)),
+            "on_hand_t": _tonnes(row.on_hand_kg),
+            "capacity_t": _tonnes(row.licensed_capacity_kg),
+            "zones": row.licensed_zones,
+            "utilisation_pct": (row.utilisation * 100).quantize(PCT)
+            if row.utilisation is not None
+            else None,
+        }
+        for row in safety_hazardous_stock(scope=query.scope, park_id=query.park.pk)
+    ]
+
+
+def safety_misplaced(query: ParkQuery) -> list[dict[str, Any]]:
+    """Lots on hand now in a zone that would not admit them today (its licence, its
+    capacity, segregation). Three queries."""
+    _require(query.scope, query.park.pk)
+    return [
+        {
+            "lot": lot.lot_id,
+            "zone": lot.zone,
+            "material": lot.material_name_en,
+            "on_hand_t": _tonnes(lot.on_hand_kg),
+            "check": lot.check,
+            "reason": str(lot.reason),
+        }
+        for lot in safety_misplaced_lots(scope=query.scope, park_id=query.park.pk)
+    ]
+
+
 # --- Several parks ----------------------------------------------------------------------------
 
 
@@ -347,6 +621,42 @@ def park_comparison(query: ComparisonQuery) -> list[dict[str, Any]]:
                 "orders_bought": bought.get(park.pk, {}).get("n", 0),
                 "bought_t": _tonnes(bought.get(park.pk, {}).get("kg")),
                 "hazardous_t": _tonnes(hazardous.get(park.pk)),
+            }
+        )
+    return rows
+
+
+def park_comparison_energy_safety(query: ComparisonQuery) -> list[dict[str, Any]]:
+    """Each of the parks side by side: tce over the period in the query's convention, output
+    value and intensity; hidden hazards open and overdue now; the major hazard units now by
+    level. Four queries whatever the number of parks (energy.selectors.parks_energy_totals,
+    safety.selectors.parks_safety_totals)."""
+    for park in query.parks:
+        _require(query.scope, park.pk)
+    ids = [park.pk for park in query.parks]
+    if not ids:
+        return []
+    energy = parks_energy_totals(
+        scope=query.scope,
+        park_ids=ids,
+        start=query.period.first,
+        end=query.period.last_day,
+        convention=query.convention,
+    )
+    safety = parks_safety_totals(scope=query.scope, park_ids=ids)
+    rows = []
+    for park in query.parks:
+        e, s = energy[park.pk], safety[park.pk]
+        rows.append(
+            {
+                "park": park_name(park),
+                "code": park.code,
+                "tce": e.tce,
+                "output_10k_cny": e.output_10k_yuan,
+                "intensity": e.intensity,
+                "open_hazards": s.open_hazards,
+                "overdue_hazards": s.overdue_hazards,
+                **{f"units_level_{level}": s.units_by_level[level] for level in (1, 2, 3, 4)},
             }
         )
     return rows

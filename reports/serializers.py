@@ -9,7 +9,15 @@ from rest_framework import serializers
 from common.filters import MAX_ID, MAX_IDS
 from parks.models import Park
 from reports.pages import section_keys
-from reports.periods import MAX_MONTHS, Period, PeriodError
+from reports.periods import (
+    CONVENTIONS,
+    GRANULARITIES,
+    MAX_DAYS,
+    MAX_MONTHS,
+    Period,
+    PeriodError,
+    parse_granularity,
+)
 
 
 class ReportParkSerializer(serializers.ModelSerializer[Park]):
@@ -70,8 +78,33 @@ class _PeriodQuery(serializers.Serializer[Any]):
         return attrs
 
 
+def _convention() -> serializers.ChoiceField:
+    return serializers.ChoiceField(
+        choices=list(CONVENTIONS),
+        default=CONVENTIONS[0],
+        help_text=_("The convention of electricity in tce: equivalent (default) or equal_value."),
+    )
+
+
 class ParkReportQuery(_PeriodQuery):
     section = serializers.ChoiceField(choices=[], required=False)
+    convention = _convention()
+    granularity = serializers.ChoiceField(
+        choices=list(GRANULARITIES),
+        default=GRANULARITIES[0],
+        help_text=_(
+            "The steps of the energy series: month (default) or day (at most %(max)s days)."
+        )
+        % {"max": MAX_DAYS},
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        try:
+            parse_granularity(attrs.get("granularity"), attrs["period"])
+        except PeriodError as exc:
+            raise serializers.ValidationError({exc.field: [exc.message]}) from exc
+        return attrs
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,6 +113,7 @@ class ParkReportQuery(_PeriodQuery):
 
 class MonthlyQuery(serializers.Serializer[Any]):
     month = serializers.CharField(required=False, max_length=7)
+    convention = _convention()
 
     def validate_month(self, value: str) -> Period:
         try:
@@ -89,6 +123,7 @@ class MonthlyQuery(serializers.Serializer[Any]):
 
 
 class ComparisonQuery(_PeriodQuery):
+    convention = _convention()
     park = serializers.ListField(
         child=serializers.IntegerField(min_value=1, max_value=MAX_ID),
         required=False,

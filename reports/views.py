@@ -24,7 +24,14 @@ from django.views.decorators.http import require_safe
 from access.scope import Scope, request_scope
 from parks.models import Park
 from reports.pages import COMPARISON, PARK_PAGES, monthly_sections
-from reports.periods import Period, PeriodError, add_months
+from reports.periods import (
+    CONVENTION_LABELS,
+    Period,
+    PeriodError,
+    add_months,
+    parse_convention,
+    parse_granularity,
+)
 from reports.rules import may_report, reportable_parks
 from reports.sections import ComparisonQuery, ParkQuery, Table, compute
 from reports.selectors import park_name
@@ -126,8 +133,15 @@ def park_page(
     if declared is None:
         raise Http404
     period = Period.of(request.GET.get("start") or None, request.GET.get("end") or None)
-    tables = compute(declared.sections, ParkQuery(scope, park, period))
+    convention = parse_convention(request.GET.get("convention"))
+    granularity = parse_granularity(request.GET.get("granularity"), period)
+    tables = compute(declared.sections, ParkQuery(scope, park, period, convention, granularity))
     api = reverse("report-park-detail", kwargs={"pk": park.pk})
+    query = period.as_dict()
+    if "convention" in declared.options:
+        query["convention"] = convention
+    if "granularity" in declared.options:
+        query["granularity"] = granularity
     context = {
         "park": park,
         "park_name": park_name(park),
@@ -137,7 +151,9 @@ def park_page(
         "last_month": _last_month(),
         "sections": _charts(tables),
         "api": api,
-        "query": period.as_dict(),
+        "query": query,
+        "options": declared.options,
+        "conventions": [(key, str(label)) for key, label in CONVENTION_LABELS.items()],
     }
     return render(request, "reports/park.html", context)
 
@@ -147,13 +163,16 @@ def comparison(request: HttpRequest, scope: Scope) -> HttpResponse:
     """The caller's parks side by side over the period asked."""
     parks = list(reportable_parks(scope=scope))
     period = Period.of(request.GET.get("start") or None, request.GET.get("end") or None)
-    tables = compute(COMPARISON.sections, ComparisonQuery(scope, parks, period))
+    convention = parse_convention(request.GET.get("convention"))
+    tables = compute(COMPARISON.sections, ComparisonQuery(scope, parks, period, convention))
     context = {
         "page": COMPARISON,
         "period": period,
         "sections": _charts(tables),
         "api": reverse("report-park-comparison"),
-        "query": period.as_dict(),
+        "query": {**period.as_dict(), "convention": convention},
+        "options": ("convention",),
+        "conventions": [(key, str(label)) for key, label in CONVENTION_LABELS.items()],
     }
     return render(request, "reports/comparison.html", context)
 
@@ -163,7 +182,8 @@ def monthly(request: HttpRequest, scope: Scope, park_id: int, month: str) -> Htt
     """The printable report of one park and one month (A4, no navigation)."""
     park = _park(scope, park_id)
     period = Period.month(month)
-    tables = compute(monthly_sections(), ParkQuery(scope, park, period))
+    convention = parse_convention(request.GET.get("convention"))
+    tables = compute(monthly_sections(), ParkQuery(scope, park, period, convention))
     context = {
         "park": park,
         "park_name": park_name(park),

@@ -616,3 +616,50 @@ def park_misplaced_lots(*, scope: Scope, park_id: int) -> list[MisplacedLot]:
                 )
             )
     return out
+
+
+@dataclass(frozen=True)
+class ParkSafetyTotal:
+    park_id: int
+    open_hazards: int  # unrectified, before their deadline
+    overdue_hazards: int  # unrectified, past their deadline
+    units_by_level: dict[int, int]  # major hazard units (S ≥ 1 now) per level 1..4
+
+
+def parks_safety_totals(*, scope: Scope, park_ids: list[int]) -> dict[int, ParkSafetyTotal]:
+    """Several parks side by side (the reports' comparison): hidden hazards open and
+    overdue now, and the major hazard units now by level. Every park must be the caller's
+    (``ParkNotVisible`` otherwise). Two queries whatever the number of parks."""
+    for park_id in park_ids:
+        _check_park(scope, park_id)
+    today = timezone.localdate()
+    unrectified = Q(rectified_on__isnull=True)
+    hazards = {
+        row["park_id"]: row
+        for row in HiddenHazard.objects.filter(visible(scope), park_id__in=park_ids)
+        .order_by()
+        .values("park_id")
+        .annotate(
+            open=Count("pk", filter=unrectified & Q(deadline__gte=today)),
+            overdue=Count("pk", filter=unrectified & Q(deadline__lt=today)),
+        )
+    }
+    levels: dict[int, dict[int, int]] = defaultdict(dict)
+    for park_id, level, count in (
+        hazard_unit_list(scope=scope)
+        .filter(park_id__in=park_ids, level__isnull=False)
+        .order_by()
+        .values("park_id", "level")
+        .annotate(n=Count("pk"))
+        .values_list("park_id", "level", "n")
+    ):
+        levels[park_id][int(level or 0)] = count
+    return {
+        park_id: ParkSafetyTotal(
+            park_id=park_id,
+            open_hazards=hazards.get(park_id, {}).get("open", 0),
+            overdue_hazards=hazards.get(park_id, {}).get("overdue", 0),
+            units_by_level={level: levels[park_id].get(level, 0) for level in (1, 2, 3, 4)},
+        )
+        for park_id in park_ids
+    }

@@ -12,7 +12,8 @@ Chinese font (Debian: ``apt-get install chromium chromium-driver fonts-wqy-zenhe
 Run from the repository root: ``python docs/screenshots/make.py`` (every screenshot) or
 ``python docs/screenshots/make.py pools`` (the joint stockpiles' admin pages only) or
 ``python docs/screenshots/make.py dashboard`` (the dashboard's only: the city's regulator's
-parks and their comparison, a park's overview and its monthly report, in zh and en).
+parks and their comparison, a park's overview, energy and safety pages and its monthly
+report, in zh and en).
 """
 
 import json
@@ -169,6 +170,8 @@ def shoot_dashboard(driver: Any, base: str, accounts: list[dict[str, Any]]) -> N
         found = re.search(r'href="(/reports/parks/\d+/)"', driver.page_source)
         assert found is not None, "no park on the regulator's index"
         shoot(driver, f"{base}{found[1]}", f"reports-park-{suffix}", charts=True)
+        shoot(driver, f"{base}{found[1]}energy/", f"reports-energy-{suffix}", charts=True)
+        shoot(driver, f"{base}{found[1]}safety/", f"reports-safety-{suffix}", charts=True)
         # This month's report (so far): the demo's stock and orders are all of this month.
         month = time.strftime("%Y-%m")
         shoot(driver, f"{base}{found[1]}monthly/{month}/", f"reports-monthly-{suffix}", charts=True)

@@ -40,6 +40,26 @@ def test_the_list_filters_by_region(report_world: dict[str, Any], api_client: An
     assert root.get(f"{PARKS}{parks['c'].pk}/", {"region_code": region}).status_code == 200
 
 
+#: The sections of a park's pages: the overview, energy, safety.
+ALL_SECTIONS = [
+    "trade",
+    "hazardous-stock",
+    "pools",
+    "enterprises",
+    "energy-trend",
+    "energy-share",
+    "energy-intensity",
+    "energy-yoy",
+    "energy-anomalies",
+    "safety-hazards",
+    "safety-closure",
+    "safety-incidents",
+    "safety-major-hazards",
+    "safety-stock-capacity",
+    "safety-misplaced",
+]
+
+
 def test_overview_of_a_past_period(report_world: dict[str, Any], regulator: Any) -> None:
     park = report_world["parks"]["a"]
     response = regulator.get(f"{PARKS}{park.pk}/", {"start": "2026-01", "end": "2026-06"})
@@ -47,7 +67,7 @@ def test_overview_of_a_past_period(report_world: dict[str, Any], regulator: Any)
     body = response.json()
     assert body["period"] == {"start": "2026-01", "end": "2026-06"}
     sections = {s["key"]: s for s in body["sections"]}
-    assert list(sections) == ["trade", "hazardous-stock", "pools", "enterprises"]
+    assert list(sections) == ALL_SECTIONS
     march = next(r for r in sections["trade"]["rows"] if r["month"] == "2026-03")
     assert (march["orders"], march["sold_t"], march["bought_t"]) == (2, "3.000", "0.500")
     assert [c["key"] for c in sections["trade"]["columns"]] == [
@@ -85,7 +105,7 @@ def test_the_overview_as_xlsx_has_a_sheet_per_section(
     )
     assert response.status_code == 200
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["trade", "hazardous-stock", "pools", "enterprises"]
+    assert book.sheetnames == ALL_SECTIONS
     trade = list(book["trade"].iter_rows(values_only=True))
     assert len(trade) == 7
     assert trade[3][0] == "2026-03" and float(trade[3][2]) == 3.0

@@ -129,9 +129,30 @@ def charts_drawn(driver: Any) -> list[dict[str, Any]]:
     return result
 
 
+#: The charts of each page (the tables without a chart left out), over the first half of 2026
+#: (the energy and safety figures of ``energy_safety_world``).
+PAGES = {
+    "": {"chart-trade", "chart-hazardous-stock", "chart-pools"},
+    "energy/": {
+        "chart-energy-trend",
+        "chart-energy-share",
+        "chart-energy-intensity",
+        "chart-energy-yoy",
+    },
+    "safety/": {
+        "chart-safety-hazards",
+        "chart-safety-closure",
+        "chart-safety-incidents",
+        "chart-safety-stock-capacity",
+    },
+}
+PERIOD = "?start=2026-01&end=2026-06"
+
+
 def test_a_regulator_sees_the_charts_drawn_in_chinese_and_in_english(
-    report_world: dict[str, Any], live_server: Any, browser: Any
+    energy_safety_world: dict[str, Any], live_server: Any, browser: Any
 ) -> None:
+    report_world = energy_safety_world
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -150,26 +171,26 @@ def test_a_regulator_sees_the_charts_drawn_in_chinese_and_in_english(
     browser.find_element(By.CSS_SELECTOR, "form#login-form [type=submit]").click()
     WebDriverWait(browser, 30).until(lambda d: urlsplit(d.current_url).path == overview)
 
-    expected_charts = {"chart-trade", "chart-hazardous-stock", "chart-pools"}
     for language in ("zh-hans", "en"):
         if browser.find_element(By.TAG_NAME, "html").get_attribute("lang") != language:
             Select(browser.find_element(By.ID, "language-select")).select_by_value(language)
             browser.find_element(By.CSS_SELECTOR, "form.language [type=submit]").click()
             WebDriverWait(browser, 30).until(partial(page_language_is, language))
-        requested_urls(browser)  # what came before this page (the admin's login too)
-        browser.get_log("browser")
-        browser.get(f"{live_server.url}{overview}")
-        assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
-        charts = charts_drawn(browser)
-        assert {c["id"] for c in charts} == expected_charts, charts
-        for chart in charts:
-            assert chart["series"] and all(n > 0 for n in chart["series"]), chart
-        if language == "en":  # the Chinese words are translated on main (locale/)
-            assert "Trade by month" in browser.page_source
-        assert_all_local(requested_urls(browser))
-        violations = [
-            entry["message"]
-            for entry in browser.get_log("browser")
-            if "Content Security Policy" in entry["message"] or entry["level"] == "SEVERE"
-        ]
-        assert violations == [], violations
+        for page, expected_charts in PAGES.items():
+            requested_urls(browser)  # what came before this page (the admin's login too)
+            browser.get_log("browser")
+            browser.get(f"{live_server.url}{overview}{page}{PERIOD}")
+            assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == language
+            charts = charts_drawn(browser)
+            assert {c["id"] for c in charts} == expected_charts, (page, charts)
+            for chart in charts:
+                assert chart["series"] and all(n > 0 for n in chart["series"]), chart
+            if language == "en" and not page:  # Chinese words are translated on main (locale/)
+                assert "Trade by month" in browser.page_source
+            assert_all_local(requested_urls(browser))
+            violations = [
+                entry["message"]
+                for entry in browser.get_log("browser")
+                if "Content Security Policy" in entry["message"] or entry["level"] == "SEVERE"
+            ]
+            assert violations == [], (page, violations)

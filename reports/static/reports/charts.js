@@ -56,7 +56,11 @@
       tooltip: {trigger: "axis", renderMode: "richText"},
       legend: {top: 0},
       grid: {left: 56, right: 24, top: 36, bottom: 56, containLabel: true},
-      xAxis: {type: "category", data: categories.map(String), axisLabel: {hideOverlap: true}},
+      // A few long categories (grades, classes): every label, wrapped; many (days): the
+      // ones that fit.
+      xAxis: {type: "category", data: categories.map(String),
+              axisLabel: categories.length <= 8 ? {interval: 0, overflow: "break", width: 110}
+                                                : {hideOverlap: true}},
       yAxis: axes,
       series: series
     };
