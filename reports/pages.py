@@ -8,6 +8,7 @@ on the section: the title says it for the query's convention).
 """
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from reports import selectors
 from reports.sections import (
@@ -213,7 +214,7 @@ SAFETY = Page(
             ),
             columns=(
                 Column("grade", _("grade"), TEXT),
-                Column("open", _("open"), INT),
+                Column("open", pgettext_lazy("hidden hazard", "open"), INT),
                 Column("overdue", _("overdue"), INT),
             ),
             rows=selectors.safety_hazards,
