@@ -253,7 +253,24 @@ def _enterprises_seen(scope: Scope) -> Any:
     return Enterprise.objects.filter(park_id__in=scope.operated_park_ids)
 
 
-class PoolCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
+class PoolTermsSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
+    """The terms of a pool its operator sets when it opens it and may change later."""
+
+    max_price_per_t = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True
+    )
+    holding_rate_per_t_month = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal(0), required=False
+    )
+    storage_fee_per_month = serializers.DecimalField(
+        max_digits=14, decimal_places=2, min_value=Decimal(0), required=False
+    )
+    replenish_rule = serializers.ChoiceField(choices=ReplenishRule.choices, required=False)
+    replenish_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
+    rotation_lead_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
+
+
+class PoolCreateSerializer(PoolTermsSerializer):
     """A new pool in a park the caller operates (pools.services.pool_create checks the
     zones, the lead's park and the code)."""
 
@@ -271,38 +288,14 @@ class PoolCreateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]
     substitutes = ScopedRelatedField(
         scoped=lambda scope: Material.objects.filter(is_active=True), many=True, required=False
     )
-    max_price_per_t = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True
-    )
-    holding_rate_per_t_month = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal(0), required=False
-    )
-    storage_fee_per_month = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=Decimal(0), required=False
-    )
-    replenish_rule = serializers.ChoiceField(choices=ReplenishRule.choices, required=False)
-    replenish_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
-    rotation_lead_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
 
 
-class PoolUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serializer[Any]):
+class PoolUpdateSerializer(PoolTermsSerializer):
     """The operator's terms of a pool (pools.services.pool_update: the target never below
     the members' commitments)."""
 
     name = serializers.CharField(max_length=200, required=False)
     target_kg = kg_input(required=False)
-    max_price_per_t = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=Decimal(0), required=False, allow_null=True
-    )
-    holding_rate_per_t_month = serializers.DecimalField(
-        max_digits=12, decimal_places=2, min_value=Decimal(0), required=False
-    )
-    storage_fee_per_month = serializers.DecimalField(
-        max_digits=14, decimal_places=2, min_value=Decimal(0), required=False
-    )
-    replenish_rule = serializers.ChoiceField(choices=ReplenishRule.choices, required=False)
-    replenish_days = serializers.IntegerField(min_value=1, max_value=3650, required=False)
-    rotation_lead_days = serializers.IntegerField(min_value=0, max_value=3650, required=False)
     is_active = serializers.BooleanField(required=False)
 
 
