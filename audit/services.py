@@ -20,6 +20,7 @@ from django.db.models import Subquery
 from access.scope import Scope
 from audit.context import current_request_id, current_via
 from audit.models import AuditEntry
+from common.appends import append_row
 
 ROLE_SUPERUSER = "superuser"
 ROLE_PARK_OPERATOR = "park_operator"
@@ -139,7 +140,7 @@ def audit_record(
         (park_id,) = scope.park_ids
     else:
         park_id = None
-    entry = AuditEntry.objects.create(
+    entry = AuditEntry(
         user=user,
         username=user.get_username() if user is not None else "",
         enterprise_id=enterprise_id,
@@ -153,6 +154,10 @@ def audit_record(
         changes=json_value(dict(changes or {})),
         note=note,
     )
-    if isinstance(park_id, Subquery):
-        vars(entry).pop("park_id")  # deferred (Model.get_deferred_fields): read if asked for
+
+    def written(row: models.Model) -> None:
+        if isinstance(park_id, Subquery):
+            vars(row).pop("park_id")  # deferred (Model.get_deferred_fields): read if asked for
+
+    append_row(entry, then=written)
     return entry

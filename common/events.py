@@ -27,6 +27,7 @@ from typing import Any, Literal, get_args, get_origin, get_type_hints, is_typedd
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
+from common.appends import append_row
 from common.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -281,10 +282,8 @@ def event_emit(*, topic: Topic | str, payload: dict[str, Any]) -> OutboxEvent:
     refusal = declared.refusal(payload)
     if refusal is not None:
         raise TypeError(f"payload of {declared.name}: {refusal}")
-    event = OutboxEvent.objects.create(
-        topic=declared.name, version=declared.version, payload=payload
-    )
-    _fanout_on_commit([event.pk])
+    event = OutboxEvent(topic=declared.name, version=declared.version, payload=payload)
+    append_row(event, then=lambda row: _fanout_on_commit([row.pk]))
     return event
 
 
