@@ -643,9 +643,10 @@ def stock_hand_over_many(
     one around the call."""
     if not takes:
         return []
+    warehouse_of = {}
     for source, quantity in takes:
         _positive(quantity)
-        warehouse = source.zone.warehouse
+        warehouse = warehouse_of[source.pk] = source.zone.warehouse
         if not warehouse.is_shared:
             raise DomainError(
                 _(
@@ -734,6 +735,9 @@ def stock_hand_over_many(
                 "to_owner": [None, new_owner.pk],
             },
             enterprise=source.owner_id,
+            # The lot's park: a shared warehouse holds its own park's enterprises' stock
+            # only (zone_may_store_for), so no query for the owner's park.
+            park=warehouse_of[source.pk].park_id,
             note=ref,
         )
     return targets
