@@ -423,8 +423,9 @@ class PoolViewSet(  # type: ignore[misc]
         renderer_classes=[*api_settings.DEFAULT_RENDERER_CLASSES, *STATEMENT_RENDERERS],
     )
     def statement(self, request: Request, pk: str | None = None) -> Response:
-        """The month's holding cost (held tonnes at the month's end x the holding rate,
-        plus the storage fees) split among the members by commitment, exactly to the fen."""
+        """The month's holding cost (tonne-months held x the holding rate, plus the storage
+        fees; the current month to date) split among the members by commitment x time,
+        exactly to the fen (``pools.statements``)."""
         pool = self.get_object()
         query = StatementQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

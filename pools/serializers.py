@@ -223,7 +223,9 @@ class StatementLineSerializer(serializers.Serializer[Any]):
     member = serializers.IntegerField(source="member_id")
     enterprise = serializers.IntegerField(source="enterprise_id")
     enterprise_name = serializers.CharField()
-    commitment_kg = serializers.DecimalField(max_digits=16, decimal_places=3)
+    commitment_kg = serializers.DecimalField(
+        max_digits=16, decimal_places=3, help_text="The average over the period."
+    )
     cost_cny = serializers.DecimalField(max_digits=20, decimal_places=2)
 
 
@@ -231,7 +233,11 @@ class StatementSerializer(serializers.Serializer[Any]):
     pool = serializers.IntegerField(source="pool_id")
     month = serializers.CharField()
     basis = serializers.CharField()
-    held_kg = serializers.DecimalField(max_digits=20, decimal_places=3)
+    period_start = serializers.DateTimeField()
+    period_end = serializers.DateTimeField()
+    tonne_months = serializers.DecimalField(max_digits=24, decimal_places=6)
+    average_held_kg = serializers.DecimalField(max_digits=20, decimal_places=3)
+    held_at_end_kg = serializers.DecimalField(max_digits=20, decimal_places=3)
     holding_rate_per_t_month = serializers.DecimalField(max_digits=12, decimal_places=2)
     storage_fee_per_month = serializers.DecimalField(max_digits=14, decimal_places=2)
     total_cny = serializers.DecimalField(max_digits=20, decimal_places=2)

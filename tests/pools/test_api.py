@@ -3,6 +3,7 @@ viewer), bad input, the statement's exact split and its exports."""
 
 import io
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from audit.models import AuditEntry
+from inventory.models import StockMovement
 from pools.models import (
     Contribution,
     Draw,
@@ -23,6 +25,7 @@ from pools.models import (
     PoolMember,
     RequestStatus,
 )
+from pools.statements import month_bounds
 from tests import factories as f
 from tests.pools.conftest import stock_in_pool_zone
 
@@ -378,42 +381,86 @@ def test_a_bad_pool_is_a_400_on_its_field(
 # --- The statement ----------------------------------------------------------------------------
 
 
-def test_the_statement_splits_the_months_cost_exactly(pw: dict[str, Any], receive: Any) -> None:
-    # Held at the month's end: 1,234.567 kg. 1.234567 t x 30.00 + 500.00 = 537.03701 CNY,
-    # 537.04 to the fen; 6 : 4 is 322.224 : 214.816, whole fen 322.22 + 214.81 = 537.03,
-    # the fen left to the larger fraction (0.6): a2.
-    assert contribute(pw, receive, kg="1234.567").status_code == 201
-    response = pw["client"]["trader"].get(f"{pw['url']}statement/")
+def last_november(pw: dict[str, Any], receive: Any) -> str:
+    """November of last year (30 days), as docs/stockpiling.md's worked example: a1 (6 t
+    committed) a member and 1,000 kg in the pool from before the month; a2 (4 t) joining
+    and contributing 500 kg at the first instant of the 16th. (The rows' instants are set
+    as history would have written them.)"""
+    year = timezone.localdate().year - 1
+    start, _end = month_bounds(year, 11)
+    before, sixteenth = start - timedelta(days=1), start + timedelta(days=15)
+    pool = pw["pool"]
+    requests = MembershipRequest.objects.filter(pool=pool, status=RequestStatus.APPROVED)
+    requests.filter(enterprise=pw["enterprises"]["a1"]).update(decided_at=before)
+    requests.filter(enterprise=pw["enterprises"]["a2"]).update(decided_at=sixteenth)
+    members = PoolMember.objects.filter(pool=pool)
+    members.filter(enterprise=pw["enterprises"]["a1"]).update(joined_at=before)
+    members.filter(enterprise=pw["enterprises"]["a2"]).update(joined_at=sixteenth)
+    pooled = StockMovement.objects.filter(lot__owner_id=pool.holder_id)
+    assert contribute(pw, receive, kg="1000").status_code == 201
+    pooled.update(created_at=before)
+    assert contribute(pw, receive, who="a2_trader", kg="500").status_code == 201
+    pooled.filter(created_at__gt=before).update(created_at=sixteenth)
+    return f"{year}-11"
+
+
+def test_the_statement_charges_tonne_months_split_by_commitment_and_time(
+    pw: dict[str, Any], receive: Any
+) -> None:
+    # Held: 1,000 kg for 15 days, 1,500 kg for 15: 1.25 tonne-months, 1.25 x 30.00 + 500.00
+    # = 537.50 CNY = 53,750 fen. Commitment x time: a1 6 t x 30 days, a2 4 t x 15 days,
+    # 3 : 1 = 40,312.5 : 13,437.5 fen; whole fen 40,312 + 13,437 = 53,749, the fen left to
+    # the larger fraction, a tie (0.5 each) going to the lower member: a1.
+    month = last_november(pw, receive)
+    response = pw["client"]["trader"].get(f"{pw['url']}statement/?month={month}")
     assert response.status_code == 200
     data = response.json()
-    assert data["basis"] == "held at month end"
-    assert data["held_kg"] == "1234.567" and data["total_cny"] == "537.04"
-    assert [(line["enterprise"], line["cost_cny"]) for line in data["lines"]] == [
-        (pw["enterprises"]["a1"].pk, "322.22"),
-        (pw["enterprises"]["a2"].pk, "214.82"),
+    assert data["basis"] == "tonne-months held; commitment x time"
+    assert data["tonne_months"] == "1.250000" and data["average_held_kg"] == "1250.000"
+    assert data["held_at_end_kg"] == "1500.000" and data["total_cny"] == "537.50"
+    assert [
+        (line["enterprise"], line["commitment_kg"], line["cost_cny"]) for line in data["lines"]
+    ] == [
+        (pw["enterprises"]["a1"].pk, "6000.000", "403.13"),
+        (pw["enterprises"]["a2"].pk, "2000.000", "134.37"),
     ]
-    # A month before the stock came: the storage fees only, 300.00 : 200.00.
-    last_year = timezone.localdate().year - 1
-    data = pw["client"]["trader"].get(f"{pw['url']}statement/?month={last_year}-06").json()
-    assert data["held_kg"] == "0.000" and data["total_cny"] == "500.00"
-    assert data["lines"] == []  # nobody was a member yet
+    # A month before the stock came: the storage fees only, and nobody to bear them yet.
+    data = pw["client"]["trader"].get(f"{pw['url']}statement/?month={month[:4]}-06").json()
+    assert data["tonne_months"] == "0.000000" and data["total_cny"] == "500.00"
+    assert data["lines"] == []
+
+
+def test_the_current_months_statement_is_to_date(pw: dict[str, Any], receive: Any) -> None:
+    """The period ends now: what is held counts from the contribution's instant on, the
+    storage fees pro rata; the lines still sum to the total exactly."""
+    assert contribute(pw, receive, kg="1000").status_code == 201
+    data = pw["client"]["trader"].get(f"{pw['url']}statement/").json()
+    start, end = month_bounds(timezone.localdate().year, timezone.localdate().month)
+    now = timezone.now()
+    assert data["period_start"] == start.isoformat()
+    elapsed = (now - start) / (end - start)
+    assert abs(Decimal(data["total_cny"]) - Decimal(500) * Decimal(elapsed)) < 1
+    assert Decimal(data["average_held_kg"]) < Decimal(1000)  # held only since just now
+    assert data["held_at_end_kg"] == "1000.000"
+    total = sum(Decimal(line["cost_cny"]) for line in data["lines"])
+    assert total == Decimal(data["total_cny"])
 
 
 def test_the_statement_exports_as_csv_and_xlsx(pw: dict[str, Any], receive: Any) -> None:
-    assert contribute(pw, receive, kg="1234.567").status_code == 201
+    month = last_november(pw, receive)
     client = pw["client"]["park_operator"]
-    response = client.get(f"{pw['url']}statement/?format=csv")
+    response = client.get(f"{pw['url']}statement/?format=csv&month={month}")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
     lines = response.content.decode("utf-8-sig").splitlines()
     assert lines[0] == "month,member,enterprise,enterprise_name,commitment_kg,cost_cny"
-    assert lines[1].endswith(",6000.000,322.22") and lines[2].endswith(",4000.000,214.82")
-    assert lines[3].endswith(",total,,537.04")
-    response = client.get(f"{pw['url']}statement/?format=xlsx")
+    assert lines[1].endswith(",6000.000,403.13") and lines[2].endswith(",2000.000,134.37")
+    assert lines[3].endswith(",total,,537.50")
+    response = client.get(f"{pw['url']}statement/?format=xlsx&month={month}")
     assert response.status_code == 200 and response.content[:2] == b"PK"
     sheet = tablib.Dataset().load(io.BytesIO(response.content), format="xlsx")
-    assert [row[-1] for row in sheet] == ["322.22", "214.82", "537.04"]
+    assert [row[-1] for row in sheet] == ["403.13", "134.37", "537.50"]
     # An error is answered as JSON, not as a spreadsheet.
     response = client.get(f"{pw['url']}statement/?format=csv&month=bad")
     assert response.status_code == 400 and "month" in errors(response)
