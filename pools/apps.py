@@ -8,5 +8,5 @@ class PoolsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Declares the app's outbox topics (common.events).
-        from pools import topics  # noqa: F401
+        # Declares the app's outbox topics and subscribers (common.events).
+        from pools import handlers, topics  # noqa: F401

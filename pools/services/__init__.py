@@ -428,8 +428,9 @@ def pool_contribute(
     """A member puts ``quantity_kg`` of its own stock lying in one of the pool's zones
     into the pool: reserved for the holder and transferred in place (the goods stay, their
     owner changes: two ledger movements). Credited to the member; meets its open
-    obligations, the earliest due first. Locks the pool, then the inventory's locks. One
-    audit row, ``pool.contribute`` (beside the inventory's own)."""
+    obligations, the earliest due first, and brings the pool's need in step
+    (``pool_shortfall_sync``). Locks the pool, then the inventory's locks. One audit row,
+    ``pool.contribute`` (beside the inventory's own and the need's)."""
     pool = _lock(pool)
     member = _active_member(actor, pool)
     quantity_kg = _commitment(quantity_kg, field="quantity")
@@ -464,6 +465,10 @@ def pool_contribute(
         changes={"quantity_kg": [None, str(quantity_kg)], "lot": [None, pooled.pk]},
         park=pool.park_id,
     )
+    # The pool's need in step with what it now holds (resized, or closed once full).
+    from pools.services.shortfall import pool_shortfall_sync
+
+    pool_shortfall_sync(pool=pool)
     return contribution
 
 

@@ -305,3 +305,39 @@ def test_a_code_taken_in_the_park_is_refused_and_leaves_no_holder(
         )
     assert taken.value.field == "code"
     assert Enterprise.objects.filter(kind="pool").count() == holders
+
+
+@pytest.fixture
+def eager() -> Any:
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.mark.usefixtures("eager")
+def test_the_need_follows_a_draw_and_a_contribution_at_once(
+    pool_world: dict[str, Any], receive: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """No waiting for the daily sweep: a contribution resizes the pool's need in its own
+    transaction, and a draw's ``pool.shortfall`` resizes it through the outbox subscriber
+    once the draw has committed (the draw itself stays lean)."""
+    from pools.services.shortfall import pool_need
+
+    world, pool = pool_world, pool_world["pool"]
+    trader = resolve_scope(world["users"]["trader"])
+    lot = stock_in_pool_zone(world, receive, "a1", "4000")
+    pool_contribute(actor=trader, pool=pool, lot=lot, quantity_kg=Decimal(4000))
+    need = pool_need(pool)
+    assert need is not None and need.quantity_kg == Decimal(6000)
+    with django_capture_on_commit_callbacks(execute=True):
+        pool_draw(
+            actor=trader, pool=pool, quantity_kg=Decimal(1500), severity="emergency", reason="x"
+        )
+    need.refresh_from_db()
+    assert need.quantity_kg == Decimal(7500)
+    more = stock_in_pool_zone(world, receive, "a1", "7500")
+    pool_contribute(actor=trader, pool=pool, lot=more, quantity_kg=Decimal(7500))
+    assert pool_need(pool) is None
