@@ -121,7 +121,7 @@ ENERGY = Page(
             columns=(
                 Column("period", _("period"), TEXT),
                 Column("carrier", _("carrier"), TEXT),
-                Column("tce", _("tce"), DECIMAL),
+                Column("tce", _("tce"), DECIMAL, places=3),
             ),
             rows=selectors.energy_trend,
             chart=Chart(BAR, x="period", values=("tce",), group="carrier", stacked=True),
@@ -134,7 +134,7 @@ ENERGY = Page(
             columns=(
                 Column("carrier", _("code"), TEXT),
                 Column("label", _("carrier"), TEXT),
-                Column("tce", _("tce"), DECIMAL),
+                Column("tce", _("tce"), DECIMAL, places=3),
                 Column("share_pct", _("share (%)"), PERCENT),
             ),
             rows=selectors.energy_share,
@@ -151,9 +151,9 @@ ENERGY = Page(
             ),
             columns=(
                 Column("enterprise", _("enterprise"), TEXT),
-                Column("tce", _("tce"), DECIMAL),
+                Column("tce", _("tce"), DECIMAL, places=3),
                 Column("output_10k_cny", _("output value (10⁴ CNY)"), DECIMAL),
-                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL),
+                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL, places=4),
                 Column("yoy_pct", _("year on year (%)"), PERCENT),
             ),
             rows=selectors.energy_intensity,
@@ -169,9 +169,9 @@ ENERGY = Page(
             ),
             columns=(
                 Column("period", _("period"), TEXT),
-                Column("tce", _("tce"), DECIMAL),
+                Column("tce", _("tce"), DECIMAL, places=3),
                 Column("output_10k_cny", _("output value (10⁴ CNY)"), DECIMAL),
-                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL),
+                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL, places=4),
                 Column("yoy_pct", _("year on year (%)"), PERCENT),
             ),
             rows=selectors.energy_by_month,
@@ -359,9 +359,9 @@ COMPARISON = Page(
             columns=(
                 Column("park", _("park"), TEXT),
                 Column("code", _("code"), TEXT),
-                Column("tce", _("tce"), DECIMAL),
+                Column("tce", _("tce"), DECIMAL, places=3),
                 Column("output_10k_cny", _("output value (10⁴ CNY)"), DECIMAL),
-                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL),
+                Column("intensity", _("tce per 10⁴ CNY"), DECIMAL, places=4),
                 Column("open_hazards", _("hidden hazards open"), INT),
                 Column("overdue_hazards", _("hidden hazards overdue"), INT),
                 Column("units_level_1", _("major hazard units, level 1"), INT),

@@ -52,6 +52,15 @@ class Column:
     key: str
     label: str | Promise
     kind: str = TEXT
+    #: Decimal places the page shows (rounded half up); the exports and the JSON keep the
+    #: exact value. None: 2 for a decimal, 1 for a percentage.
+    places: int | None = None
+
+    @property
+    def shown_places(self) -> int | None:
+        if self.places is not None:
+            return self.places
+        return {DECIMAL: 2, PERCENT: 1}.get(self.kind)
 
 
 @dataclass(frozen=True)

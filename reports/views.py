@@ -91,9 +91,7 @@ def _charts(tables: list[Table]) -> list[dict[str, Any]]:
         {
             "table": table,
             "section": table.section,
-            "rows": [
-                [(row.get(c.key), c.kind) for c in table.section.columns] for row in table.rows
-            ],
+            "rows": [[(row.get(c.key), c) for c in table.section.columns] for row in table.rows],
             "chart": table.chart_payload(),
             "chart_id": f"chart-{table.section.key}",
         }

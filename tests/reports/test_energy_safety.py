@@ -216,7 +216,8 @@ def test_the_pages_show_the_convention_and_refuse_a_bad_one(
     html = client.get(
         f"/reports/parks/{park}/energy/?start=2026-01&end=2026-06&convention=equal_value"
     ).content.decode()
-    assert "equal value" in html and "0.993300" in html
+    # The page rounds tce to the kilogram (the exports and the JSON keep 0.993300).
+    assert "equal value" in html and '<td class="decimal">0.993</td>' in html
     bad = client.get(f"/reports/parks/{park}/energy/?convention=kcal")
     assert bad.status_code == 400 and "convention" in bad.content.decode()
     bad = client.get(f"/reports/parks/{park}/energy/?start=2024-01&granularity=day")
@@ -236,7 +237,7 @@ def test_the_monthly_report_includes_energy_and_safety(energy_safety_world: dict
     park = energy_safety_world["parks"]["a"].pk
     html = client.get(f"/reports/parks/{park}/monthly/2026-03/").content.decode()
     assert 'id="section-energy-trend"' in html and 'id="section-safety-incidents"' in html
-    assert "0.405570" in html
+    assert '<td class="decimal">0.406</td>' in html  # 0.405570 tce, to the kilogram
 
 
 @pytest.mark.parametrize("page", ["energy", "safety"])
