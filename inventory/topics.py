@@ -1,4 +1,4 @@
-"""The inventory's outbox topics (common.events): stock, reservations and permits."""
+"""The inventory's outbox topics (common.events): stock, reservations, permits and zones."""
 
 from typing import TypedDict
 
@@ -21,6 +21,13 @@ class ReservationExpired(TypedDict):
 
 class ReservationExpiring(ReservationExpired):
     expires_at: str  # ISO 8601
+
+
+class ZoneChanged(TypedDict):
+    zone_id: int
+    warehouse_id: int
+    park_id: int
+    fields: list[str]  # what changed: capacity_kg, allowed_classes, building, ...
 
 
 class PermitChanged(TypedDict):
@@ -56,4 +63,10 @@ PERMIT_CREATED = declare(
 PERMIT_UPDATED = declare("permit.updated", PermitChanged, "A permit's terms or materials changed.")
 PERMIT_DELETED = declare(
     "permit.deleted", PermitChanged, "A permit was deleted; its materials need one again."
+)
+ZONE_CHANGED = declare(
+    "zone.changed",
+    ZoneChanged,
+    "A zone was added or removed, or its capacity, licence or building changed (what its "
+    "warehouse could hold at capacity).",
 )

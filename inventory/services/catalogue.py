@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from access.scope import Scope
 from audit.services import audit_record, changes_between, snapshot
+from common.events import event_emit
 from common.exceptions import DomainError
 from common.services import delete_unreferenced, refuse_unchangeable, save_unique
 from common.validation import validate_row
@@ -31,6 +32,7 @@ from inventory.models import (
 )
 from inventory.selectors import zone_hazard_profiles, zone_occupancy_kg
 from inventory.services.stock import _emit_stock_changed, _lock_warehouses
+from inventory.topics import ZONE_CHANGED
 from inventory.units import MASS_FACTORS_KG, MAX_QUANTITY_KG, Unit
 from parks.models import Enterprise, Park
 
@@ -327,6 +329,20 @@ def _save_zone(zone: StorageZone, *, update_fields: list[str] | None = None) -> 
     )
 
 
+def _emit_zone_changed(zone: StorageZone, fields: list[str]) -> None:
+    """``zone.changed``: what the zone's warehouse could hold has changed (the GB 18218
+    figures at capacity are recomputed from it, ``safety.handlers``)."""
+    event_emit(
+        topic=ZONE_CHANGED,
+        payload={
+            "zone_id": zone.pk,
+            "warehouse_id": zone.warehouse_id,
+            "park_id": zone.warehouse.park_id,
+            "fields": sorted(fields),
+        },
+    )
+
+
 @transaction.atomic
 def zone_create(
     *,
@@ -340,7 +356,8 @@ def zone_create(
 ) -> StorageZone:
     """Add a zone to a warehouse. Locks nothing: an empty zone changes no admission or
     segregation decision already taken. A code the warehouse has, or gets meanwhile, is
-    refused on ``code``. One audit row, ``zone.create``, with its capacity and licence."""
+    refused on ``code``. One audit row, ``zone.create``, with its capacity and licence, and
+    ``zone.changed``."""
     zone = StorageZone(
         warehouse=warehouse,
         code=code,
@@ -360,6 +377,7 @@ def zone_create(
         enterprise=warehouse.owner,
         park=warehouse.park_id,
     )
+    _emit_zone_changed(zone, list(ZONE_AUDIT_FIELDS))
     return zone
 
 
@@ -408,7 +426,8 @@ def zone_update(*, actor: Scope, zone: StorageZone, **changes: Any) -> StorageZo
     off the licence a class that a lot with stock in the zone has (``allowed_classes``),
     and a building where what the zone holds would break segregation (``building``).
     Writes only the changed columns; a code the warehouse has is refused on ``code``.
-    One audit row, ``zone.update``, with the fields changed (capacity, licence, ...).
+    One audit row, ``zone.update``, with the fields changed (capacity, licence, ...), and
+    ``zone.changed`` if its capacity, licence or building changed.
     """
     refuse_unchangeable(changes, ZONE_FIELDS)
     _lock_warehouses(zone.warehouse_id)
@@ -452,6 +471,9 @@ def zone_update(*, actor: Scope, zone: StorageZone, **changes: Any) -> StorageZo
             enterprise=zone.warehouse.owner,
             park=zone.warehouse.park_id,
         )
+        held_at_capacity = sorted(set(changes) & {"capacity_kg", "allowed_classes", "building"})
+        if held_at_capacity:
+            _emit_zone_changed(zone, held_at_capacity)
     return zone
 
 
@@ -459,7 +481,7 @@ def zone_update(*, actor: Scope, zone: StorageZone, **changes: Any) -> StorageZo
 def zone_delete(*, actor: Scope, zone: StorageZone) -> None:
     """Remove a zone that never held stock. Locks its warehouse (the lock inflows take);
     a zone with lots (even empty ones: their ledger is history) is refused on ``zone``.
-    One audit row, ``zone.delete``, with what the zone was."""
+    One audit row, ``zone.delete``, with what the zone was, and ``zone.changed``."""
     _lock_warehouses(zone.warehouse_id)
     zone = StorageZone.objects.select_related("warehouse__owner").get(pk=zone.pk)
     audit_record(
@@ -470,6 +492,7 @@ def zone_delete(*, actor: Scope, zone: StorageZone) -> None:
         enterprise=zone.warehouse.owner,
         park=zone.warehouse.park_id,
     )
+    _emit_zone_changed(zone, list(ZONE_AUDIT_FIELDS))
     delete_unreferenced(
         zone,
         field="zone",

@@ -163,6 +163,38 @@ def test_s_at_capacity_fills_each_zone_with_its_current_mix(
     assert unit.hazardous_t == D(4)
 
 
+def test_a_zones_new_capacity_reaches_its_units_figures_through_the_outbox(
+    world: dict[str, Any], receive: Any, chlorine: Any, methanol: Any
+) -> None:
+    """The zone of the example above grows to 40 t (``zone.changed``, delivered to the
+    safety subscriber): filled ×8, 8 t chlorine and 24 t methanol, S at capacity
+    8/5 + 24/500 = 1.648, a major hazard at capacity; S now unchanged."""
+    from inventory.services import zone_update
+
+    zone = f.StorageZoneFactory.create(
+        warehouse=world["zones"]["a1"].warehouse, code="CAP", capacity_kg=D(20000)
+    )
+    water = f.MaterialFactory.create()
+    for material, kg in ((chlorine, "1000"), (methanol, "3000"), (water, "1000")):
+        receive(zone=zone, material=material, quantity=kg)
+    major_hazards_recompute(warehouse_ids=[zone.warehouse_id])
+    assert unit_of(zone).s_at_capacity == D("0.824")
+    zone_update(actor=SYSTEM, zone=zone, capacity_kg=D(40000))
+    event = OutboxEvent.objects.get(topic="zone.changed")
+    assert event.payload == {
+        "zone_id": zone.pk,
+        "warehouse_id": zone.warehouse_id,
+        "park_id": zone.warehouse.park_id,
+        "fields": ["capacity_kg"],
+    }
+    assert deliver(event)
+    unit = unit_of(zone)
+    assert unit.s == D("0.206") and unit.s_at_capacity == D("1.648")
+    assert unit.level is None and unit.level_at_capacity is not None
+    zone_update(actor=SYSTEM, zone=zone, name="renamed")  # nothing a unit reads
+    assert OutboxEvent.objects.filter(topic="zone.changed").count() == 1
+
+
 def test_the_profile_sets_alpha_and_may_change_the_level(
     world: dict[str, Any], receive: Any, chlorine: Any
 ) -> None:
