@@ -1,4 +1,5 @@
-"""The regulators' reports on PostgreSQL: energy part (issue 13).
+"""The regulators' reports on PostgreSQL (issue 13): energy ingest, the energy and safety
+reports' selectors, the GB 18218 recompute, the rollup check.
 
 Run from the top of the repository (see bench/README.md)::
 
@@ -14,16 +15,34 @@ Run from the top of the repository (see bench/README.md)::
   (the API's code path: validation, INSERT ... ON CONFLICT, rollups, jump flags, one audit
   row per batch), batches of 10,000 rows, ``--load-processes`` (2) processes over
   disjoint enterprises. The load's rate is printed. Then ``VACUUM (ANALYZE)``.
+- Safety rows (after the build, or on a database built before they were added: the
+  readings are not rebuilt), in bulk, fixed seed, one transaction (rows written directly:
+  the reads are measured, not the writes): every park brought to ``--safety-enterprises``
+  (100) enterprises (its metered ones and more without meters), a warehouse each with its
+  hazard unit (S, R and level now and at capacity; about a fifth major); per park
+  ``--hazards`` (3,000) hidden hazards over inspections (one per five hazards) of the last
+  year (a third rectified, deadlines spread over the year) and ``--incidents`` (300)
+  incidents of every grade; the first park's first warehouse also holds ``--lots`` (200)
+  lots of 20 materials with GB 18218 thresholds (each with its receipt: the ledger
+  balances). Then ``ANALYZE`` of the tables written.
 - HTTP ingest: gunicorn (``--http-workers`` sync workers, 3) on 127.0.0.1 serving the real
   API; ``--http-batches`` (40) batches, one per enterprise (its 9 meters for the 1,111
   hours before the loaded ones: 9,999 rows), each posted to
   ``POST /api/v1/energy-readings/batch/`` with a knox Bearer token of the enterprise's
   admin by one of ``--clients`` (4) threads; bodies serialized before the clock starts.
-  Readings/s = all readings accepted ÷ wall time from the first request to the last answer.
-- Reports: ``energy.selectors.park_energy_series`` (12 months, monthly, both conventions in
-  turn) for a regulator of each park in turn, ``--reports`` (200) calls after 20 untimed:
-  p50/p95; the same for ``enterprise_energy_breakdown`` of the last full month.
-  (The HTTP report endpoints are the ``reports`` app's, not on this branch.)
+  Readings/s = all readings accepted / wall time from the first request to the last answer.
+- Reports, in-process, a regulator of each park in turn, ``--reports`` (200) calls of each
+  case after 20 untimed, the cases taking turns (a change of the machine's load falls on
+  all alike): p50/p95, and the SQL queries of one more call per park:
+
+  - ``energy.selectors.park_energy_series`` (12 months, monthly, both conventions in turn)
+    and ``enterprise_energy_breakdown`` (the month of the last reading);
+  - ``safety.selectors.park_safety_summary`` (the last 90 days) and
+    ``enterprise_safety_breakdown`` (the last 365 days);
+  (The HTTP report endpoints are timed in a later change.)
+- ``safety.services.major_hazards_recompute`` of the warehouse with the lots (what one
+  ``stock.changed`` costs): ``--recomputes`` (100) after 5, each made to write (the unit's
+  ``computed_at`` cleared before the clock starts).
 - The rollup check (``energy.rollups.rollups_check``, what ``manage.py
   energy_rollup_check`` runs): result and time.
 
@@ -43,6 +62,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from multiprocessing import get_context
@@ -61,6 +81,10 @@ CARRIERS = (
     ("diesel", "kg", 1, 20.0),
 )
 BATCH = 10_000
+PARK_PREFIX = "bench-energy-"
+SAFETY_SEED = 20261207
+LOADED_ZONE = "SAFETY-BENCH"  # the zone of the warehouse whose recompute is timed
+WARMUP = 20
 
 
 def configure() -> dict[str, Any]:
@@ -125,7 +149,7 @@ def build_world(*, parks: int, enterprises: int, meters_per: int) -> dict[str, A
     n = 0
     for p in range(parks):
         park = Park.objects.create(
-            code=f"bench-energy-{p:02d}",
+            code=f"{PARK_PREFIX}{p:02d}",
             name_zh=f"能耗基准园区{p:02d}",
             name_en=f"Energy bench park {p:02d}",
             division_code="330211",
@@ -133,7 +157,7 @@ def build_world(*, parks: int, enterprises: int, meters_per: int) -> dict[str, A
             longitude=Decimal("121.71"),
             area_mu=Decimal(10000),
         )
-        regulator = users.create(username=f"bench-energy-{p:02d}.regulator")
+        regulator = users.create(username=f"{park.code}.regulator")
         ParkRole.objects.create(user=regulator, park=park, role=ParkRoleKind.REGULATOR)
         for e in range(enterprises):
             n += 1
@@ -145,7 +169,7 @@ def build_world(*, parks: int, enterprises: int, meters_per: int) -> dict[str, A
                 latitude=Decimal("29.96"),
                 longitude=Decimal("121.71"),
             )
-            admin = users.create(username=f"bench-energy-{p:02d}-{e}.admin")
+            admin = users.create(username=f"{park.code}-{e}.admin")
             Membership.objects.create(
                 user=admin, enterprise=enterprise, role=EnterpriseRole.ENTERPRISE_ADMIN
             )
@@ -169,7 +193,7 @@ def _outputs(first_month: date, months: int) -> None:
 
     rng = random.Random(7)
     rows = []
-    for enterprise in Enterprise.objects.filter(park__code__startswith="bench-energy-"):
+    for enterprise in Enterprise.objects.filter(park__code__startswith=PARK_PREFIX):
         base = rng.uniform(5e6, 8e7)
         month = first_month
         for _ in range(months):
@@ -237,16 +261,21 @@ def _load_part(args: tuple[list[int], int, str]) -> tuple[int, float]:
     return accepted, busy
 
 
+def _metered_enterprises() -> Any:
+    """The bench's enterprises with meters, by id (the safety rows add some without)."""
+    from parks.models import Enterprise
+
+    return (
+        Enterprise.objects.filter(park__code__startswith=PARK_PREFIX, meters__isnull=False)
+        .distinct()
+        .order_by("id")
+    )
+
+
 def load(*, hours: int, start: datetime, processes: int) -> dict[str, Any]:
     from django.db import connection
 
-    from parks.models import Enterprise
-
-    ids = list(
-        Enterprise.objects.filter(park__code__startswith="bench-energy-")
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+    ids = list(_metered_enterprises().values_list("id", flat=True))
     parts = [(ids[i::processes], hours, start.isoformat()) for i in range(processes)]
     connection.close()
     began = time.perf_counter()
@@ -260,6 +289,189 @@ def load(*, hours: int, start: datetime, processes: int) -> dict[str, Any]:
         "readings_per_s": round(accepted / elapsed),
         "processes": processes,
     }
+
+
+def build_safety(*, enterprises: int, hazards: int, incidents: int, lots: int) -> dict[str, int]:
+    """The safety rows of the bench's parks, in bulk (see the module); the caller holds the
+    transaction. Returns the rows written by kind."""
+    import random
+
+    from django.utils import timezone
+
+    from inventory.data.gb18218 import grade_for
+    from inventory.models import (
+        Material,
+        MovementKind,
+        StockLot,
+        StockMovement,
+        StorageZone,
+        Warehouse,
+    )
+    from parks.models import Enterprise, Park
+    from safety.grading import incident_grade
+    from safety.models import HazardUnit, HiddenHazard, Incident, Inspection
+    from tests.factories import make_uscc
+
+    rng = random.Random(SAFETY_SEED)
+    today = timezone.localdate()
+    now = timezone.now()
+    written = dict.fromkeys(
+        ("enterprises", "inspections", "hidden_hazards", "incidents", "hazard_units", "lots"), 0
+    )
+    n = 0
+    for p, park in enumerate(Park.objects.filter(code__startswith=PARK_PREFIX).order_by("code")):
+        members = list(Enterprise.objects.filter(park=park).order_by("pk"))
+        extra = Enterprise.objects.bulk_create(
+            [
+                Enterprise(
+                    uscc=make_uscc(900_000 + n + i),
+                    park=park,
+                    name_zh=f"安全基准企业{p:02d}-{i}",
+                    name_en=f"Safety bench enterprise {p:02d}-{i}",
+                    latitude=park.latitude,
+                    longitude=park.longitude,
+                )
+                for i in range(max(0, enterprises - len(members)))
+            ]
+        )
+        n += len(extra)
+        members += extra
+        inspections = Inspection.objects.bulk_create(
+            [
+                Inspection(
+                    park=park,
+                    enterprise=rng.choice(members),
+                    inspected_on=today - timedelta(days=rng.randrange(365)),
+                )
+                for _ in range(max(1, hazards // 5))
+            ]
+        )
+        found = []
+        for _ in range(hazards):
+            inspection = rng.choice(inspections)
+            deadline = inspection.inspected_on + timedelta(days=rng.randrange(7, 60))
+            rectified = None
+            if rng.random() < 0.33:
+                rectified = inspection.inspected_on + timedelta(days=rng.randrange(1, 50))
+                rectified = min(rectified, today)
+            found.append(
+                HiddenHazard(
+                    inspection=inspection,
+                    park=park,
+                    enterprise_id=inspection.enterprise_id,
+                    description="隐患",
+                    grade=rng.choice(("general", "general", "general", "major")),
+                    found_on=inspection.inspected_on,
+                    deadline=deadline,
+                    rectified_on=rectified,
+                )
+            )
+        HiddenHazard.objects.bulk_create(found, batch_size=2000)
+        happened = []
+        for _ in range(incidents):
+            deaths = rng.choice((0, 0, 0, 0, 1, 3, 12))
+            injuries = rng.choice((0, 1, 2, 5, 11, 60))
+            loss = Decimal(rng.randrange(0, 120_000_000))
+            happened.append(
+                Incident(
+                    park=park,
+                    enterprise=rng.choice(members),
+                    occurred_at=now - timedelta(days=rng.randrange(365)),
+                    description="事故",
+                    deaths=deaths,
+                    serious_injuries=injuries,
+                    direct_loss_yuan=loss,
+                    grade=incident_grade(deaths, injuries, loss),
+                )
+            )
+        Incident.objects.bulk_create(happened, batch_size=2000)
+        warehouses = Warehouse.objects.bulk_create(
+            [
+                Warehouse(
+                    code=f"{park.code}-w{e.pk}",
+                    name="仓库",
+                    park=park,
+                    owner=e,
+                    latitude=park.latitude,
+                    longitude=park.longitude,
+                )
+                for e in members
+            ]
+        )
+        units = []
+        for warehouse in warehouses:
+            s = Decimal(rng.random() * 5).quantize(Decimal("0.0001"))
+            r = (s * Decimal(rng.choice((1, 2, 4, 8)))).quantize(Decimal("0.0001"))
+            units.append(
+                HazardUnit(
+                    warehouse=warehouse,
+                    park=park,
+                    s=s,
+                    r=r,
+                    level=grade_for(r) if s >= 1 else None,
+                    s_at_capacity=s * 2,
+                    r_at_capacity=r * 2,
+                    level_at_capacity=grade_for(r * 2) if s * 2 >= 1 else None,
+                    computed_at=now,
+                )
+            )
+        HazardUnit.objects.bulk_create(units)
+        written["enterprises"] += len(extra)
+        written["inspections"] += len(inspections)
+        written["hidden_hazards"] += len(found)
+        written["incidents"] += len(happened)
+        written["hazard_units"] += len(units)
+        if p == 0:
+            zone = StorageZone.objects.create(
+                warehouse=warehouses[0],
+                code=LOADED_ZONE,
+                capacity_kg=Decimal("1e9"),
+                allowed_classes=[],
+            )
+            materials = Material.objects.bulk_create(
+                [
+                    Material(
+                        name_zh=f"安全基准物料{m}",
+                        name_en=f"Safety bench material {m}",
+                        gb18218_threshold_t=Decimal(rng.choice((5, 10, 50, 500))),
+                    )
+                    for m in range(20)
+                ]
+            )
+            held = StockLot.objects.bulk_create(
+                [
+                    StockLot(
+                        material=rng.choice(materials),
+                        owner=warehouses[0].owner,
+                        zone=zone,
+                        on_hand_kg=Decimal(rng.randrange(100, 5000)),
+                    )
+                    for _ in range(lots)
+                ]
+            )
+            StockMovement.objects.bulk_create(
+                [
+                    StockMovement(lot=lot, quantity_kg=lot.on_hand_kg, kind=MovementKind.RECEIPT)
+                    for lot in held
+                ]
+            )
+            written["lots"] = len(held)
+    return written
+
+
+def _analyze_safety() -> None:
+    """ANALYZE the tables the safety rows went into (the planner sees them at once)."""
+    from django.db import connection
+
+    from inventory.models import Material, StockLot, StockMovement, StorageZone, Warehouse
+    from parks.models import Enterprise
+    from safety.models import HazardUnit, HiddenHazard, Incident, Inspection
+
+    models: list[Any] = [Enterprise, Inspection, HiddenHazard, Incident, Warehouse, HazardUnit]
+    models += [StorageZone, Material, StockLot, StockMovement]
+    with connection.cursor() as cursor:
+        for model in models:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
 def _free_port() -> int:
@@ -282,11 +494,7 @@ def http_ingest(
     from django.db import connection
     from knox.models import AuthToken
 
-    from parks.models import Enterprise
-
-    enterprises = list(
-        Enterprise.objects.filter(park__code__startswith="bench-energy-").order_by("id")[:batches]
-    )
+    enterprises = list(_metered_enterprises()[:batches])
     jobs: queue.Queue[tuple[str, bytes, int]] = queue.Queue()
     sent = 0
     for enterprise in enterprises:
@@ -386,58 +594,198 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
+Case = Callable[[int], Any]
+
+
+def _rounds(cases: dict[str, Case], *, calls: int, warmup: int) -> dict[str, dict[str, float]]:
+    """``warmup`` untimed then ``calls`` timed calls of every case, the cases taking turns
+    (call i of each case, then call i + 1 of each)."""
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    for i in range(warmup + calls):
+        for name, case in cases.items():
+            began = time.perf_counter()
+            case(i)
+            took = time.perf_counter() - began
+            if i >= warmup:
+                times[name].append(took)
+    return {name: _percentiles(samples) for name, samples in times.items()}
+
+
+def _query_counts(cases: dict[str, Case], *, calls: int) -> dict[str, list[int]]:
+    """The distinct numbers of SQL queries of ``calls`` more calls of every case, untimed
+    (recording the queries costs time)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts: dict[str, set[int]] = {name: set() for name in cases}
+    for i in range(calls):
+        for name, case in cases.items():
+            with CaptureQueriesContext(connection) as captured:
+                case(i)
+            counts[name].add(len(captured.captured_queries))
+    return {name: sorted(found) for name, found in counts.items()}
+
+
+def _check(condition: bool, what: str) -> None:
+    if not condition:
+        sys.exit(f"bench/reports.py: {what}")
+
+
+CASES = {
+    "park_energy_series_12_months": "energy.selectors.park_energy_series, 12 months",
+    "enterprise_energy_breakdown_1_month": "energy.selectors.enterprise_energy_breakdown, 1 month",
+    "park_safety_summary_90_days": "safety.selectors.park_safety_summary, 90 days",
+    "enterprise_safety_breakdown_year": "safety.selectors.enterprise_safety_breakdown, 365 days",
+}
+
+
 def reports(*, calls: int, last_month: date) -> dict[str, Any]:
+    """The report cases (see the module), a regulator of each park in turn."""
     from django.contrib.auth import get_user_model
+    from django.utils import timezone
 
     from access.scope import resolve_scope
     from energy.selectors import enterprise_energy_breakdown, park_energy_series
     from parks.models import Park
+    from safety.selectors import enterprise_safety_breakdown, park_safety_summary
 
-    parks = list(Park.objects.filter(code__startswith="bench-energy-").order_by("code"))
-    regulators = [
-        resolve_scope(get_user_model().objects.get(username=f"{p.code}.regulator")) for p in parks
-    ]
+    parks = list(Park.objects.filter(code__startswith=PARK_PREFIX).order_by("code"))
+    regulators = [get_user_model().objects.get(username=f"{p.code}.regulator") for p in parks]
+    scopes = [resolve_scope(user) for user in regulators]
     first = (last_month - timedelta(days=330)).replace(day=1)
     month_end = (last_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
-    series_times: list[float] = []
-    breakdown_times: list[float] = []
-    sample: Any = None
-    for i in range(calls + 20):
-        scope, park = regulators[i % len(parks)], parks[i % len(parks)]
-        convention = ("equivalent", "equal_value")[i % 2]
-        began = time.perf_counter()
-        series = park_energy_series(
-            scope=scope,
-            park_id=park.pk,
+    today = timezone.localdate()
+
+    def turn(i: int) -> tuple[int, str]:
+        """The park of call i and its convention: each park takes both in turn."""
+        k = i % len(parks)
+        return k, ("equivalent", "equal_value")[(i // len(parks)) % 2]
+
+    def energy_series(i: int) -> Any:
+        k, convention = turn(i)
+        return park_energy_series(
+            scope=scopes[k],
+            park_id=parks[k].pk,
             start=first,
             end=month_end,
             granularity="month",
             convention=convention,
         )
-        took = time.perf_counter() - began
-        began = time.perf_counter()
-        enterprise_energy_breakdown(
-            scope=scope, park_id=park.pk, start=last_month, end=month_end, convention=convention
+
+    def energy_breakdown(i: int) -> Any:
+        k, convention = turn(i)
+        return enterprise_energy_breakdown(
+            scope=scopes[k],
+            park_id=parks[k].pk,
+            start=last_month,
+            end=month_end,
+            convention=convention,
         )
-        took_breakdown = time.perf_counter() - began
-        if i >= 20:
-            series_times.append(took)
-            breakdown_times.append(took_breakdown)
-        sample = series
+
+    def safety_summary(i: int) -> Any:
+        k, _convention = turn(i)
+        return park_safety_summary(
+            scope=scopes[k], park_id=parks[k].pk, start=today - timedelta(days=90), end=today
+        )
+
+    def safety_breakdown(i: int) -> Any:
+        k, _convention = turn(i)
+        return enterprise_safety_breakdown(
+            scope=scopes[k], park_id=parks[k].pk, start=today - timedelta(days=365), end=today
+        )
+
+    cases: dict[str, Case] = dict(
+        zip(
+            CASES,
+            (
+                energy_series,
+                energy_breakdown,
+                safety_summary,
+                safety_breakdown,
+            ),
+            strict=True,
+        )
+    )
+    timed = _rounds(cases, calls=calls, warmup=WARMUP)
+    queries = _query_counts(cases, calls=len(parks))
+    series = energy_series(0)
+    summary = safety_summary(0)
     return {
-        "park_energy_series_12_months": _percentiles(series_times),
-        "enterprise_energy_breakdown_1_month": _percentiles(breakdown_times),
         "calls": calls,
+        "warmup": WARMUP,
+        "parks": len(parks),
+        "cases": {name: {**timed[name], "queries": queries[name]} for name in cases},
         "sample": {
-            "park": sample.park_id,
-            "convention": sample.convention,
-            "months": len(sample.periods),
-            "total_tce": str(sample.total_tce),
-            "last_month_tce": str(sample.periods[-1].tce),
-            "last_month_intensity": str(sample.periods[-1].intensity),
-            "last_month_yoy_pct": str(sample.periods[-1].yoy_pct),
+            "park": series.park_id,
+            "convention": series.convention,
+            "months": len(series.periods),
+            "total_tce": str(series.total_tce),
+            "last_month_tce": str(series.periods[-1].tce),
+            "last_month_intensity": str(series.periods[-1].intensity),
+            "last_month_yoy_pct": str(series.periods[-1].yoy_pct),
+            "hazards_open_general": summary.hazards.open_general,
+            "hazards_overdue_major": summary.hazards.overdue_major,
+            "incidents_90_days": sum(g.count for g in summary.incidents),
+            "major_hazard_units": len(summary.major_hazard_units),
         },
     }
+
+
+def recompute(*, calls: int, warmup: int = 5) -> dict[str, Any]:
+    """``major_hazards_recompute`` of the warehouse with the lots, made to write each time."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from inventory.models import StockLot, StorageZone
+    from safety.models import HazardUnit
+    from safety.services import major_hazards_recompute
+
+    zone = StorageZone.objects.get(code=LOADED_ZONE, warehouse__park__code__startswith=PARK_PREFIX)
+    unit = HazardUnit.objects.filter(warehouse_id=zone.warehouse_id)
+    samples = []
+    for i in range(warmup + calls):
+        unit.update(computed_at=None)  # else an unchanged unit is not written
+        began = time.perf_counter()
+        changed = major_hazards_recompute(warehouse_ids=[zone.warehouse_id])
+        took = time.perf_counter() - began
+        _check(len(changed) == 1, "the recompute wrote no unit")
+        if i >= warmup:
+            samples.append(took)
+    unit.update(computed_at=None)
+    with CaptureQueriesContext(connection) as captured:
+        major_hazards_recompute(warehouse_ids=[zone.warehouse_id])
+    return {
+        **_percentiles(samples),
+        "calls": calls,
+        "queries": len(captured.captured_queries),
+        "lots": StockLot.objects.filter(zone=zone).count(),
+    }
+
+
+def _print_cases(found: dict[str, Any]) -> None:
+    print(
+        f"reports: {found['calls']} calls of each case after {found['warmup']} untimed, "
+        f"a regulator of each of {found['parks']} parks in turn"
+    )
+    width = max(len(label) for label in CASES.values())
+    for name, label in CASES.items():
+        row = found["cases"][name]
+        queries = "/".join(str(q) for q in row["queries"])
+        print(
+            f"  {label:<{width}}  p50 {row['p50_ms']:8.2f} ms  p95 {row['p95_ms']:8.2f} ms"
+            f"  max {row['max_ms']:8.2f} ms  {queries} queries"
+        )
+    print("  sample:", found["sample"])
+
+
+def _record_build(name: str, built: dict[str, Any]) -> None:
+    """What the database holds, in its comment (a later run reuses it)."""
+    from django.db import connection
+
+    info = json.dumps(built)
+    literal = "'" + info.replace("'", "''") + "'"
+    with connection.cursor() as cursor:
+        cursor.execute(f"COMMENT ON DATABASE {connection.ops.quote_name(name)} IS {literal}")
 
 
 def main() -> None:
@@ -451,6 +799,11 @@ def main() -> None:
     parser.add_argument("--http-batches", type=int, default=40)
     parser.add_argument("--http-workers", type=int, default=3)
     parser.add_argument("--reports", type=int, default=200)
+    parser.add_argument("--safety-enterprises", type=int, default=100)
+    parser.add_argument("--hazards", type=int, default=3000)
+    parser.add_argument("--incidents", type=int, default=300)
+    parser.add_argument("--lots", type=int, default=200)
+    parser.add_argument("--recomputes", type=int, default=100)
     parser.add_argument("--rebuild", action="store_true")
     options = parser.parse_args()
     config = configure()
@@ -463,10 +816,12 @@ def main() -> None:
     ensure_database(config, drop=options.rebuild)
     django.setup()
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connection, transaction
 
     from energy.models import Meter, Reading
     from energy.rollups import rollups_check
+    from parks.models import Enterprise
+    from safety.models import HazardUnit, HiddenHazard, Incident
 
     call_command("migrate", verbosity=0)
     meters_total = options.parks * options.enterprises * options.meters_per_enterprise
@@ -496,14 +851,39 @@ def main() -> None:
         print("in-process load:", results["load"])
         with connection.cursor() as cursor:
             cursor.execute("VACUUM (ANALYZE)")
-            info = json.dumps(
-                {"readings": options.readings, "start": start.isoformat(), "hours": hours}
+        built = {"readings": options.readings, "start": start.isoformat(), "hours": hours}
+        _record_build(config["NAME"], built)
+    # The safety rows, on a build without them (a build made before they were added too:
+    # its readings stay).
+    safety = {
+        "enterprises": options.safety_enterprises,
+        "hazards": options.hazards,
+        "incidents": options.incidents,
+        "lots": options.lots,
+    }
+    if built.get("safety") != safety:
+        if HazardUnit.objects.filter(park__code__startswith=PARK_PREFIX).exists():
+            sys.exit("The database holds safety rows of other sizes: run with --rebuild.")
+        began = time.perf_counter()
+        with transaction.atomic():  # all or nothing, the build's record with them
+            results["safety_build"] = build_safety(
+                enterprises=options.safety_enterprises,
+                hazards=options.hazards,
+                incidents=options.incidents,
+                lots=options.lots,
             )
-            literal = "'" + info.replace("'", "''") + "'"
-            cursor.execute(
-                f"COMMENT ON DATABASE {connection.ops.quote_name(config['NAME'])} IS {literal}"
-            )
-        built = json.loads(info)
+            built = {**built, "safety": safety}
+            _record_build(config["NAME"], built)
+        _analyze_safety()
+        results["safety_build"]["seconds"] = round(time.perf_counter() - began, 1)
+        print("safety rows built:", results["safety_build"])
+    results["safety_rows"] = {
+        "enterprises": Enterprise.objects.filter(park__code__startswith=PARK_PREFIX).count(),
+        "hidden_hazards": HiddenHazard.objects.filter(park__code__startswith=PARK_PREFIX).count(),
+        "incidents": Incident.objects.filter(park__code__startswith=PARK_PREFIX).count(),
+        "hazard_units": HazardUnit.objects.filter(park__code__startswith=PARK_PREFIX).count(),
+    }
+    print("safety rows:", results["safety_rows"])
     start = datetime.fromisoformat(built["start"])
     hours = built["hours"]
     results["readings_before_http"] = Reading.objects.count()
@@ -525,7 +905,9 @@ def main() -> None:
     print("HTTP ingest:", results["http_ingest"])
     last_month = (start + timedelta(hours=hours)).date().replace(day=1)
     results["reports"] = reports(calls=options.reports, last_month=last_month)
-    print("reports:", json.dumps(results["reports"], indent=1))
+    _print_cases(results["reports"])
+    results["recompute"] = recompute(calls=options.recomputes)
+    print("major_hazards_recompute of one warehouse:", results["recompute"])
     began = time.perf_counter()
     check = rollups_check()
     results["rollup_check"] = {
