@@ -1,5 +1,5 @@
 """The regulators' reports on PostgreSQL (issue 13): energy ingest, the energy and safety
-reports' selectors, the GB 18218 recompute, the rollup check.
+reports (selectors, the reports API, the dashboard), the GB 18218 recompute, the rollup check.
 
 Run from the top of the repository (see bench/README.md)::
 
@@ -39,7 +39,14 @@ Run from the top of the repository (see bench/README.md)::
     and ``enterprise_energy_breakdown`` (the month of the last reading);
   - ``safety.selectors.park_safety_summary`` (the last 90 days) and
     ``enterprise_safety_breakdown`` (the last 365 days);
-  (The HTTP report endpoints are timed in a later change.)
+  - through ``django.test.Client`` (the whole middleware and DRF stack, no network), with a
+    knox Bearer token of the regulator: ``GET /api/v1/reports/parks/{id}/monthly/?month=``
+    (the monthly report, JSON: every section of the energy, safety and overview pages, of
+    the last month the readings cover whole, else the last one; conventions in turn) and
+    ``GET /api/v1/reports/parks/{id}/?section=safety-hazards`` (the last three months: the
+    section reads ``park_safety_summary`` whole); signed in as the regulator (session),
+    ``GET /reports/parks/{id}/`` (the dashboard's park page, HTML). Every answer must be a
+    200, the JSON ones with rows (checked once per park before the clock starts).
 - ``safety.services.major_hazards_recompute`` of the warehouse with the lots (what one
   ``stock.changed`` costs): ``--recomputes`` (100) after 5, each made to write (the unit's
   ``computed_at`` cleared before the clock starts).
@@ -100,6 +107,7 @@ def configure() -> dict[str, Any]:
     os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
     os.environ["THROTTLE_USER_WRITE"] = "100000/min"  # the clients would be throttled
     os.environ["THROTTLE_USER_READ"] = "100000/min"
+    os.environ["THROTTLE_EXPENSIVE_LIST"] = "100000/min"  # the report endpoints' own rate
     return config
 
 
@@ -626,6 +634,14 @@ def _query_counts(cases: dict[str, Case], *, calls: int) -> dict[str, list[int]]
     return {name: sorted(found) for name, found in counts.items()}
 
 
+def _answer(response: Any, what: str) -> Any:
+    """``response`` if it is a 200; the bench stops on anything else (a figure of an error
+    page would be no figure)."""
+    if response.status_code != 200:
+        sys.exit(f"{what}: {response.status_code} {response.content[:300]!r}")
+    return response
+
+
 def _check(condition: bool, what: str) -> None:
     if not condition:
         sys.exit(f"bench/reports.py: {what}")
@@ -636,25 +652,41 @@ CASES = {
     "enterprise_energy_breakdown_1_month": "energy.selectors.enterprise_energy_breakdown, 1 month",
     "park_safety_summary_90_days": "safety.selectors.park_safety_summary, 90 days",
     "enterprise_safety_breakdown_year": "safety.selectors.enterprise_safety_breakdown, 365 days",
+    "api_monthly_report": "GET /api/v1/reports/parks/{id}/monthly/?month= (JSON)",
+    "api_safety_summary": "GET /api/v1/reports/parks/{id}/?section=safety-hazards (JSON)",
+    "dashboard_park_page": "GET /reports/parks/{id}/ (HTML)",
 }
 
 
-def reports(*, calls: int, last_month: date) -> dict[str, Any]:
+def reports(*, calls: int, last_month: date, report_month: date) -> dict[str, Any]:
     """The report cases (see the module), a regulator of each park in turn."""
     from django.contrib.auth import get_user_model
+    from django.test import Client
     from django.utils import timezone
+    from knox.models import AuthToken
 
     from access.scope import resolve_scope
     from energy.selectors import enterprise_energy_breakdown, park_energy_series
     from parks.models import Park
+    from reports.pages import monthly_sections
+    from reports.periods import add_months
     from safety.selectors import enterprise_safety_breakdown, park_safety_summary
 
     parks = list(Park.objects.filter(code__startswith=PARK_PREFIX).order_by("code"))
     regulators = [get_user_model().objects.get(username=f"{p.code}.regulator") for p in parks]
     scopes = [resolve_scope(user) for user in regulators]
+    tokens = [AuthToken.objects.create(user=user) for user in regulators]
+    api = [Client(HTTP_AUTHORIZATION=f"Bearer {token}") for _row, token in tokens]
+    dashboard = [Client() for _user in regulators]
+    for client, user in zip(dashboard, regulators, strict=True):
+        client.force_login(user)
     first = (last_month - timedelta(days=330)).replace(day=1)
     month_end = (last_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     today = timezone.localdate()
+    this_month = today.replace(day=1)
+    safety_query = (
+        f"section=safety-hazards&start={add_months(this_month, -2):%Y-%m}&end={this_month:%Y-%m}"
+    )
 
     def turn(i: int) -> tuple[int, str]:
         """The park of call i and its convention: each park takes both in turn."""
@@ -694,6 +726,24 @@ def reports(*, calls: int, last_month: date) -> dict[str, Any]:
             scope=scopes[k], park_id=parks[k].pk, start=today - timedelta(days=365), end=today
         )
 
+    def api_monthly(i: int) -> Any:
+        k, convention = turn(i)
+        url = (
+            f"/api/v1/reports/parks/{parks[k].pk}/monthly/"
+            f"?month={report_month:%Y-%m}&convention={convention}"
+        )
+        return _answer(api[k].get(url), url)
+
+    def api_safety(i: int) -> Any:
+        k, _convention = turn(i)
+        url = f"/api/v1/reports/parks/{parks[k].pk}/?{safety_query}"
+        return _answer(api[k].get(url), url)
+
+    def dashboard_page(i: int) -> Any:
+        k, _convention = turn(i)
+        url = f"/reports/parks/{parks[k].pk}/"
+        return _answer(dashboard[k].get(url), url)
+
     cases: dict[str, Case] = dict(
         zip(
             CASES,
@@ -702,19 +752,61 @@ def reports(*, calls: int, last_month: date) -> dict[str, Any]:
                 energy_breakdown,
                 safety_summary,
                 safety_breakdown,
+                api_monthly,
+                api_safety,
+                dashboard_page,
             ),
             strict=True,
         )
     )
+    # The answers, checked once per park before the clock starts: 200s with figures.
+    monthly_keys = [section.key for section in monthly_sections()]
+    sizes: dict[str, list[int]] = {"api_monthly_report": [], "api_safety_summary": []}
+    sizes["dashboard_park_page"] = []
+    for k, park in enumerate(parks):
+        answer = api_monthly(k)
+        report = {s["key"]: s for s in answer.json()["sections"]}
+        _check(list(report) == monthly_keys, f"monthly report sections {list(report)}")
+        trend = report["energy-trend"]["rows"]
+        _check(
+            sum(float(row["tce"]) for row in trend) > 0,
+            f"no energy in the monthly report of {park.code} for {report_month:%Y-%m}",
+        )
+        hazards = report["safety-hazards"]["rows"]
+        _check(
+            sum(row["open"] + row["overdue"] for row in hazards) > 0,
+            f"no hidden hazards in the monthly report of {park.code}",
+        )
+        sizes["api_monthly_report"].append(len(answer.content))
+        answer = api_safety(k)
+        sections = answer.json()["sections"]
+        _check([s["key"] for s in sections] == ["safety-hazards"], "the safety section")
+        _check(
+            sum(row["open"] + row["overdue"] for row in sections[0]["rows"]) > 0,
+            f"no hidden hazards in the safety summary of {park.code}",
+        )
+        sizes["api_safety_summary"].append(len(answer.content))
+        answer = dashboard_page(k)
+        page = answer.content.decode()
+        _check(park.name_zh in page or park.name_en in page, f"the dashboard page of {park.code}")
+        sizes["dashboard_park_page"].append(len(answer.content))
     timed = _rounds(cases, calls=calls, warmup=WARMUP)
     queries = _query_counts(cases, calls=len(parks))
     series = energy_series(0)
     summary = safety_summary(0)
+    AuthToken.objects.filter(pk__in=[row.pk for row, _token in tokens]).delete()
+    for client in dashboard:
+        client.logout()
     return {
         "calls": calls,
         "warmup": WARMUP,
         "parks": len(parks),
+        "report_month": f"{report_month:%Y-%m}",
+        "safety_query": safety_query,
         "cases": {name: {**timed[name], "queries": queries[name]} for name in cases},
+        "answer_bytes_median": {
+            name: round(statistics.median(found)) for name, found in sizes.items()
+        },
         "sample": {
             "park": series.park_id,
             "convention": series.convention,
@@ -765,7 +857,8 @@ def recompute(*, calls: int, warmup: int = 5) -> dict[str, Any]:
 def _print_cases(found: dict[str, Any]) -> None:
     print(
         f"reports: {found['calls']} calls of each case after {found['warmup']} untimed, "
-        f"a regulator of each of {found['parks']} parks in turn"
+        f"a regulator of each of {found['parks']} parks in turn; monthly report of "
+        f"{found['report_month']}, safety summary ?{found['safety_query']}"
     )
     width = max(len(label) for label in CASES.values())
     for name, label in CASES.items():
@@ -775,6 +868,7 @@ def _print_cases(found: dict[str, Any]) -> None:
             f"  {label:<{width}}  p50 {row['p50_ms']:8.2f} ms  p95 {row['p95_ms']:8.2f} ms"
             f"  max {row['max_ms']:8.2f} ms  {queries} queries"
         )
+    print("  answers (bytes, median):", found["answer_bytes_median"])
     print("  sample:", found["sample"])
 
 
@@ -815,15 +909,20 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     ensure_database(config, drop=options.rebuild)
     django.setup()
+    logging.getLogger("axes").setLevel(logging.WARNING)  # a line per sign-in and sign-out
     from django.core.management import call_command
     from django.db import connection, transaction
 
     from energy.models import Meter, Reading
     from energy.rollups import rollups_check
     from parks.models import Enterprise
+    from reports.periods import add_months
     from safety.models import HazardUnit, HiddenHazard, Incident
 
     call_command("migrate", verbosity=0)
+    # The dashboard names its static files through the manifest, as in production (DEBUG
+    # off): collected into STATIC_ROOT, a few seconds.
+    call_command("collectstatic", interactive=False, verbosity=0)
     meters_total = options.parks * options.enterprises * options.meters_per_enterprise
     hours = math.ceil(options.readings / meters_total)
     end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
@@ -904,7 +1003,12 @@ def main() -> None:
     )
     print("HTTP ingest:", results["http_ingest"])
     last_month = (start + timedelta(hours=hours)).date().replace(day=1)
-    results["reports"] = reports(calls=options.reports, last_month=last_month)
+    # The monthly report: of the last month the readings cover whole, else of the last one.
+    before = add_months(last_month, -1)
+    report_month = before if start.date() < before else last_month
+    results["reports"] = reports(
+        calls=options.reports, last_month=last_month, report_month=report_month
+    )
     _print_cases(results["reports"])
     results["recompute"] = recompute(calls=options.recomputes)
     print("major_hazards_recompute of one warehouse:", results["recompute"])
