@@ -122,6 +122,15 @@ def _year_before(day: date) -> date | None:
         return None
 
 
+def _same_days_a_year_before(first: date, last: date) -> tuple[date, date]:
+    """The days a year before ``first`` to ``last``, what their year-on-year change compares
+    with (29 February: 365 days before)."""
+    return (
+        _year_before(first) or first - timedelta(days=365),
+        _year_before(last) or last - timedelta(days=365),
+    )
+
+
 def _kgce_column(convention: str) -> str:
     if convention not in Convention.values:
         raise DomainError("Unknown convention.", field="convention")
@@ -224,16 +233,33 @@ def park_energy_series(
     months they touch): tce in total and by carrier, output value and intensity (months),
     year-on-year change. Park operators and regulators of the park and superusers only
     (``ParkNotVisible``, a 404, to anyone else, an enterprise's staff included). Three
-    queries: this range's rollups, the year before's, the output values."""
+    queries: this range's rollups, the year before's, the output values.
+
+    Year on year compares like with like: a period not begun yet (after today) has none, and
+    the month under way is compared with the same days of its month a year before (one
+    more query, when the range holds the current month), not with that whole month.
+    """
     _check_park(scope, park_id)
     column = _kgce_column(convention)
     first, last, periods = _period_bounds(start, end, granularity)
+    today = timezone.localdate()
     use = _use(park_id=park_id, granularity=granularity, first=first, last=last, column=column)
-    prior_first = _year_before(first) or first - timedelta(days=365)
-    prior_last = _year_before(last) or last - timedelta(days=365)
+    prior_first, prior_last = _same_days_a_year_before(first, last)
     prior = _use(
         park_id=park_id, granularity=granularity, first=prior_first, last=prior_last, column=column
     )
+    this_month = month_of(today)
+    if granularity == "month" and first <= this_month <= last:
+        so_far_first, so_far_last = _same_days_a_year_before(this_month, today)
+        so_far = _use(
+            park_id=park_id, granularity="day", first=so_far_first, last=so_far_last, column=column
+        )
+        before_month = _year_before(this_month)
+        if before_month is not None:
+            prior[before_month] = {
+                carrier: sum((day.get(carrier, Decimal(0)) for day in so_far.values()), Decimal(0))
+                for carrier in {c for day in so_far.values() for c in day}
+            }
     outputs = _outputs(park_id=park_id, first=first, last=last) if granularity == "month" else {}
     out: list[EnergyPeriod] = []
     by_carrier_total: dict[str, Decimal] = defaultdict(Decimal)
@@ -245,7 +271,7 @@ def park_energy_series(
         total_kgce += kgce
         for carrier, value in carriers.items():
             by_carrier_total[carrier] += value
-        before_day = _year_before(period)
+        before_day = _year_before(period) if period <= today else None
         before = sum(prior.get(before_day, {}).values(), Decimal(0)) if before_day else None
         prior_total += before or 0
         tce = _tce(kgce)
@@ -301,7 +327,8 @@ def enterprise_energy_breakdown(
     """Each enterprise of the park with energy use or output from ``start`` to ``end``
     (days, inclusive): tce in total and by carrier, the output value of the months whose
     first day falls in the range, intensity, year-on-year change against the same days a
-    year before. Largest use first. Park staff and superusers only, like
+    year before (those up to today, for a range that runs past it; none for a range not
+    begun). Largest use first. Park staff and superusers only, like
     :func:`park_energy_series`. Four queries."""
     _check_park(scope, park_id)
     column = _kgce_column(convention)
@@ -323,9 +350,11 @@ def enterprise_energy_breakdown(
         return out
 
     use = per_enterprise(start, end)
-    prior = per_enterprise(
-        _year_before(start) or start - timedelta(days=365),
-        _year_before(end) or end - timedelta(days=365),
+    # The days that have passed only: a range that runs past today is compared with the
+    # same days a year before up to today's, not with the whole range.
+    today = timezone.localdate()
+    prior = (
+        per_enterprise(*_same_days_a_year_before(start, min(end, today))) if start <= today else {}
     )
     outputs = {
         r["enterprise_id"]: Decimal(r["v"] or 0) / YUAN_PER_10K

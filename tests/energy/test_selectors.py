@@ -70,6 +70,49 @@ def test_monthly_series_with_yoy_and_intensity(world: dict[str, Any], use: Any) 
     assert march.yoy_pct == Decimal("39.52")
 
 
+def test_the_month_under_way_is_compared_with_the_same_days_a_year_before(
+    world: dict[str, Any],
+    make_meter: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_assert_num_queries: Any,
+) -> None:
+    """Today 2 March 2026. a1 used 1,000 kWh on 1 and 2 March 2026, and 1,000 kWh on each of
+    1, 2 and 20 March and 5 April 2025. March 2026 so far (2,000 kWh) against 1-2 March 2025
+    (2,000): 0 %, not -33.33 % against the whole of March 2025; April 2026 has not begun:
+    no change, not -100 %. The enterprises' breakdown of March compares the same days."""
+    from django.utils import timezone
+
+    root = resolve_scope(world["users"]["superuser"])
+    a1 = make_meter("a1")
+    days = ("2025-03-01", "2025-03-02", "2025-03-20", "2025-04-05", "2026-03-01", "2026-03-02")
+    rows = [row for day in days for row in hourly(a1, day, "1000", hours=1)]
+    assert readings_ingest(actor=root, rows=rows).accepted == 6
+    monkeypatch.setattr(timezone, "localdate", lambda *args: date(2026, 3, 2))
+    regulator = resolve_scope(world["users"]["regulator"])
+    park = world["parks"]["a"].pk
+    with django_assert_num_queries(4):  # the days so far of last year's March: one more
+        series = park_energy_series(
+            scope=regulator, park_id=park, start=date(2026, 2, 1), end=date(2026, 4, 30)
+        )
+    february, march, april = series.periods
+    assert (february.yoy_pct, march.yoy_pct, april.yoy_pct) == (None, Decimal("0.00"), None)
+    assert march.tce == Decimal("0.245800")  # 2,000 kWh x 0.1229
+    assert series.yoy_pct == Decimal("0.00")  # the total: the days so far on both sides
+    (row,) = enterprise_energy_breakdown(
+        scope=regulator, park_id=park, start=date(2026, 3, 1), end=date(2026, 3, 31)
+    )
+    assert row.yoy_pct == Decimal("0.00")
+    later = enterprise_energy_breakdown(
+        scope=regulator, park_id=park, start=date(2026, 4, 1), end=date(2026, 4, 30)
+    )
+    assert later == []  # nothing used, no output: no row
+    # A past month is compared whole: March 2025 against March 2024 (nothing): no change.
+    past = park_energy_series(
+        scope=regulator, park_id=park, start=date(2025, 3, 1), end=date(2025, 3, 31)
+    )
+    assert past.periods[0].tce == Decimal("0.368700") and past.periods[0].yoy_pct is None
+
+
 def test_daily_series(world: dict[str, Any], use: Any) -> None:
     regulator = resolve_scope(world["users"]["regulator"])
     series = park_energy_series(
@@ -146,12 +189,12 @@ def test_the_series_takes_three_queries_whatever_the_range(
     world: dict[str, Any], use: Any, django_assert_num_queries: Any
 ) -> None:
     regulator = resolve_scope(world["users"]["regulator"])
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(3):  # a range of past months (the current: see above)
         park_energy_series(
             scope=regulator,
             park_id=world["parks"]["a"].pk,
-            start=date(2025, 1, 1),
-            end=date(2026, 12, 31),
+            start=date(2023, 1, 1),
+            end=date(2025, 12, 31),
         )
 
 
