@@ -132,7 +132,9 @@ def shoot(driver: Any, url: str, name: str, *, whole: bool = True, charts: bool 
 
 
 def sign_in(driver: Any, base: str, username: str, language: str) -> None:
+    """Sign in through the admin's form; returns once signed in (the next page loaded)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.delete_all_cookies()
     driver.get(f"{base}/admin/login/")
@@ -141,6 +143,7 @@ def sign_in(driver: Any, base: str, username: str, language: str) -> None:
     driver.find_element(By.NAME, "username").send_keys(username)
     driver.find_element(By.NAME, "password").send_keys("parkshare-demo")
     driver.find_element(By.CSS_SELECTOR, "#login-form input[type=submit]").click()
+    WebDriverWait(driver, 30).until(lambda d: "/admin/login/" not in d.current_url)
 
 
 def wait_for_charts(driver: Any) -> None:
