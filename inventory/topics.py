@@ -1,4 +1,5 @@
-"""The inventory's outbox topics (common.events): stock, reservations, permits and zones."""
+"""The inventory's outbox topics (common.events): stock, reservations, permits, zones and the
+catalogue."""
 
 from typing import TypedDict
 
@@ -21,6 +22,11 @@ class ReservationExpired(TypedDict):
 
 class ReservationExpiring(ReservationExpired):
     expires_at: str  # ISO 8601
+
+
+class MaterialChanged(TypedDict):
+    material_ids: list[int]
+    fields: list[str]  # what changed: gb18218_threshold_t, cas, name_zh, ...
 
 
 class ZoneChanged(TypedDict):
@@ -69,4 +75,9 @@ ZONE_CHANGED = declare(
     ZoneChanged,
     "A zone was added or removed, or its capacity, licence or building changed (what its "
     "warehouse could hold at capacity).",
+)
+MATERIAL_CHANGED = declare(
+    "material.changed",
+    MaterialChanged,
+    "A catalogue entry changed (its GB 18218 threshold or category, its CAS, its names, ...).",
 )

@@ -58,9 +58,14 @@ def need_list(*, scope: Scope) -> QuerySet[Need]:
     return qs.filter(enterprise__park_id__in=scope.park_ids)
 
 
-def needed_materials(*, enterprise_id: int) -> list[int]:
-    """The materials an enterprise's open needs ask for, substitutes included."""
-    needs = Need.objects.filter(enterprise_id=enterprise_id, status=NeedStatus.OPEN)
+def needed_materials(*, enterprise_id: int | None = None, park_id: int | None = None) -> list[int]:
+    """The materials the open needs of an enterprise, or of a park's enterprises, ask for,
+    substitutes included."""
+    needs = Need.objects.filter(status=NeedStatus.OPEN)
+    if enterprise_id is not None:
+        needs = needs.filter(enterprise_id=enterprise_id)
+    if park_id is not None:
+        needs = needs.filter(enterprise__park_id=park_id)
     wanted = set(needs.values_list("material_id", flat=True))
     wanted |= set(
         Need.substitutes.through.objects.filter(need__in=needs).values_list(

@@ -57,6 +57,21 @@ def warehouses_of_lots(*, lot_ids: Iterable[int]) -> list[int]:
     )
 
 
+def warehouses_holding(*, material_ids: Iterable[int]) -> list[int]:
+    """The warehouses with stock on hand of these materials (one query)."""
+    ids = list(material_ids)
+    if not ids:
+        return []
+    return sorted(
+        set(
+            StockLot.objects.filter(material_id__in=ids, on_hand_kg__gt=0)
+            .order_by()
+            .values_list("zone__warehouse_id", flat=True)
+            .distinct()
+        )
+    )
+
+
 def inspection_list(*, scope: Scope) -> QuerySet[Inspection]:
     return Inspection.objects.filter(visible(scope)).select_related("inspector")
 

@@ -32,7 +32,7 @@ from inventory.models import (
 )
 from inventory.selectors import zone_hazard_profiles, zone_occupancy_kg
 from inventory.services.stock import _emit_stock_changed, _lock_warehouses
-from inventory.topics import ZONE_CHANGED
+from inventory.topics import MATERIAL_CHANGED, ZONE_CHANGED
 from inventory.units import MASS_FACTORS_KG, MAX_QUANTITY_KG, Unit
 from parks.models import Enterprise, Park
 
@@ -168,7 +168,7 @@ def material_update(*, actor: Scope, material: Material, **changes: Any) -> Mate
     A receipt that inserts a lot of the material waits for this lock (the lot's foreign
     key), and this service waits for a receipt that inserted one first, so the check sees
     every lot committed before the change. One audit row, ``material.update``, with the
-    fields changed (none when nothing was asked to change).
+    fields changed, and ``material.changed`` (neither when nothing was asked to change).
     """
     refuse_unchangeable(changes, MATERIAL_FIELDS)
     material = Material.objects.select_for_update().get(pk=material.pk)
@@ -201,6 +201,12 @@ def material_update(*, actor: Scope, material: Material, **changes: Any) -> Mate
         action="material.update",
         target=material,
         changes=changes_between(before, snapshot(material, changes)),
+    )
+    # What reads the catalogue follows: the GB 18218 figures of the warehouses holding it
+    # (safety.handlers), the matches of the material (matching.handlers).
+    event_emit(
+        topic=MATERIAL_CHANGED,
+        payload={"material_ids": [material.pk], "fields": sorted(changes)},
     )
     return material
 

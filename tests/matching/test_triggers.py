@@ -341,3 +341,39 @@ def test_burst_of_changes_is_coalesced_by_a_real_worker(world: World) -> None:
     assert (proposal.listing_id, proposal.need_id) == (listing.pk, need.pk)
     assert proposal.status == MatchStatus.PROPOSED
     assert proposal.price_per_t == Decimal("3300.00")
+
+
+# --- the catalogue and the zones ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_zone_change_rematches_the_parks_needs_and_what_the_zone_holds(
+    m: Market, world: World
+) -> None:
+    """A zone's new capacity or licence may admit what it refused (as a delivery point, as a
+    neighbour): the park's needs and the zone's stock are rematched, not other parks'."""
+    from inventory.services import zone_update
+    from tests.outbox import deliver
+
+    held, elsewhere = f.MaterialFactory.create(), f.MaterialFactory.create()
+    zone = world["zones"]["a1"]
+    m.lot("a1", material=held, zone=zone)
+    m.need("a2")  # park A's need of the world's material
+    m.need("c", material=elsewhere)  # park C's
+    zone_update(actor=SYSTEM, zone=zone, capacity_kg=zone.capacity_kg + 1000)
+    assert not PendingRematch.objects.exists()  # nothing delivered yet
+    assert deliver(OutboxEvent.objects.get(topic="zone.changed"))
+    rematched = set(PendingRematch.objects.values_list("material_id", flat=True))
+    assert rematched == {m.material.pk, held.pk}
+
+
+@pytest.mark.django_db
+def test_a_catalogue_change_rematches_the_material(m: Market) -> None:
+    from inventory.services import material_update
+    from tests.outbox import deliver
+
+    material_update(actor=SYSTEM, material=m.material, name_en="renamed")
+    event = OutboxEvent.objects.get(topic="material.changed")
+    assert event.payload == {"material_ids": [m.material.pk], "fields": ["name_en"]}
+    assert deliver(event)
+    assert list(PendingRematch.objects.values_list("material_id", flat=True)) == [m.material.pk]

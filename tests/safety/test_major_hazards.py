@@ -195,6 +195,34 @@ def test_a_zones_new_capacity_reaches_its_units_figures_through_the_outbox(
     assert OutboxEvent.objects.filter(topic="zone.changed").count() == 1
 
 
+def test_a_corrected_threshold_reaches_the_warehouses_holding_the_material(
+    world: dict[str, Any], receive: Any, chlorine: Any, methanol: Any
+) -> None:
+    """3 t of chlorine (Q 5 t): S 0.6. Its threshold corrected to 2 t (``material.changed``,
+    delivered to the safety subscriber): S 1.5, a major hazard, and the event says so. A
+    change the figures do not read (its English name) recomputes nothing."""
+    from inventory.services import material_update
+
+    zone = world["zones"]["a1"]
+    receive(zone=zone, material=chlorine, quantity="3000")
+    receive(zone=world["zones"]["b"], material=methanol, quantity="1000")
+    major_hazards_recompute(warehouse_ids=[zone.warehouse_id, world["zones"]["b"].warehouse_id])
+    before = unit_of(zone)
+    assert before.s == D("0.6") and before.level is None
+    material_update(actor=SYSTEM, material=chlorine, name_en="Chlorine (liquefied)")
+    assert deliver(OutboxEvent.objects.get(topic="material.changed"))
+    assert unit_of(zone).computed_at == before.computed_at
+    material_update(actor=SYSTEM, material=chlorine, gb18218_threshold_t=D(2))
+    (event,) = OutboxEvent.objects.filter(topic="material.changed", fanned_out_at=None)
+    assert deliver(event)
+    after = unit_of(zone)
+    assert after.s == D("1.5") and after.level is not None
+    assert changed_events()[-1]["new_level"] == after.level
+    # The warehouse without chlorine was left alone.
+    other = unit_of(world["zones"]["b"])
+    assert other.computed_at <= before.computed_at  # type: ignore[operator]
+
+
 def test_the_profile_sets_alpha_and_may_change_the_level(
     world: dict[str, Any], receive: Any, chlorine: Any
 ) -> None:
