@@ -17,7 +17,11 @@ separate API workers would be), each drawing for one member:
    each its own transaction as the API makes it, granted at once first expiry first out):
    draws per second, and p50/p95/max of one draw from the call to its return, i.e. after
    its commit (the stock is the member's, its ledger rows and events written) and its
-   after-commit publishing of the outbox fan-out;
+   after-commit publishing of the outbox fan-out. With ``--via api``, each draw is a
+   ``POST /api/v1/pools/{id}/draw/`` with a knox Bearer token of the member's trader,
+   through ``django.test.Client`` (the middleware, authentication, throttles, DRF's parsing,
+   validation and rendering; no network), timed to the response; each client's first
+   request (a GET of the pool) is untimed;
 2. the drain: the clients draw 1 % of what is left each until the pool is empty. Every
    gram granted must come from what was held: granted in both phases = held at the start,
    the pool's lots all empty, and the ledger balanced (``ledger_discrepancies()``).
@@ -172,8 +176,10 @@ def _draw_loop(args: tuple[int, dict[str, Any], float, float, float]) -> dict[st
 
     client, world, start_at, stop_at, period = args
     rng = random.Random(SEED + client)
-    actor = _api_scope(world["traders"][client % len(world["traders"])])
+    trader = world["traders"][client % len(world["traders"])]
+    actor = _api_scope(trader)
     pool = Pool.objects.get(pk=world["pool"])
+    draw_once = _through_the_api(world, trader) if world.get("via") == "api" else None
     latencies: list[float] = []
     granted = Decimal(0)
     failed = 0
@@ -189,25 +195,57 @@ def _draw_loop(args: tuple[int, dict[str, Any], float, float, float]) -> dict[st
         quantity = Decimal(rng.randrange(500, 5001)) / 1000
         t = time.perf_counter()
         try:
-            draw = pool_draw(
-                actor=actor,
-                pool=pool,
-                quantity_kg=quantity,
-                severity="emergency",
-                reason=f"bench {client}",
-            )
+            if draw_once is not None:
+                granted_kg = draw_once(quantity, f"bench {client}")
+            else:
+                granted_kg = pool_draw(
+                    actor=actor,
+                    pool=pool,
+                    quantity_kg=quantity,
+                    severity="emergency",
+                    reason=f"bench {client}",
+                ).granted_kg
         except Exception as error:  # counted and named; a draw must not fail under load
             failed += 1
             errors[f"{type(error).__name__}: {str(error)[:120]}"] += 1
             continue
         latencies.append((time.perf_counter() - t) * 1000)
-        granted += draw.granted_kg
+        granted += granted_kg
     return {
         "latencies": latencies,
         "granted": str(granted),
         "failed": failed,
         "errors": dict(errors),
     }
+
+
+def _through_the_api(world: dict[str, Any], trader_id: int) -> Any:
+    """A function drawing through ``POST /api/v1/pools/{id}/draw/`` with a knox Bearer token
+    of the trader (``django.test.Client``: middleware, authentication, throttles, DRF's
+    parsing, validation and rendering; no network); returns what was granted."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from knox.models import AuthToken
+
+    _row, token = AuthToken.objects.create(user=get_user_model().objects.get(pk=trader_id))
+    http = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    url = f"/api/v1/pools/{world['pool']}/draw/"
+    # Untimed: the process's first request loads what every later one reuses (URL
+    # resolvers, serializers, the schema of the error responses).
+    first = http.get(f"/api/v1/pools/{world['pool']}/")
+    assert first.status_code == 200, first.content[:200]
+
+    def draw(quantity: Decimal, reason: str) -> Decimal:
+        response = http.post(
+            url,
+            {"quantity_kg": str(quantity), "severity": "emergency", "reason": reason},
+            content_type="application/json",
+        )
+        if response.status_code != 201:
+            raise RuntimeError(f"{response.status_code} {response.content[:200]!r}")
+        return Decimal(response.json()["granted_kg"])
+
+    return draw
 
 
 def _drain_loop(args: tuple[int, dict[str, Any]]) -> dict[str, Any]:
@@ -288,8 +326,17 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--json", type=Path, default=RESULTS_PATH)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/10")
+    parser.add_argument(
+        "--via",
+        choices=("service", "api"),
+        default="service",
+        help="draw by calling pools.services.pool_draw, or through the REST API",
+    )
     args = parser.parse_args()
     config = configure_environment()
+    # The clients draw far faster than a person would: no rate limit in the way.
+    os.environ["THROTTLE_USER_WRITE"] = "1000000/min"
+    os.environ["THROTTLE_USER_READ"] = "1000000/min"
     # As in production, a draw's events are enqueued on the broker after commit; no worker
     # runs them during the bench, and the queue is purged at the end.
     os.environ["CELERY_BROKER_URL"] = args.broker
@@ -302,6 +349,7 @@ def main() -> None:
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
     world = build(members=args.members, lots=args.lots)
+    world["via"] = args.via
     held_at_start = Decimal(world["held_kg"])
     print(
         f"built in {time.perf_counter() - started:.1f} s: one pool, {args.members} members, "
@@ -312,6 +360,7 @@ def main() -> None:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "clients": args.clients,
+        "via": args.via,
         "seconds": args.seconds,
         "held_at_start_kg": str(held_at_start),
     }

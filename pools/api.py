@@ -58,6 +58,7 @@ from pools.selectors import (
     pool_list,
     pool_proposals,
     pools_joinable,
+    pools_visible,
     request_list,
     requests_decidable,
 )
@@ -238,6 +239,8 @@ class PoolViewSet(  # type: ignore[misc]
     def scoped_queryset(self, scope: Scope) -> QuerySet[Pool]:
         if self.action == "request_membership":
             return pools_joinable(scope=scope)
+        if self.action in {"draw", "contribute"}:
+            return pools_visible(scope=scope)  # the write reads its pool's own columns
         return pool_list(scope=scope).prefetch_related(
             Prefetch("zones", queryset=StorageZone.objects.only("id"))
         )

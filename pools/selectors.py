@@ -131,6 +131,13 @@ def with_figures(qs: QuerySet[Pool]) -> QuerySet[Pool]:
     )
 
 
+def pools_visible(*, scope: Scope) -> QuerySet[Pool]:
+    """The pools ``scope`` reads (the rule of :func:`pool_list`), without their figures: the
+    lookup of a pool that a write (a draw, a contribution) acts on, where the figures would
+    cost an aggregate of its lots that nothing reads."""
+    return Pool.objects.filter(_visible(scope))
+
+
 def pool_list(*, scope: Scope) -> QuerySet[Pool]:
     """The pools ``scope`` reads, with their figures (:func:`with_figures`)."""
     qs = Pool.objects.select_related("park", "material", "lead", "holder")
