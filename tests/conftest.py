@@ -84,6 +84,19 @@ def on_postgres() -> None:
 
 
 @pytest.fixture
+def eager_tasks() -> Iterator[None]:
+    """Celery tasks run in-process, whatever the broker: for tests of what happens after
+    commit (the outbox's fan-out and its subscribers, run by
+    ``django_capture_on_commit_callbacks(execute=True)``)."""
+    from config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
 def world(db: Any) -> dict[str, Any]:
     """Two parks in one region and a third elsewhere; two enterprises in park A, one in B,
     one in C; one user per role; a private warehouse per enterprise and a shared one."""

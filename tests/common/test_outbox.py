@@ -40,17 +40,6 @@ def only_test_subscribers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(events, "_subscribers", {})
 
 
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """Run tasks in-process for tests about transaction semantics, whatever the broker."""
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
 Calls = dict[str, list[int]]
 
 

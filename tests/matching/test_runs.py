@@ -1,7 +1,7 @@
 """Matching runs: full runs inline or fanned out, chunks, failures, the API's request and
 the ``match`` command (matching.services.runs, matching.tasks, the management command)."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
@@ -32,16 +32,6 @@ from tests import factories as f
 from tests.matching.market import Market, live
 
 World = dict[str, Any]
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 (matching.handlers, matching.services.triggers, matching.tasks)."""
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -36,17 +35,6 @@ World = dict[str, Any]
 @pytest.fixture
 def m(world: World) -> Market:
     return Market(world)
-
-
-@pytest.fixture
-def eager_tasks() -> Iterator[None]:
-    """Tasks run in-process, whatever the broker (as tests/common/test_outbox.py does)."""
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
 
 
 class Scheduled(list[tuple[tuple[Any, ...], dict[str, Any]]]):

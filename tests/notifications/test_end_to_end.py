@@ -15,17 +15,7 @@ from tests.test_tenancy_matrix import _order
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def eager() -> Any:
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.mark.usefixtures("eager")
+@pytest.mark.usefixtures("eager_tasks")
 def test_an_order_placed_and_confirmed_is_heard_by_both_sides(
     world: dict[str, Any], receive: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

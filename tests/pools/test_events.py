@@ -319,17 +319,7 @@ def test_regulators_and_other_parks_hear_of_no_pool_event(
             assert not any(name.startswith("#") for name in heard), (topic, heard)
 
 
-@pytest.fixture
-def eager() -> Any:
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.mark.usefixtures("eager")
+@pytest.mark.usefixtures("eager_tasks")
 def test_a_granted_draw_reaches_the_notifications_after_commit(
     pool_world: dict[str, Any], receive: Any, django_capture_on_commit_callbacks: Any
 ) -> None:

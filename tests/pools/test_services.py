@@ -307,17 +307,7 @@ def test_a_code_taken_in_the_park_is_refused_and_leaves_no_holder(
     assert Enterprise.objects.filter(kind="pool").count() == holders
 
 
-@pytest.fixture
-def eager() -> Any:
-    from config.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.mark.usefixtures("eager")
+@pytest.mark.usefixtures("eager_tasks")
 def test_the_need_follows_a_draw_and_a_contribution_at_once(
     pool_world: dict[str, Any], receive: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
