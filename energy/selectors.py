@@ -256,10 +256,11 @@ def park_energy_series(
         )
         before_month = _year_before(this_month)
         if before_month is not None:
-            prior[before_month] = {
-                carrier: sum((day.get(carrier, Decimal(0)) for day in so_far.values()), Decimal(0))
-                for carrier in {c for day in so_far.values() for c in day}
-            }
+            by_carrier: dict[str, Decimal] = defaultdict(Decimal)
+            for day in so_far.values():
+                for carrier, kgce in day.items():
+                    by_carrier[carrier] += kgce
+            prior[before_month] = by_carrier
     outputs = _outputs(park_id=park_id, first=first, last=last) if granularity == "month" else {}
     out: list[EnergyPeriod] = []
     by_carrier_total: dict[str, Decimal] = defaultdict(Decimal)

@@ -9,7 +9,7 @@ from common.events import subscriber
 from common.models import OutboxEvent
 from inventory.topics import MATERIAL_CHANGED, STOCK_CHANGED, ZONE_CHANGED
 from safety.selectors import warehouses_holding, warehouses_of_lots
-from safety.services import major_hazards_recompute
+from safety.services import MATERIAL_FIELDS_READ, major_hazards_recompute
 
 
 def _lot_ids(events: list[OutboxEvent]) -> list[int]:
@@ -42,15 +42,11 @@ def recompute_on_zone_changed(event: OutboxEvent) -> None:
     recompute_zones_batch([event])
 
 
-#: What a unit's figures read of a material (safety.services.major_hazards.unit_figures).
-MATERIAL_FIELDS_READ = frozenset({"cas", "gb18218_threshold_t", "gb18218_category"})
-
-
 def recompute_materials_batch(events: list[OutboxEvent]) -> None:
     material_ids = {
         material_id
         for event in events
-        if MATERIAL_FIELDS_READ & set(event.payload.get("fields", []))
+        if set(MATERIAL_FIELDS_READ) & set(event.payload.get("fields", []))
         for material_id in event.payload.get("material_ids", [])
         if isinstance(material_id, int)
     }

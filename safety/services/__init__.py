@@ -16,6 +16,7 @@ from safety.services.inspections import (
     inspection_create,
 )
 from safety.services.major_hazards import (
+    MATERIAL_FIELDS_READ,
     hazard_unit_update,
     major_hazards_recompute,
     major_hazards_recompute_all,
@@ -23,6 +24,7 @@ from safety.services.major_hazards import (
 )
 
 __all__ = [
+    "MATERIAL_FIELDS_READ",
     "hazard_confirm",
     "hazard_record",
     "hazard_rectify",

@@ -45,6 +45,9 @@ from safety.rules import may_set_unit_profile
 from safety.topics import MAJOR_HAZARD_CHANGED
 
 KG_PER_T = Decimal(1000)
+#: What a unit's figures read of a material (``unit_figures``): a catalogue correction of
+#: any of these recomputes the warehouses holding it (``safety.handlers``).
+MATERIAL_FIELDS_READ = ("cas", "gb18218_threshold_t", "gb18218_category")
 STATUS_FIELDS = (
     "hazardous_t",
     "s",
@@ -92,9 +95,7 @@ def unit_figures(warehouse_ids: Iterable[int]) -> dict[int, UnitFigures]:
             "zone_id",
             "zone__capacity_kg",
             "material_id",
-            "material__cas",
-            "material__gb18218_threshold_t",
-            "material__gb18218_category",
+            *(f"material__{name}" for name in MATERIAL_FIELDS_READ),
         )
         .annotate(kg=Sum("on_hand_kg"))
         .order_by()
