@@ -99,13 +99,15 @@ def _pool_movements(pool: Pool) -> "QuerySet[StockMovement]":
 
 
 def held_at(pool: Pool, when: datetime) -> Decimal:
-    """What the pool held at ``when``: the ledger movements of its lots before then."""
+    """What the pool held at ``when``: the ledger movements of its lots before then, to the
+    gram (SQLite sums decimals as floats: a sum of thousands can come back as 12.3000000001,
+    which the integral over a month of microseconds would magnify)."""
     total = (
         _pool_movements(pool)
         .filter(created_at__lt=when)
         .aggregate(kg=Coalesce(Sum("quantity_kg"), Decimal(0)))["kg"]
     )
-    return Decimal(total)
+    return Decimal(total).quantize(GRAM)
 
 
 def held_kg_us(pool: Pool, start: datetime, end: datetime) -> tuple[Decimal, Decimal]:
